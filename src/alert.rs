@@ -1,0 +1,243 @@
+//! The alert resetwatch raises, and its JSON form. Field names are a
+//! stable interface (README, "Alert fields"); unknown values are `null`,
+//! never absent.
+
+use crate::clock::{rfc3339, Micros, SECOND};
+use crate::json::ObjectWriter;
+
+/// The name of the reset-loop alert.
+pub const RESET_LOOP: &str = "nats_stream_reset_loop";
+
+/// Firing or over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Firing,
+    Resolved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Firing => "firing",
+            Status::Resolved => "resolved",
+        }
+    }
+}
+
+/// How bad; never falls within an episode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// One reset-loop alert for one (source, account, stream).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alert {
+    pub status: Status,
+    pub severity: Severity,
+    pub source: String,
+    pub server_name: Option<String>,
+    pub server_id: Option<String>,
+    pub server_version: Option<String>,
+    pub known_leak: Option<bool>,
+    pub account: String,
+    pub stream: String,
+    pub pairs_in_window: u64,
+    pub window: Micros,
+    /// Reset pairs in this episode.
+    pub pairs_total: u64,
+    /// Resets in this episode whose cause leaks a reservation on affected versions.
+    pub leaking_resets_total: u64,
+    /// Resets declined in this episode (`Will not reset stream ...`).
+    pub declined_resets_total: u64,
+    pub last_cause: Option<String>,
+    pub first_seen: Micros,
+    pub last_seen: Micros,
+    /// The zone to print times in.
+    pub offset: Micros,
+}
+
+impl Alert {
+    /// What kind of cause drives the loop, for the runbook.
+    fn no_leader(&self) -> bool {
+        self.last_cause.as_deref().is_some_and(|c| c.starts_with("catchup aborted, no leader"))
+    }
+
+    fn where_(&self) -> String {
+        match &self.server_name {
+            Some(n) if *n != self.source => format!("{} ({})", n, self.source),
+            Some(n) => n.clone(),
+            None => self.source.clone(),
+        }
+    }
+
+    /// One sentence a person can act on.
+    pub fn summary(&self) -> String {
+        let stream = format!("'{} > {}'", self.account, self.stream);
+        let secs = self.window / SECOND;
+        if self.status == Status::Resolved {
+            return format!(
+                "Stream {stream} on {} stopped its reset loop after {} reset pairs; restart that server to release reservations the loop leaked.",
+                self.where_(),
+                self.pairs_total
+            );
+        }
+        let leak = match self.known_leak {
+            Some(true) => format!(
+                "on nats-server {} every reset reserves the stream's max_bytes again ({} so far), so reserved storage is climbing towards the disk limit",
+                self.server_version.as_deref().unwrap_or("?"),
+                self.leaking_resets_total
+            ),
+            Some(false) => "this release does not leak reservations, but the stream is not serving from this replica".to_string(),
+            None => "on nats-server 2.10.25 and earlier every reset reserves max_bytes again (version unknown here)".to_string(),
+        };
+        let cause = self.last_cause.as_deref().unwrap_or("unknown cause");
+        let action = if self.no_leader() {
+            "restore the stream's quorum first"
+        } else {
+            "scale the stream to R1, restart the server, then scale back"
+        };
+        format!(
+            "Stream {stream} on {} is in a reset loop ({} reset pairs in {}s, cause: {cause}); {leak}: {action}.",
+            self.where_(),
+            self.pairs_in_window,
+            secs
+        )
+    }
+
+    /// Steps chosen by cause; always ends with the upgrade to a fixed release.
+    pub fn runbook(&self) -> Vec<String> {
+        let s = &self.stream;
+        let acc = &self.account;
+        let server = self.server_name.as_deref().unwrap_or(&self.source);
+        let mut steps = Vec::new();
+        steps.push(format!(
+            "Confirm: `nats stream info {s}` (account {acc}) and the server's /jsz: reserved_storage well above the sum of its streams' max_bytes means reservations leaked."
+        ));
+        if self.no_leader() {
+            steps.push(format!(
+                "The stream has no leader, so nothing else can apply: restore its quorum first by bringing its missing peers back (`nats server report jetstream`, `nats stream report`); a scale-down cannot apply without a leader."
+            ));
+            steps.push(format!(
+                "Once a leader is elected the loop stops; then restart {server} (rolling, one server at a time) to release the leaked reservations."
+            ));
+            steps.push(format!(
+                "If it keeps looping with a leader present, scale it down with `nats stream edit {s} --replicas 1`, restart {server}, and scale back up with `nats stream edit {s} --replicas 3` once the R1 change has applied on every server."
+            ));
+        } else {
+            steps.push(format!("Scale the stream down: `nats stream edit {s} --replicas 1`."));
+            steps.push(format!(
+                "Wait until the R1 change has applied on every server (`nats stream info {s}` shows no followers): before nats-server 2.14.0 scaling back too quickly can desync the stream again (nats-server PR 7774)."
+            ));
+            steps.push(format!("Restart {server} (rolling, one server at a time) to release the leaked reservations."));
+            steps.push(format!("Scale back up: `nats stream edit {s} --replicas 3`."));
+        }
+        steps.push(match self.known_leak {
+            Some(false) => "Stay on a fixed release (2.10.26+ or 2.11.0+): resets there no longer leak reservations (nats-server PR 6457).".to_string(),
+            _ => "Upgrade nats-server to 2.10.26 or 2.11.0 or later, where resets no longer leak reservations (nats-server issue 6455, PR 6457).".to_string(),
+        });
+        steps
+    }
+
+    /// Appends the alert as one JSON object.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut w = ObjectWriter::new(out);
+        w.str("alert", RESET_LOOP)
+            .str("status", self.status.as_str())
+            .str("severity", self.severity.as_str())
+            .str("source", &self.source)
+            .opt_str("server_name", self.server_name.as_deref())
+            .opt_str("server_id", self.server_id.as_deref())
+            .opt_str("server_version", self.server_version.as_deref())
+            .opt_bool("known_leak", self.known_leak)
+            .str("account", &self.account)
+            .str("stream", &self.stream)
+            .num("pairs_in_window", self.pairs_in_window as i64)
+            .num("window_seconds", self.window / SECOND)
+            .num("pairs_total", self.pairs_total as i64)
+            .num("leaking_resets_total", self.leaking_resets_total as i64)
+            .num("declined_resets_total", self.declined_resets_total as i64)
+            .opt_str("last_cause", self.last_cause.as_deref())
+            .str("first_seen", &rfc3339(self.first_seen, self.offset))
+            .str("last_seen", &rfc3339(self.last_seen, self.offset))
+            .str("summary", &self.summary())
+            .str_list("runbook", &self.runbook());
+        w.finish();
+    }
+
+    /// The alert as a JSON string.
+    pub fn to_json(&self) -> String {
+        let mut out = Vec::new();
+        self.write_json(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> Alert {
+        Alert {
+            status: Status::Firing,
+            severity: Severity::Critical,
+            source: "nats.n1".into(),
+            server_name: Some("n1".into()),
+            server_id: None,
+            server_version: Some("2.10.25".into()),
+            known_leak: Some(true),
+            account: "$G".into(),
+            stream: "ORDERS".into(),
+            pairs_in_window: 13,
+            window: 300 * SECOND,
+            pairs_total: 13,
+            leaking_resets_total: 13,
+            declined_resets_total: 0,
+            last_cause: Some("catchup aborted, no leader for stream '$G > ORDERS'".into()),
+            first_seen: 0,
+            last_seen: 60 * SECOND,
+            offset: 0,
+        }
+    }
+
+    #[test]
+    fn json_has_every_field() {
+        let v: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        for k in [
+            "alert", "status", "severity", "source", "server_name", "server_id", "server_version", "known_leak", "account",
+            "stream", "pairs_in_window", "window_seconds", "pairs_total", "leaking_resets_total", "declined_resets_total",
+            "last_cause", "first_seen", "last_seen", "summary", "runbook",
+        ] {
+            assert!(v.get(k).is_some(), "{k}");
+        }
+        assert!(v["server_id"].is_null());
+        assert_eq!(v["first_seen"], "1970-01-01T00:00:00.000000Z");
+        assert_eq!(v["window_seconds"], 300);
+    }
+
+    #[test]
+    fn runbook_follows_the_cause() {
+        let a = sample();
+        let book = a.runbook().join("\n");
+        assert!(book.contains("restore its quorum first"), "{book}");
+        assert!(book.contains("Upgrade nats-server to 2.10.26"), "{book}");
+        assert!(a.summary().contains("restore the stream's quorum first"));
+        let mut m = sample();
+        m.last_cause = Some("last sequence mismatch".into());
+        let book = m.runbook().join("\n");
+        assert!(book.contains("--replicas 1") && book.contains("--replicas 3") && book.contains("PR 7774"), "{book}");
+        assert!(!book.contains("quorum first"));
+        m.known_leak = Some(false);
+        assert!(m.runbook().last().unwrap().contains("Stay on a fixed release"));
+    }
+}

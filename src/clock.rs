@@ -1,0 +1,287 @@
+//! Times: the microsecond clock the detector runs on, NATS and wrapper time
+//! stamps, and RFC 3339 output.
+//!
+//! Every time inside resetwatch is an `i64` count of microseconds since the
+//! Unix epoch in UTC ([`Micros`]). NATS prints local time with no zone, so a
+//! line time is read as a naive civil time and shifted by the configured
+//! `line_utc_offset`; differences between two lines of one server are exact
+//! whatever the offset.
+
+/// Microseconds since 1970-01-01T00:00:00Z.
+pub type Micros = i64;
+
+/// One second in [`Micros`].
+pub const SECOND: Micros = 1_000_000;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`), valid for any year an i64 day count holds.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day count (inverse of [`days_from_civil`]).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// A civil date and time of day, as read from a log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Civil {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    pub micros: u32,
+}
+
+impl Civil {
+    /// Microseconds since the epoch, reading this civil time as UTC.
+    pub fn as_naive_micros(&self) -> Micros {
+        let days = days_from_civil(self.year, self.month, self.day);
+        let secs = days * 86_400 + self.hour as i64 * 3600 + self.minute as i64 * 60 + self.second as i64;
+        secs * SECOND + self.micros as i64
+    }
+
+    fn valid(&self) -> bool {
+        (1..=12).contains(&self.month)
+            && (1..=31).contains(&self.day)
+            && self.hour < 24
+            && self.minute < 60
+            && self.second < 61
+    }
+}
+
+/// Reads `n` ASCII digits at `at`.
+fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
+    let s = b.get(at..at + n)?;
+    let mut v: u32 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as u32;
+    }
+    Some(v)
+}
+
+/// Reads an optional `.fraction` at `at`; returns microseconds and the end.
+fn fraction(b: &[u8], at: usize) -> (u32, usize) {
+    if b.get(at) != Some(&b'.') && b.get(at) != Some(&b',') {
+        return (0, at);
+    }
+    let mut i = at + 1;
+    let mut micros: u32 = 0;
+    let mut scale: u32 = 100_000;
+    while let Some(&c) = b.get(i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        micros += (c - b'0') as u32 * scale;
+        scale /= 10;
+        i += 1;
+    }
+    if i == at + 1 {
+        return (0, at);
+    }
+    (micros, i)
+}
+
+/// Parses NATS's `yyyy/mm/dd hh:mm:ss[.ffffff]` at the start of `b`.
+/// Returns the civil time and the number of bytes read.
+pub fn parse_nats_time(b: &[u8]) -> Option<(Civil, usize)> {
+    if b.get(4) != Some(&b'/') || b.get(7) != Some(&b'/') || b.get(10) != Some(&b' ') {
+        return None;
+    }
+    let (time, end) = time_of_day(b, 11)?;
+    let c = Civil { year: digits(b, 0, 4)? as i64, month: digits(b, 5, 2)?, day: digits(b, 8, 2)?, ..time };
+    c.valid().then_some((c, end))
+}
+
+/// `hh:mm:ss[.ffffff]` at `at`, into a `Civil` with no date.
+fn time_of_day(b: &[u8], at: usize) -> Option<(Civil, usize)> {
+    if b.get(at + 2) != Some(&b':') || b.get(at + 5) != Some(&b':') {
+        return None;
+    }
+    let (micros, end) = fraction(b, at + 8);
+    let c = Civil {
+        year: 1970,
+        month: 1,
+        day: 1,
+        hour: digits(b, at, 2)?,
+        minute: digits(b, at + 3, 2)?,
+        second: digits(b, at + 6, 2)?,
+        micros,
+    };
+    Some((c, end))
+}
+
+/// Parses an RFC 3339 time stamp (`2025-06-11T09:45:46.671167074+01:00`,
+/// `...Z`) at the start of `b`: the UTC instant and the bytes read.
+pub fn parse_rfc3339(b: &[u8]) -> Option<(Micros, usize)> {
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
+        return None;
+    }
+    let (time, end) = time_of_day(b, 11)?;
+    let c = Civil { year: digits(b, 0, 4)? as i64, month: digits(b, 5, 2)?, day: digits(b, 8, 2)?, ..time };
+    if !c.valid() {
+        return None;
+    }
+    let (offset, end) = match b.get(end) {
+        Some(b'Z' | b'z') => (0, end + 1),
+        Some(b'+' | b'-') => {
+            let off = parse_offset(b.get(end..end + 6)?)?;
+            (off, end + 6)
+        }
+        _ => return None,
+    };
+    Some((c.as_naive_micros() - offset, end))
+}
+
+/// Parses RFC 3164's `Mmm dd hh:mm:ss` (the day may be space-padded).
+/// The year is not in the text; the caller supplies it.
+pub fn parse_syslog_time(b: &[u8], year: i64) -> Option<(Civil, usize)> {
+    const MONTHS: [&[u8; 3]; 12] =
+        [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+    let name = b.get(0..3)?;
+    let month = MONTHS.iter().position(|m| &m[..] == name)? as u32 + 1;
+    if b.get(3) != Some(&b' ') {
+        return None;
+    }
+    let day = match (b.get(4)?, b.get(5)?) {
+        (b' ', d) if d.is_ascii_digit() => (d - b'0') as u32,
+        _ => digits(b, 4, 2)?,
+    };
+    if b.get(6) != Some(&b' ') {
+        return None;
+    }
+    let (time, end) = time_of_day(b, 7)?;
+    let c = Civil { year, month, day, ..time };
+    c.valid().then_some((c, end))
+}
+
+/// Parses a UTC offset `+hh:mm` / `-hh:mm` (or `Z`) into microseconds east of UTC.
+pub fn parse_offset(b: &[u8]) -> Option<Micros> {
+    if b == b"Z" || b == b"z" {
+        return Some(0);
+    }
+    if b.len() != 6 || b[3] != b':' {
+        return None;
+    }
+    let sign = match b[0] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (h, m) = (digits(b, 1, 2)?, digits(b, 4, 2)?);
+    if h > 23 || m > 59 {
+        return None;
+    }
+    Some(sign * (h as i64 * 3600 + m as i64 * 60) * SECOND)
+}
+
+/// The year of a UTC instant (for syslog lines, which print none).
+pub fn year_of(t: Micros) -> i64 {
+    civil_from_days(t.div_euclid(86_400 * SECOND)).0
+}
+
+/// Formats a UTC instant as RFC 3339 in the given offset, with microseconds
+/// (`2026-11-26T14:17:08.682791Z`, `...+01:00`).
+pub fn rfc3339(t: Micros, offset: Micros) -> String {
+    let local = t + offset;
+    let days = local.div_euclid(86_400 * SECOND);
+    let rem = local.rem_euclid(86_400 * SECOND);
+    let (y, mo, d) = civil_from_days(days);
+    let secs = rem / SECOND;
+    let micros = rem % SECOND;
+    let mut s = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}",
+        y,
+        mo,
+        d,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        micros
+    );
+    if offset == 0 {
+        s.push('Z');
+    } else {
+        let sign = if offset < 0 { '-' } else { '+' };
+        let mins = offset.abs() / SECOND / 60;
+        s.push_str(&format!("{}{:02}:{:02}", sign, mins / 60, mins % 60));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trips() {
+        for days in [-800_000, -1, 0, 1, 11_016, 20_000, 20_418, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+
+    #[test]
+    fn nats_times() {
+        // s05 n1.log: `[8368] 2026/11/26 14:17:08.682791 [WRN] Error applying entries ...`
+        let (c, n) = parse_nats_time(b"2026/11/26 14:17:08.682791 [WRN]").unwrap();
+        assert_eq!(n, 26);
+        assert_eq!(rfc3339(c.as_naive_micros(), 0), "2026-11-26T14:17:08.682791Z");
+        // older servers print no fraction
+        let (c, n) = parse_nats_time(b"2022/01/21 13:27:25 [WRN]").unwrap();
+        assert_eq!((n, c.micros), (19, 0));
+        for bad in [&b"2026/13/26 14:17:08"[..], b"2026-11-26 14:17:08", b"2026/11/26 1:17:08", b"2026/11/2"] {
+            assert!(parse_nats_time(bad).is_none(), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn rfc3339_in_and_out() {
+        // CRI prefix from nats-facts.md
+        let (t, n) = parse_rfc3339(b"2025-06-11T09:45:46.671167074+01:00 stderr F").unwrap();
+        assert_eq!(n, 35);
+        assert_eq!(rfc3339(t, 0), "2025-06-11T08:45:46.671167Z");
+        assert_eq!(rfc3339(t, 3600 * SECOND), "2025-06-11T09:45:46.671167+01:00");
+        assert_eq!(rfc3339(t, -(5 * 3600 + 30 * 60) * SECOND), "2025-06-11T03:15:46.671167-05:30");
+        let (t2, _) = parse_rfc3339(b"2025-02-04T09:00:01Z host").unwrap();
+        assert_eq!(rfc3339(t2, 0), "2025-02-04T09:00:01.000000Z");
+        assert!(parse_rfc3339(b"2025-02-04T09:00:01 host").is_none());
+    }
+
+    #[test]
+    fn syslog_and_offsets() {
+        let (c, n) = parse_syslog_time(b"Feb  4 09:00:01 nats-server[715]:", 2025).unwrap();
+        assert_eq!((c.month, c.day, c.hour, n), (2, 4, 9, 15));
+        let (c, _) = parse_syslog_time(b"Oct 24 13:50:39 host", 2023).unwrap();
+        assert_eq!((c.month, c.day), (10, 24));
+        assert!(parse_syslog_time(b"Foo 24 13:50:39", 2023).is_none());
+        assert_eq!(parse_offset(b"+00:00"), Some(0));
+        assert_eq!(parse_offset(b"-08:00"), Some(-8 * 3600 * SECOND));
+        assert_eq!(parse_offset(b"+0800"), None);
+        assert_eq!(parse_offset(b"+24:00"), None);
+        assert_eq!(year_of(parse_rfc3339(b"2026-11-26T00:00:00Z").unwrap().0), 2026);
+    }
+}

@@ -1,0 +1,363 @@
+//! The NATS messages resetwatch understands, typed.
+//!
+//! Texts are quoted from nats-server's `server/jetstream_cluster.go` (see
+//! `nats-facts.md` for the versions each appears in). Classification is by
+//! message head, whatever the level, because the level of the same line
+//! changed between releases (WRN in 2.9-2.12, ERR in 2.14).
+
+/// A stream's identity as NATS prints it: `'<account> > <stream>'`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamRef {
+    pub account: String,
+    pub stream: String,
+}
+
+/// The longest account or stream name resetwatch keeps; longer ones are not
+/// names nats-server would print, and would let one line pin memory.
+pub const MAX_NAME: usize = 256;
+
+/// Why a stream's apply loop failed, and what nats-server does about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cause {
+    /// The error text after `': `.
+    pub text: String,
+    /// nats-server treats it as a cluster reset error and resets the stream.
+    pub resets: bool,
+    /// A reset for this cause re-reserves `max_bytes` on affected versions:
+    /// every reset cause but `first sequence mismatch`, which deletes the
+    /// stream before recreating it.
+    pub leaks: bool,
+}
+
+/// The reset causes of `isClusterResetErr` (2.9-2.14).
+const RESET_CAUSES: [&str; 6] = [
+    "last sequence mismatch",
+    "first sequence mismatch",
+    "stream store EOF",
+    "catchup aborted, no leader",
+    "catchup failed, too many retries",
+    "raft: already leader",
+];
+
+impl Cause {
+    /// Classifies the text after `Error applying entries to '...': `.
+    pub fn from_text(text: &str) -> Cause {
+        let text = text.trim_end();
+        let resets = RESET_CAUSES.iter().any(|c| text.starts_with(c));
+        let leaks = resets && !text.starts_with("first sequence mismatch");
+        Cause { text: text.to_string(), resets, leaks }
+    }
+
+    /// The cause behind `Detected bad stream state, resetting`.
+    pub fn bad_state() -> Cause {
+        Cause { text: "bad stream state".to_string(), resets: true, leaks: true }
+    }
+}
+
+/// What a banner line tells about the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Banner {
+    Version(String),
+    Name(String),
+    Id(String),
+    /// `Max Storage:` in bytes, as the banner rounds it.
+    MaxStorage(u64),
+}
+
+/// A NATS log message that matters to resetwatch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// `Error applying entries to '<acc> > <stream>': <cause>` (and main's
+    /// `Error applying stream entries ...`).
+    ApplyError(StreamRef, Cause),
+    /// `Detected bad stream state, resetting '<acc> > <stream>'`: a reset cause.
+    BadState(StreamRef),
+    /// `Resetting stream cluster state for '<acc> > <stream>'`.
+    Reset(StreamRef),
+    /// `Will not reset stream[ '<acc> > <stream>'], <reason>`: the reset was
+    /// declined; `server resources exceeded` is the disk-full end of a loop.
+    /// 2.9-2.11.5 print no stream name.
+    ResetDeclined(Option<StreamRef>, String),
+    /// `[sS]tream '<acc> > <stream>' errored, account resources exceeded`.
+    AccountResourcesExceeded(StreamRef),
+    /// `Error applying consumer entries to '<acc> > <stream>'`: a consumer's
+    /// trouble, not part of a stream reset loop.
+    ConsumerApplyError(StreamRef, String),
+    /// A startup banner line.
+    Banner(Banner),
+}
+
+/// Message heads, checked before anything is decoded or allocated.
+const HEADS: [(&[u8], Kind); 11] = [
+    (b"Error applying entries to '", Kind::Apply),
+    (b"Error applying stream entries to '", Kind::Apply),
+    (b"Error applying consumer entries to '", Kind::ConsumerApply),
+    (b"Resetting stream cluster state for '", Kind::Reset),
+    (b"Detected bad stream state, resetting '", Kind::BadState),
+    (b"Will not reset stream", Kind::Declined),
+    (b"stream '", Kind::AccountLimit),
+    (b"Stream '", Kind::AccountLimit),
+    (b"  Version:", Kind::Banner),
+    (b"  Name:", Kind::Banner),
+    (b"  ID:", Kind::Banner),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Apply,
+    ConsumerApply,
+    Reset,
+    BadState,
+    Declined,
+    AccountLimit,
+    Banner,
+}
+
+/// True when a message may be one resetwatch understands. Cheap: it looks
+/// at a few bytes, and works on the message still escaped inside JSON.
+#[inline]
+pub fn may_matter(message: &[u8]) -> bool {
+    match message.first() {
+        Some(b'E' | b'R' | b'D' | b'W' | b's' | b'S' | b' ') => {}
+        _ => return false,
+    }
+    message.starts_with(b"  Max Storage:") || HEADS.iter().any(|(h, _)| message.starts_with(h))
+}
+
+/// Classifies a decoded message.
+pub fn classify(message: &str) -> Option<Event> {
+    let m = message.as_bytes();
+    if m.starts_with(b"  Max Storage:") {
+        return parse_size(message["  Max Storage:".len()..].trim()).map(|n| Event::Banner(Banner::MaxStorage(n)));
+    }
+    let &(head, kind) = HEADS.iter().find(|(h, _)| m.starts_with(h))?;
+    let rest = &message[head.len()..];
+    match kind {
+        Kind::Apply => {
+            let (names, cause) = rest.split_once("': ")?;
+            Some(Event::ApplyError(stream_ref(names)?, Cause::from_text(cause)))
+        }
+        Kind::ConsumerApply => {
+            let (names, cause) = rest.split_once("': ")?;
+            Some(Event::ConsumerApplyError(stream_ref(names)?, cause.trim_end().to_string()))
+        }
+        Kind::Reset => Some(Event::Reset(stream_ref(quoted_to_end(rest)?)?)),
+        Kind::BadState => Some(Event::BadState(stream_ref(quoted_to_end(rest)?)?)),
+        Kind::Declined => {
+            // `Will not reset stream, server resources exceeded` (<= 2.11.5) or
+            // `Will not reset stream '<acc> > <stream>', <reason>` (2.11.6+).
+            if let Some(reason) = rest.strip_prefix(", ") {
+                return Some(Event::ResetDeclined(None, reason.trim_end().to_string()));
+            }
+            let (names, reason) = rest.strip_prefix(" '")?.rsplit_once("', ")?;
+            Some(Event::ResetDeclined(Some(stream_ref(names)?), reason.trim_end().to_string()))
+        }
+        Kind::AccountLimit => {
+            let names = rest.strip_suffix_trimmed("' errored, account resources exceeded")?;
+            Some(Event::AccountResourcesExceeded(stream_ref(names)?))
+        }
+        Kind::Banner => {
+            let (key, value) = message.trim_start().split_once(':')?;
+            let value = value.trim();
+            if value.is_empty() || value.len() > MAX_NAME {
+                return None;
+            }
+            Some(Event::Banner(match key {
+                "Version" => Banner::Version(value.to_string()),
+                "Name" => Banner::Name(value.to_string()),
+                "ID" => Banner::Id(value.to_string()),
+                _ => return None,
+            }))
+        }
+    }
+}
+
+trait StripTrimmed {
+    fn strip_suffix_trimmed(&self, suffix: &str) -> Option<&str>;
+}
+
+impl StripTrimmed for str {
+    fn strip_suffix_trimmed(&self, suffix: &str) -> Option<&str> {
+        self.trim_end().strip_suffix(suffix)
+    }
+}
+
+/// `<names>'` at the end of a message (trailing blanks allowed).
+fn quoted_to_end(rest: &str) -> Option<&str> {
+    rest.trim_end().strip_suffix('\'')
+}
+
+/// Splits `<account> > <stream>` at the last ` > `: stream names cannot hold
+/// `>` or spaces, account names can hold almost anything.
+pub fn stream_ref(names: &str) -> Option<StreamRef> {
+    let (account, stream) = names.rsplit_once(" > ")?;
+    let valid_stream = !stream.is_empty()
+        && stream.len() <= MAX_NAME
+        && !stream.bytes().any(|c| c.is_ascii_whitespace() || matches!(c, b'.' | b'*' | b'>' | b'\''));
+    if !valid_stream || account.is_empty() || account.len() > MAX_NAME {
+        return None;
+    }
+    Some(StreamRef { account: account.to_string(), stream: stream.to_string() })
+}
+
+/// Parses nats-server's `friendlyBytes` (`574.38 MB`, `20.00 GB`, `512 B`), base 1024.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let (num, unit) = text.split_once(' ')?;
+    let n: f64 = num.parse().ok()?;
+    let exp = match unit.trim() {
+        "B" => 0,
+        "KB" => 1,
+        "MB" => 2,
+        "GB" => 3,
+        "TB" => 4,
+        "PB" => 5,
+        "EB" => 6,
+        _ => return None,
+    };
+    if !n.is_finite() || n < 0.0 {
+        return None;
+    }
+    Some((n * 1024f64.powi(exp)).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sref(a: &str, s: &str) -> StreamRef {
+        StreamRef { account: a.into(), stream: s.into() }
+    }
+
+    fn cause(text: &str, resets: bool, leaks: bool) -> Cause {
+        Cause { text: text.into(), resets, leaks }
+    }
+
+    #[test]
+    fn classifies_real_messages() {
+        let table: Vec<(&str, Option<Event>)> = vec![
+            // s05 n1.log
+            (
+                "Error applying entries to '$G > ORDERS': catchup aborted, no leader for stream '$G > ORDERS'",
+                Some(Event::ApplyError(
+                    sref("$G", "ORDERS"),
+                    cause("catchup aborted, no leader for stream '$G > ORDERS'", true, true),
+                )),
+            ),
+            ("Resetting stream cluster state for '$G > ORDERS'", Some(Event::Reset(sref("$G", "ORDERS")))),
+            // s02 n2.log
+            (
+                "Error applying entries to '$G > ORDERS': last sequence mismatch",
+                Some(Event::ApplyError(sref("$G", "ORDERS"), cause("last sequence mismatch", true, true))),
+            ),
+            // nats-server issue 2356
+            (
+                "Error applying entries to 'USERS > alpine-async': last sequence mismatch",
+                Some(Event::ApplyError(sref("USERS", "alpine-async"), cause("last sequence mismatch", true, true))),
+            ),
+            // first sequence mismatch resets but deletes first: no leak
+            (
+                "Error applying entries to 'A > S': first sequence mismatch",
+                Some(Event::ApplyError(sref("A", "S"), cause("first sequence mismatch", true, false))),
+            ),
+            (
+                "Error applying entries to 'A > S': stream store EOF",
+                Some(Event::ApplyError(sref("A", "S"), cause("stream store EOF", true, true))),
+            ),
+            (
+                "Error applying entries to 'A > S': catchup failed, too many retries",
+                Some(Event::ApplyError(sref("A", "S"), cause("catchup failed, too many retries", true, true))),
+            ),
+            (
+                "Error applying entries to 'A > S': raft: already leader",
+                Some(Event::ApplyError(sref("A", "S"), cause("raft: already leader", true, true))),
+            ),
+            // not reset errors
+            (
+                "Error applying entries to 'A > S': insufficient resources",
+                Some(Event::ApplyError(sref("A", "S"), cause("insufficient resources", false, false))),
+            ),
+            (
+                "Error applying entries to 'A > S': last sequence by subject mismatch: 3 vs 4",
+                Some(Event::ApplyError(sref("A", "S"), cause("last sequence by subject mismatch: 3 vs 4", false, false))),
+            ),
+            (
+                "Error applying entries to 'A > S': last msgid mismatch: \"a\" vs \"b\"",
+                Some(Event::ApplyError(sref("A", "S"), cause("last msgid mismatch: \"a\" vs \"b\"", false, false))),
+            ),
+            // main (2.15-dev)
+            (
+                "Error applying stream entries to '$G > ORDERS': last sequence mismatch",
+                Some(Event::ApplyError(sref("$G", "ORDERS"), cause("last sequence mismatch", true, true))),
+            ),
+            // operator-mode account with `>` and spaces in its name: last ` > ` wins
+            (
+                "Resetting stream cluster state for 'my > odd acc > ORDERS'",
+                Some(Event::Reset(sref("my > odd acc", "ORDERS"))),
+            ),
+            (
+                "Error applying consumer entries to '$G > ORDERS': bad thing",
+                Some(Event::ConsumerApplyError(sref("$G", "ORDERS"), "bad thing".into())),
+            ),
+            ("Detected bad stream state, resetting '$G > ORDERS'", Some(Event::BadState(sref("$G", "ORDERS")))),
+            (
+                "Will not reset stream, server resources exceeded",
+                Some(Event::ResetDeclined(None, "server resources exceeded".into())),
+            ),
+            (
+                "Will not reset stream '$G > ORDERS', server resources exceeded",
+                Some(Event::ResetDeclined(Some(sref("$G", "ORDERS")), "server resources exceeded".into())),
+            ),
+            (
+                "Will not reset stream '$G > ORDERS', stream is closed",
+                Some(Event::ResetDeclined(Some(sref("$G", "ORDERS")), "stream is closed".into())),
+            ),
+            (
+                "stream '$G > ORDERS' errored, account resources exceeded",
+                Some(Event::AccountResourcesExceeded(sref("$G", "ORDERS"))),
+            ),
+            (
+                "Stream '$G > ORDERS' errored, account resources exceeded",
+                Some(Event::AccountResourcesExceeded(sref("$G", "ORDERS"))),
+            ),
+            // banner, s05 n1.log
+            ("  Version:  2.10.25", Some(Event::Banner(Banner::Version("2.10.25".into())))),
+            ("  Name:     n1", Some(Event::Banner(Banner::Name("n1".into())))),
+            (
+                "  ID:       NA3UI3NMQPXBAYAL46I4BZLCXSR22W44NRPLGBKGS57KQFDQJANOG4OP",
+                Some(Event::Banner(Banner::Id("NA3UI3NMQPXBAYAL46I4BZLCXSR22W44NRPLGBKGS57KQFDQJANOG4OP".into()))),
+            ),
+            ("  Max Storage:     20.00 GB", Some(Event::Banner(Banner::MaxStorage(20 * 1024 * 1024 * 1024)))),
+            ("  Max Storage:     574.38 MB", Some(Event::Banner(Banner::MaxStorage(602_281_083)))),
+            // look-alikes that are not events
+            ("  Git:      [fec6776]", None),
+            ("  Starting restore for stream '$G > EVENTS'", None),
+            ("JetStream cluster new stream leader for '$G > ORDERS'", None),
+            ("Resetting stream cluster state for '$G > bad.name'", None),
+            ("Resetting stream cluster state for 'ORDERS'", None),
+            ("Resetting stream cluster state for '$G > '", None),
+            ("Error applying entries to '$G > ORDERS'", None),
+            ("Server is ready", None),
+        ];
+        for (msg, want) in table {
+            assert_eq!(classify(msg), want, "{msg}");
+            if want.is_some() {
+                assert!(may_matter(msg.as_bytes()), "{msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn fast_reject() {
+        for m in ["Server is ready", "127.0.0.1:43724 - rid:13 - Route connection created", "", "Self is new JetStream cluster metadata leader"] {
+            assert!(!may_matter(m.as_bytes()), "{m}");
+        }
+    }
+
+    #[test]
+    fn names_are_bounded() {
+        let long = "x".repeat(MAX_NAME + 1);
+        assert!(classify(&format!("Resetting stream cluster state for '$G > {long}'")).is_none());
+        assert!(classify(&format!("Resetting stream cluster state for '{long} > S'")).is_none());
+        assert!(classify(&format!("  Name: {long}")).is_none());
+    }
+}

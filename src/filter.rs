@@ -1,0 +1,406 @@
+//! The pipeline every shell drives: record -> line -> event -> detector ->
+//! alerts. No I/O, no clock, no globals: a shell hands in bytes and the host's
+//! time and takes alerts out.
+
+use crate::alert::Alert;
+use crate::clock::Micros;
+use crate::config::Config;
+use crate::detector::Detector;
+use crate::event::{self, Event};
+use crate::line;
+use crate::record;
+
+/// What a record turned out to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// No log line under the configured keys, or not a JSON object.
+    NoLine,
+    /// A line that is not one of the NATS events resetwatch reads.
+    Other,
+    /// A NATS event, handed to the detector.
+    Event,
+    /// A record that already carries an alert; left alone.
+    Alert,
+}
+
+/// resetwatch's core: configure once, feed records or lines, collect alerts.
+pub struct Filter {
+    detector: Detector,
+    /// Reused buffer for the FB one-in-one-out answer.
+    alert_buf: Vec<u8>,
+}
+
+/// FNV-1a: a line's fingerprint for dropping repeats. Not a defence against
+/// crafted collisions, which could at worst hide one repeated line.
+fn fingerprint(b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &c in b {
+        h = (h ^ c as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl Filter {
+    /// A filter with these options.
+    pub fn new(cfg: Config) -> Self {
+        Filter { detector: Detector::new(cfg), alert_buf: Vec::new() }
+    }
+
+    /// The options in force.
+    pub fn config(&self) -> &Config {
+        self.detector.config()
+    }
+
+    /// The detector, for its counters and state.
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    /// Reads one host record (a JSON object). `tag` names the source when
+    /// the record names none.
+    pub fn ingest_record(&mut self, tag: &str, host_now: Micros, rec: &[u8]) -> Seen {
+        self.detector.tick(host_now);
+        let Some(start) = record::message_start(rec, &self.detector.config().message_keys) else {
+            return Seen::NoLine;
+        };
+        // Classify on the still-escaped text first: almost every line stops here.
+        let rest = &rec[start..];
+        if !event::may_matter(line::split(rest).message) {
+            return Seen::Other;
+        }
+        if record::has_alert(rec) {
+            return Seen::Alert;
+        }
+        let Some(text) = record::message_at(rec, start) else { return Seen::Other };
+        let source = record::source(rec, self.detector.config(), tag);
+        self.ingest(&source, host_now, text.as_bytes())
+    }
+
+    /// Reads one raw log line from `source`.
+    pub fn ingest_line(&mut self, source: &str, host_now: Micros, text: &[u8]) -> Seen {
+        self.detector.tick(host_now);
+        if !event::may_matter(line::split(text).message) {
+            return Seen::Other;
+        }
+        self.ingest(source, host_now, text)
+    }
+
+    fn ingest(&mut self, source: &str, host_now: Micros, text: &[u8]) -> Seen {
+        let l = line::split(text);
+        let Some(ev) = std::str::from_utf8(l.message).ok().and_then(event::classify) else {
+            return Seen::Other;
+        };
+        let time = l.time(self.detector.config().line_utc_offset, host_now);
+        let ev: Event = ev;
+        self.detector.observe(source, time, host_now, fingerprint(text), ev);
+        Seen::Event
+    }
+
+    /// Advances the host clock with no record (resolutions of silent sources).
+    pub fn tick(&mut self, host_now: Micros) {
+        self.detector.tick(host_now);
+    }
+
+    /// The next alert due.
+    pub fn next_alert(&mut self) -> Option<Alert> {
+        self.detector.next_alert()
+    }
+
+    /// Fluent Bit's one record in, one record out: reads `rec` and, when an
+    /// alert is due, returns `rec` with the alert added (one alert per
+    /// record, oldest first). `None` means "pass `rec` on unchanged".
+    pub fn filter_one(&mut self, tag: &str, host_now: Micros, rec: &[u8], out: &mut Vec<u8>) -> bool {
+        if self.ingest_record(tag, host_now, rec) == Seen::Alert || self.detector.pending_alerts() == 0 {
+            return false;
+        }
+        let Some(alert) = self.detector.next_alert() else { return false };
+        self.alert_buf.clear();
+        alert.write_json(&mut self.alert_buf);
+        if record::with_alert(rec, &self.alert_buf, out) {
+            return true;
+        }
+        // This record cannot carry it (not a complete object): the next one will.
+        self.detector.requeue_front(alert);
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::{Severity, Status};
+    use crate::clock::{self, SECOND};
+
+    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus");
+
+    /// Host time for a NATS line: its own time, as a tail input with a parser would stamp it.
+    fn host_time(line: &str) -> Micros {
+        line::split(line.as_bytes()).time(0, 0).unwrap_or(0)
+    }
+
+    fn run(cfg: Config, inputs: &[(&str, &str)]) -> Vec<Alert> {
+        let mut f = Filter::new(cfg);
+        let mut alerts = Vec::new();
+        let mut now = 0;
+        for (source, l) in inputs {
+            now = host_time(l).max(now);
+            f.ingest_line(source, now, l.as_bytes());
+            alerts.extend(std::iter::from_fn(|| f.next_alert()));
+        }
+        alerts
+    }
+
+    /// `n` loop turns on `source`, `every` seconds apart, starting at 14:17:08
+    /// (the shape of s05 n1.log).
+    fn loop_lines(n: usize, every: i64, cause: &str) -> Vec<String> {
+        let base = clock::parse_rfc3339(b"2026-11-26T14:17:08.682791Z").unwrap().0;
+        let mut out = Vec::new();
+        for i in 0..n as i64 {
+            let t = base + i * every * SECOND;
+            let ts = |t: Micros| {
+                let s = clock::rfc3339(t, 0);
+                format!("{} {}", s[..10].replace('-', "/"), &s[11..26])
+            };
+            out.push(format!("[8368] {} [WRN] Error applying entries to '$G > ORDERS': {cause}", ts(t)));
+            out.push(format!("[8368] {} [WRN] Resetting stream cluster state for '$G > ORDERS'", ts(t + 700)));
+        }
+        out
+    }
+
+    fn on(source: &'static str, lines: &[String]) -> Vec<(&'static str, String)> {
+        lines.iter().map(|l| (source, l.clone())).collect()
+    }
+
+    fn refs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+        v.iter().map(|(s, l)| (*s, l.as_str())).collect()
+    }
+
+    #[test]
+    fn fires_warning_at_three_and_critical_at_ten() {
+        let lines = on("n1", &loop_lines(12, 5, "last sequence mismatch"));
+        let alerts = run(Config::default(), &refs(&lines));
+        let sev: Vec<_> = alerts.iter().map(|a| (a.status, a.severity, a.pairs_in_window)).collect();
+        // fires at pair 3, rises at pair 10; pairs 4-9 and 11-12 come within the repeat interval
+        assert_eq!(sev, [(Status::Firing, Severity::Warning, 3), (Status::Firing, Severity::Critical, 10)]);
+        let a = &alerts[1];
+        assert_eq!((a.pairs_total, a.leaking_resets_total), (10, 10));
+        assert_eq!(a.last_cause.as_deref(), Some("last sequence mismatch"));
+        assert_eq!(clock::rfc3339(a.first_seen, 0), "2026-11-26T14:17:08.682791Z");
+        assert_eq!(a.known_leak, None, "no banner, no configured version");
+    }
+
+    #[test]
+    fn repeats_once_per_interval_with_fresh_counts() {
+        let lines = on("n1", &loop_lines(40, 5, "last sequence mismatch"));
+        let alerts = run(Config::default(), &refs(&lines));
+        // 3 (warning), 10 (critical), then every 60 s of line time: pairs 22 and 34
+        let totals: Vec<_> = alerts.iter().map(|a| a.pairs_total).collect();
+        assert_eq!(totals, [3, 10, 22, 34]);
+        assert!(alerts.iter().all(|a| a.status == Status::Firing));
+    }
+
+    #[test]
+    fn a_reset_needs_its_cause_within_the_gap() {
+        let mut lines = Vec::new();
+        for l in loop_lines(5, 10, "last sequence mismatch") {
+            if l.contains("Resetting") {
+                lines.push(l);
+            }
+        }
+        assert!(run(Config::default(), &refs(&on("n1", &lines))).is_empty(), "resets alone are not pairs");
+        let cfg = Config { pair_gap: 500, ..Config::default() };
+        let lines = on("n1", &loop_lines(5, 5, "last sequence mismatch"));
+        assert!(run(cfg, &refs(&lines)).is_empty(), "reset 700us after its cause, gap 500us");
+        // a cause that does not reset the stream does not pair
+        let lines = on("n1", &loop_lines(5, 5, "insufficient resources"));
+        assert!(run(Config::default(), &refs(&lines)).is_empty());
+    }
+
+    #[test]
+    fn sources_and_streams_are_separate() {
+        let a = loop_lines(2, 5, "last sequence mismatch");
+        let mut inputs = on("n1", &a);
+        inputs.extend(on("n2", &a));
+        assert!(run(Config::default(), &refs(&inputs)).is_empty(), "two pairs on each of two servers");
+    }
+
+    #[test]
+    fn the_same_line_twice_counts_once() {
+        let lines = loop_lines(2, 5, "last sequence mismatch");
+        let mut twice = lines.clone();
+        twice.extend(lines.clone());
+        assert!(run(Config::default(), &refs(&on("n1", &twice))).is_empty());
+        let mut f = Filter::new(Config::default());
+        for l in &twice {
+            f.ingest_line("n1", 0, l.as_bytes());
+        }
+        assert_eq!(f.detector().stats.duplicates, 4);
+        assert_eq!(f.detector().stats.pairs, 2);
+    }
+
+    #[test]
+    fn declined_reset_makes_it_critical_at_once() {
+        let mut lines = loop_lines(3, 5, "last sequence mismatch");
+        // 2.10 names no stream: the declined reset follows the apply error that caused it
+        lines.push("[8368] 2026/11/26 14:17:30.000000 [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch".into());
+        lines.push("[8368] 2026/11/26 14:17:30.000100 [WRN] Will not reset stream, server resources exceeded".into());
+        let alerts = run(Config::default(), &refs(&on("n1", &lines)));
+        let sev: Vec<_> = alerts.iter().map(|a| a.severity).collect();
+        assert_eq!(sev, [Severity::Warning, Severity::Critical]);
+        assert_eq!(alerts[1].declined_resets_total, 1);
+    }
+
+    #[test]
+    fn resolves_after_quiet_by_source_clock() {
+        let mut lines = loop_lines(3, 5, "last sequence mismatch");
+        // another stream's event 601 s later advances n1's clock
+        lines.push("[8368] 2026/11/26 14:27:20.000000 [WRN] Resetting stream cluster state for '$G > OTHER'".into());
+        let mut f = Filter::new(Config::default());
+        for l in &lines {
+            // host clock stands still: only the source clock can resolve
+            f.ingest_line("n1", 0, l.as_bytes());
+        }
+        let alerts: Vec<_> = std::iter::from_fn(|| f.next_alert()).collect();
+        assert_eq!(alerts.iter().map(|a| a.status).collect::<Vec<_>>(), [Status::Firing, Status::Resolved]);
+        assert_eq!(alerts[1].pairs_total, 3);
+    }
+
+    #[test]
+    fn resolves_after_quiet_by_host_clock_when_the_source_is_silent() {
+        let lines = loop_lines(3, 5, "last sequence mismatch");
+        let mut f = Filter::new(Config::default());
+        for l in &lines {
+            f.ingest_line("n1", host_time(l), l.as_bytes());
+        }
+        assert_eq!(f.next_alert().map(|a| a.status), Some(Status::Firing));
+        let last = host_time(lines.last().unwrap());
+        f.tick(last + 599 * SECOND);
+        assert!(f.next_alert().is_none());
+        f.tick(last + 600 * SECOND);
+        let a = f.next_alert().expect("resolved");
+        assert_eq!((a.status, a.severity), (Status::Resolved, Severity::Warning));
+        // and a new episode starts from scratch
+        let again: Vec<String> = loop_lines(3, 5, "last sequence mismatch")
+            .iter()
+            .map(|l| l.replace("14:17:", "15:17:"))
+            .collect();
+        for l in &again {
+            f.ingest_line("n1", host_time(l), l.as_bytes());
+        }
+        let a = f.next_alert().expect("fires again");
+        assert_eq!((a.status, a.pairs_total), (Status::Firing, 3));
+    }
+
+    #[test]
+    fn configured_versions_fill_the_gap() {
+        let lines = on("nats/nats-0", &loop_lines(3, 5, "last sequence mismatch"));
+        let cfg = Config { server_version: Some("2.10.26".into()), ..Config::default() };
+        assert_eq!(run(cfg, &refs(&lines))[0].known_leak, Some(false));
+        let mut cfg = Config { server_version: Some("2.10.26".into()), ..Config::default() };
+        cfg.server_versions.insert("nats/nats-0".into(), "2.10.22".into());
+        let a = &run(cfg, &refs(&lines))[0];
+        assert_eq!((a.known_leak, a.server_version.as_deref()), (Some(true), Some("2.10.22")));
+    }
+
+    #[test]
+    fn memory_is_bounded_by_max_keys() {
+        let cfg = Config { max_keys: 1000, ..Config::default() };
+        let mut f = Filter::new(cfg);
+        for i in 0..50_000 {
+            let l = format!("[1] 2026/11/26 14:17:08.000000 [WRN] Error applying entries to '$G > S{i}': last sequence mismatch");
+            f.ingest_line("n1", 0, l.as_bytes());
+        }
+        assert_eq!(f.detector().tracked_streams(), 1000);
+        assert_eq!(f.detector().stats.evicted_streams, 49_000);
+    }
+
+    #[test]
+    fn many_pairs_per_second_stay_bounded_and_counted() {
+        let mut f = Filter::new(Config::default());
+        let base = 1_800_000_000 * SECOND;
+        for i in 0..5000i64 {
+            let t = base + i * 20_000; // 50 pairs per second
+            let ts = clock::rfc3339(t, 0);
+            let ts = format!("{} {}", ts[..10].replace('-', "/"), &ts[11..26]);
+            f.ingest_line("n1", t, format!("[1] {ts} [WRN] Error applying entries to 'A > S': stream store EOF").as_bytes());
+            f.ingest_line("n1", t, format!("[1] {ts} [WRN] Resetting stream cluster state for 'A > S'").as_bytes());
+        }
+        let alerts: Vec<_> = std::iter::from_fn(|| f.next_alert()).collect();
+        let last = alerts.last().unwrap();
+        assert_eq!(last.severity, Severity::Critical);
+        // re-emitted 60 s after turning critical; every pair so far is inside the window
+        assert_eq!(last.pairs_total, 3010);
+        assert_eq!(last.pairs_in_window, 3010);
+    }
+
+    fn corpus(scenario: &str, node: &str) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(format!("{CORPUS}/{scenario}/{node}.log")).unwrap();
+        text.lines().map(|l| (node.to_string(), l.to_string())).collect()
+    }
+
+    fn replay(scenario: &str) -> Vec<Alert> {
+        let mut all: Vec<(String, String)> = ["n1", "n2", "n3"].iter().flat_map(|n| corpus(scenario, n)).collect();
+        all.sort_by_key(|(_, l)| host_time(l));
+        let mut f = Filter::new(Config::default());
+        let mut out = Vec::new();
+        let mut now = 0;
+        for (src, l) in &all {
+            now = host_time(l).max(now);
+            f.ingest_line(src, now, l.as_bytes());
+            out.extend(std::iter::from_fn(|| f.next_alert()));
+        }
+        out
+    }
+
+    #[test]
+    fn corpus_loop_fires_critical_on_n1_and_n2() {
+        let alerts = replay("s05_pair_reset_loop_catchup_no_leader_v2.10.25");
+        for node in ["n1", "n2"] {
+            let mine: Vec<_> = alerts.iter().filter(|a| a.source == node).collect();
+            let last = mine.last().unwrap_or_else(|| panic!("no alert for {node}"));
+            assert_eq!((last.account.as_str(), last.stream.as_str()), ("$G", "ORDERS"));
+            assert_eq!(last.severity, Severity::Critical);
+            assert_eq!(last.status, Status::Firing, "end of input is not the passing of time");
+            assert_eq!(last.known_leak, Some(true));
+            assert_eq!(last.server_version.as_deref(), Some("2.10.25"));
+            assert_eq!(last.server_name.as_deref(), Some(node));
+            // warning at the 3rd pair, critical at the 10th; the 11th-13th came
+            // within the repeat interval
+            let totals: Vec<_> = mine.iter().map(|a| (a.severity, a.pairs_total)).collect();
+            assert_eq!(totals, [(Severity::Warning, 3), (Severity::Critical, 10)]);
+            assert_eq!(last.leaking_resets_total, 10);
+            assert!(last.last_cause.as_deref().unwrap().starts_with("catchup aborted, no leader"));
+        }
+        assert!(alerts.iter().all(|a| a.source != "n3"));
+    }
+
+    #[test]
+    fn corpus_healthy_and_single_resets_stay_quiet() {
+        for s in [
+            "s01_healthy_rolling_restart_v2.10.25",
+            "s03_kill9_heavy_publish_v2.10.25",
+            "s02_follower_mismatch_single_reset_v2.10.25",
+            "s02_follower_mismatch_single_reset_v2.10.26_control",
+        ] {
+            assert!(replay(s).is_empty(), "{s}");
+        }
+    }
+
+    #[test]
+    fn fluent_bit_records_carry_one_alert_each() {
+        let mut f = Filter::new(Config { warning_pairs: 1, critical_pairs: 1, ..Config::default() });
+        let mut out = Vec::new();
+        let lines = loop_lines(1, 5, "last sequence mismatch");
+        let rec = |l: &str| format!("{{\"log\":{}}}", serde_json::to_string(l).unwrap());
+        let r0 = rec(&lines[0]);
+        assert!(!f.filter_one("nats.n1", 0, r0.as_bytes(), &mut out), "the cause alone passes through");
+        let r1 = rec(&lines[1]);
+        assert!(f.filter_one("nats.n1", 0, r1.as_bytes(), &mut out));
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["log"], lines[1]);
+        assert_eq!(v["resetwatch"]["source"], "nats.n1");
+        assert_eq!(v["resetwatch"]["severity"], "critical");
+        // an alert copy routed back is left alone
+        assert!(!f.filter_one("alerts", 0, &out.clone(), &mut out));
+    }
+}

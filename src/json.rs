@@ -1,0 +1,460 @@
+//! Just enough JSON to find a few keys in a record without building a tree.
+//!
+//! Fluent Bit's interpreter stack is 8 KiB, and a recursive parser traps on
+//! records nested a few levels deep (`hosts.md`), so everything here is a
+//! loop with an explicit depth counter: no recursion, no panics, and nothing
+//! is allocated until a string actually has to be decoded.
+
+use std::borrow::Cow;
+
+/// Skips JSON white space from `i`.
+#[inline]
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(&c) = b.get(i) {
+        if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Given `i` just after an opening quote, returns the index of the closing quote.
+#[inline]
+fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        match *b.get(i)? {
+            b'"' => return Some(i),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+}
+
+/// Given `i` at the first byte of a value, returns the index just past it.
+fn value_end(b: &[u8], i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => string_end(b, i + 1).map(|e| e + 1),
+        b'{' | b'[' => {
+            let mut depth: usize = 0;
+            let mut j = i;
+            loop {
+                match *b.get(j)? {
+                    b'"' => j = string_end(b, j + 1)?,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let mut j = i;
+            while let Some(&c) = b.get(j) {
+                if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                    break;
+                }
+                j += 1;
+            }
+            (j > i).then_some(j)
+        }
+    }
+}
+
+/// One member of an object: the key as it stands between its quotes (still
+/// escaped) and the value's raw text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Member<'a> {
+    pub key: &'a [u8],
+    pub value: &'a [u8],
+}
+
+/// Iterates over the members of the JSON object `b`. Stops (without error) at
+/// the first thing that is not well-formed; [`Members::complete`] tells.
+pub struct Members<'a> {
+    b: &'a [u8],
+    i: usize,
+    state: State,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    First,
+    Next,
+    Done,
+    Broken,
+}
+
+impl<'a> Members<'a> {
+    /// Starts on `b`, which must hold one object (leading white space allowed).
+    pub fn new(b: &'a [u8]) -> Self {
+        let i = ws(b, 0);
+        let state = if b.get(i) == Some(&b'{') { State::First } else { State::Broken };
+        Members { b, i: i + 1, state }
+    }
+
+    /// True once the closing brace was reached with every member well-formed.
+    pub fn complete(&self) -> bool {
+        self.state == State::Done
+    }
+
+    fn step(&mut self) -> Option<Member<'a>> {
+        let b = self.b;
+        let mut i = ws(b, self.i);
+        match (self.state, *b.get(i)?) {
+            (State::First | State::Next, b'}') => {
+                self.state = State::Done;
+                return None;
+            }
+            (State::Next, b',') => i = ws(b, i + 1),
+            (State::First, _) => {}
+            _ => return None,
+        }
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let kend = string_end(b, i + 1)?;
+        let key = b.get(i + 1..kend)?;
+        let i = ws(b, kend + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        let vstart = ws(b, i + 1);
+        let vend = value_end(b, vstart)?;
+        self.i = vend;
+        self.state = State::Next;
+        Some(Member { key, value: b.get(vstart..vend)? })
+    }
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = Member<'a>;
+
+    fn next(&mut self) -> Option<Member<'a>> {
+        if matches!(self.state, State::Done | State::Broken) {
+            return None;
+        }
+        let m = self.step();
+        if m.is_none() && self.state != State::Done {
+            self.state = State::Broken;
+        }
+        m
+    }
+}
+
+/// The index just inside the opening quote of the first top-level member
+/// whose key satisfies `want` and whose value is a string. That value is
+/// not scanned: a caller may need only its first few bytes.
+pub fn first_string_member(b: &[u8], want: impl Fn(&[u8]) -> bool) -> Option<usize> {
+    let mut i = ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    loop {
+        i = ws(b, i);
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let kend = string_end(b, i + 1)?;
+        let key = b.get(i + 1..kend)?;
+        i = ws(b, kend + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = ws(b, i + 1);
+        if b.get(i) == Some(&b'"') && want(key) {
+            return Some(i + 1);
+        }
+        i = ws(b, value_end(b, i)?);
+        if b.get(i) != Some(&b',') {
+            return None;
+        }
+        i += 1;
+    }
+}
+
+/// True when an escaped key equals `name`.
+pub fn key_is(key: &[u8], name: &str) -> bool {
+    if !key.contains(&b'\\') {
+        return key == name.as_bytes();
+    }
+    matches!(decode_str(key), Some(k) if k == name)
+}
+
+/// The raw value at a dotted path (`kubernetes.pod_name`) in object `b`.
+/// A key that itself contains a dot is found too when it exists as one key.
+pub fn find_path<'a>(b: &'a [u8], path: &str) -> Option<&'a [u8]> {
+    let mut cur = b;
+    let mut rest = path;
+    'outer: loop {
+        // Prefer the longest key that matches a prefix of the remaining path
+        // (`a.b` as one key before `a` then `b`).
+        for m in Members::new(cur) {
+            if key_is(m.key, rest) {
+                return Some(m.value);
+            }
+        }
+        let dot = rest.find('.')?;
+        let (head, tail) = (&rest[..dot], &rest[dot + 1..]);
+        for m in Members::new(cur) {
+            if key_is(m.key, head) {
+                cur = m.value;
+                rest = tail;
+                continue 'outer;
+            }
+        }
+        return None;
+    }
+}
+
+/// The decoded text of a raw JSON string value (with its quotes), or `None`
+/// when the value is not a string.
+pub fn string_value(raw: &[u8]) -> Option<Cow<'_, str>> {
+    let inner = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    decode_str(inner)
+}
+
+/// Decodes the inside of a JSON string. Invalid UTF-8 and lone surrogates
+/// become U+FFFD rather than failing: a log line is still worth reading.
+pub fn decode_str(s: &[u8]) -> Option<Cow<'_, str>> {
+    if !s.contains(&b'\\') {
+        return Some(String::from_utf8_lossy(s));
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i];
+        if c != b'\\' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let e = *s.get(i + 1)?;
+        i += 2;
+        let ch = match e {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = hex4(s, i)?;
+                i += 4;
+                if (0xD800..0xDC00).contains(&hi) && s.get(i) == Some(&b'\\') && s.get(i + 1) == Some(&b'u') {
+                    match hex4(s, i + 2) {
+                        Some(lo) if (0xDC00..0xE000).contains(&lo) => {
+                            i += 6;
+                            char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).unwrap_or('\u{FFFD}')
+                        }
+                        _ => '\u{FFFD}',
+                    }
+                } else {
+                    char::from_u32(hi).unwrap_or('\u{FFFD}')
+                }
+            }
+            _ => return None,
+        };
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+    }
+    Some(match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    })
+}
+
+fn hex4(s: &[u8], i: usize) -> Option<u32> {
+    let h = s.get(i..i + 4)?;
+    let mut v = 0u32;
+    for &c in h {
+        v = v * 16 + (c as char).to_digit(16)?;
+    }
+    Some(v)
+}
+
+/// Appends `s` as a JSON string (with quotes) to `out`.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let mut start = 0;
+    let bytes = s.as_bytes();
+    for (i, &c) in bytes.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if esc.is_empty() {
+            out.extend_from_slice(format!("\\u{:04x}", c).as_bytes());
+        } else {
+            out.extend_from_slice(esc);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Builds one flat JSON object, member by member.
+pub struct ObjectWriter<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> ObjectWriter<'a> {
+    /// Opens an object at the end of `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        ObjectWriter { out, first: true }
+    }
+
+    fn key(&mut self, k: &str) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        write_str(self.out, k);
+        self.out.push(b':');
+        self.out
+    }
+
+    /// A string member.
+    pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
+        let out = self.key(k);
+        write_str(out, v);
+        self
+    }
+
+    /// A string member that is `null` when absent.
+    pub fn opt_str(&mut self, k: &str, v: Option<&str>) -> &mut Self {
+        match v {
+            Some(v) => self.str(k, v),
+            None => self.raw(k, "null"),
+        }
+    }
+
+    /// A number member.
+    pub fn num(&mut self, k: &str, v: i64) -> &mut Self {
+        self.raw(k, &v.to_string())
+    }
+
+    /// A number member that is `null` when absent.
+    pub fn opt_num(&mut self, k: &str, v: Option<i64>) -> &mut Self {
+        match v {
+            Some(v) => self.num(k, v),
+            None => self.raw(k, "null"),
+        }
+    }
+
+    /// A boolean member that is `null` when absent.
+    pub fn opt_bool(&mut self, k: &str, v: Option<bool>) -> &mut Self {
+        self.raw(
+            k,
+            match v {
+                Some(true) => "true",
+                Some(false) => "false",
+                None => "null",
+            },
+        )
+    }
+
+    /// An array of strings.
+    pub fn str_list(&mut self, k: &str, items: &[String]) -> &mut Self {
+        let out = self.key(k);
+        out.push(b'[');
+        for (i, s) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, s);
+        }
+        out.push(b']');
+        self
+    }
+
+    /// A member whose value is already JSON text.
+    pub fn raw(&mut self, k: &str, json: &str) -> &mut Self {
+        let out = self.key(k);
+        out.extend_from_slice(json.as_bytes());
+        self
+    }
+
+    /// Closes the object.
+    pub fn finish(self) {
+        self.out.push(b'}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_of_records() {
+        let rec = br#"{"log":"[1] x","stream":"stderr","kubernetes":{"pod_name":"nats-0","labels":{"a":[1,{"b":"}"}]}},"n":-1.5e3 , "t":true}"#;
+        let keys: Vec<_> = Members::new(rec).map(|m| String::from_utf8_lossy(m.key).into_owned()).collect();
+        assert_eq!(keys, ["log", "stream", "kubernetes", "n", "t"]);
+        let mut it = Members::new(rec);
+        it.by_ref().count();
+        assert!(it.complete());
+        assert_eq!(find_path(rec, "kubernetes.pod_name"), Some(&br#""nats-0""#[..]));
+        assert_eq!(find_path(rec, "kubernetes.labels.a"), Some(&br#"[1,{"b":"}"}]"#[..]));
+        assert_eq!(find_path(rec, "kubernetes.nope"), None);
+        assert_eq!(find_path(br#"{"a.b":1,"a":{"b":2}}"#, "a.b"), Some(&b"1"[..]));
+    }
+
+    #[test]
+    fn broken_input_stops_quietly() {
+        for bad in [&b""[..], b"[]", b"{", b"{\"a\"", b"{\"a\":", b"{\"a\":\"x", b"{\"a\":1,}", b"{\"a\" 1}", b"\xff\xfe", b"{{{{"] {
+            let mut it = Members::new(bad);
+            let _ = it.by_ref().count();
+            assert!(!it.complete(), "{:?}", bad);
+            let _ = find_path(bad, "a");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_a_loop_not_recursion() {
+        let mut rec = b"{\"deep\":".to_vec();
+        rec.extend(std::iter::repeat(b'[').take(100_000));
+        rec.extend(std::iter::repeat(b']').take(100_000));
+        rec.extend_from_slice(b",\"log\":\"x\"}");
+        assert_eq!(find_path(&rec, "log"), Some(&b"\"x\""[..]));
+    }
+
+    #[test]
+    fn strings_decode() {
+        assert_eq!(string_value(br#""a\"b\\c\nd\u00e9\ud83d\ude00""#).unwrap(), "a\"b\\c\nd\u{e9}\u{1F600}");
+        // Fluent Bit escapes the ANSI colour of a terminal copy as \u001b.
+        assert_eq!(string_value(br#""[\u001b[0;93mWRN\u001b[0m]""#).unwrap(), "[\u{1b}[0;93mWRN\u{1b}[0m]");
+        assert_eq!(string_value(br#""\ud800x""#).unwrap(), "\u{FFFD}x");
+        assert_eq!(string_value(b"\"\xff\"").unwrap(), "\u{FFFD}");
+        assert!(string_value(br#""\q""#).is_none());
+        assert!(string_value(b"12").is_none());
+    }
+
+    #[test]
+    fn writer_escapes() {
+        let mut out = Vec::new();
+        let mut w = ObjectWriter::new(&mut out);
+        w.str("s", "a\"\u{1}\n").opt_num("n", None).opt_bool("b", Some(true)).str_list("l", &["x".into()]);
+        w.finish();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["s"], "a\"\u{1}\n");
+        assert!(v["n"].is_null());
+        assert_eq!(v["l"][0], "x");
+    }
+}

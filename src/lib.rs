@@ -1,0 +1,27 @@
+//! resetwatch watches nats-server logs as they flow through a log pipeline
+//! and raises an alert when a JetStream stream falls into a reset loop
+//! (nats-server issue 6455: `Error applying entries ...` followed by
+//! `Resetting stream cluster state ...`, again and again, each reset
+//! reserving the stream's `max_bytes` once more until the disk is full).
+//!
+//! The crate is one pure core — [`Filter`] takes records or lines and a time
+//! and yields [`Alert`]s — and thin shells that translate host ABIs to it
+//! (`shell::fluent_bit` for Fluent Bit's `wasm` filter). The core does no
+//! I/O, reads no clock and panics on no input.
+
+pub mod alert;
+pub mod clock;
+pub mod config;
+pub mod detector;
+pub mod event;
+pub mod filter;
+pub mod json;
+pub mod line;
+mod lru;
+pub mod record;
+pub mod server;
+pub mod shell;
+
+pub use alert::{Alert, Severity, Status};
+pub use config::{Config, ConfigError};
+pub use filter::{Filter, Seen};

@@ -1,0 +1,409 @@
+//! One log line: strip what wrapped it on the way (CRI, journald, syslog,
+//! stern, ANSI colours) and split nats-server's own prefix
+//! (`[pid] yyyy/mm/dd hh:mm:ss.uuuuuu [LVL] `) from the message.
+//!
+//! This runs on every record, so it only looks at the bytes it needs and
+//! parses no time until asked ([`Line::time`]). It reads the line either as
+//! decoded text or still escaped inside a JSON string: the prefixes hold no
+//! character JSON must escape except ESC (`\u001b`) and TAB (`\t`), and both
+//! spellings of those are understood, so the shell can classify a record
+//! before decoding it.
+
+use crate::clock::{self, Micros};
+
+/// nats-server's log levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+impl Level {
+    fn from_label(l: &[u8]) -> Option<Level> {
+        Some(match l {
+            b"TRC" => Level::Trace,
+            b"DBG" => Level::Debug,
+            b"INF" => Level::Info,
+            b"WRN" => Level::Warn,
+            b"ERR" => Level::Error,
+            b"FTL" => Level::Fatal,
+            _ => return None,
+        })
+    }
+
+    /// A syslog priority's severity (`pri & 7`) as a NATS level.
+    fn from_syslog(pri: u32) -> Level {
+        match pri & 7 {
+            0..=2 => Level::Fatal,
+            3 => Level::Error,
+            4 => Level::Warn,
+            5 | 6 => Level::Info,
+            _ => Level::Debug,
+        }
+    }
+
+    /// The three-letter label NATS prints.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Trace => "TRC",
+            Level::Debug => "DBG",
+            Level::Info => "INF",
+            Level::Warn => "WRN",
+            Level::Error => "ERR",
+            Level::Fatal => "FTL",
+        }
+    }
+}
+
+/// A time stamp found on the line, kept as text until it is needed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stamp<'a> {
+    /// nats-server's own, local time with no zone.
+    Nats(&'a [u8]),
+    /// A wrapper's RFC 3339 time with its zone (CRI, stern, remote syslog).
+    Zoned(&'a [u8]),
+    /// RFC 3164's `Mmm dd hh:mm:ss`: local, and no year.
+    Syslog(&'a [u8]),
+}
+
+/// A log line taken apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Line<'a> {
+    /// The best time stamp on the line: NATS's own before a wrapper's.
+    pub stamp: Option<Stamp<'a>>,
+    /// The level label, or the syslog priority's severity.
+    pub level: Option<Level>,
+    /// The pid in nats-server's prefix (`[8368]`), when there is one.
+    pub has_nats_prefix: bool,
+    /// What nats-server logged, after all prefixes (still escaped when the
+    /// line was read inside a JSON string).
+    pub message: &'a [u8],
+}
+
+impl Line<'_> {
+    /// The line's time in UTC. NATS and syslog stamps are local time, read
+    /// with `offset` (east of UTC); a syslog stamp takes its year from
+    /// `now`.
+    pub fn time(&self, offset: Micros, now: Micros) -> Option<Micros> {
+        match self.stamp? {
+            Stamp::Nats(t) => clock::parse_nats_time(t).map(|(c, _)| c.as_naive_micros() - offset),
+            Stamp::Zoned(t) => clock::parse_rfc3339(t).map(|(t, _)| t),
+            Stamp::Syslog(t) => {
+                let year = clock::year_of(now + offset);
+                let local = clock::parse_syslog_time(t, year)?.0.as_naive_micros();
+                // A December line read in January belongs to last year.
+                let local = if local - (now + offset) > 180 * 86_400 * clock::SECOND {
+                    clock::parse_syslog_time(t, year - 1)?.0.as_naive_micros()
+                } else {
+                    local
+                };
+                Some(local - offset)
+            }
+        }
+    }
+}
+
+/// Length of an ANSI escape sequence (`ESC [ ... letter`) at `i`, either as
+/// the byte 0x1b or as the JSON escape `\u001b`; 0 when there is none.
+#[inline]
+fn ansi_len(b: &[u8], i: usize) -> usize {
+    let esc = match b.get(i) {
+        Some(0x1b) => 1,
+        Some(b'\\') if b.get(i + 1..i + 6).is_some_and(|s| s.eq_ignore_ascii_case(b"u001b")) => 6,
+        _ => return 0,
+    };
+    let mut j = i + esc;
+    if b.get(j) != Some(&b'[') {
+        return esc;
+    }
+    j += 1;
+    while let Some(&c) = b.get(j) {
+        j += 1;
+        if c.is_ascii_alphabetic() {
+            return j - i;
+        }
+        if !(c.is_ascii_digit() || c == b';') {
+            break;
+        }
+    }
+    j - i
+}
+
+/// Skips ANSI sequences at `i`.
+#[inline]
+fn skip_ansi(b: &[u8], mut i: usize) -> usize {
+    loop {
+        let n = ansi_len(b, i);
+        if n == 0 {
+            return i;
+        }
+        i += n;
+    }
+}
+
+/// Skips spaces and tabs (either spelling) at `i`.
+#[inline]
+fn skip_blank(b: &[u8], mut i: usize) -> usize {
+    loop {
+        match b.get(i) {
+            Some(b' ' | b'\t') => i += 1,
+            Some(b'\\') if b.get(i + 1) == Some(&b't') => i += 2,
+            _ => return i,
+        }
+    }
+}
+
+/// Index of the first byte at or after `i` for which `f` holds, within `limit` bytes.
+#[inline]
+fn find_within(b: &[u8], i: usize, limit: usize, f: impl Fn(u8) -> bool) -> Option<usize> {
+    let end = b.len().min(i.saturating_add(limit));
+    (i..end).find(|&j| f(b[j]))
+}
+
+/// Splits a line into wrappers, NATS prefix and message.
+pub fn split(b: &[u8]) -> Line<'_> {
+    let mut line = Line { stamp: None, level: None, has_nats_prefix: false, message: b };
+    let mut i = skip_ansi(b, 0);
+    match b.get(i) {
+        Some(b'[') => {}
+        Some(b'<') => i = syslog(b, i, &mut line),
+        Some(c) if c.is_ascii_digit() => i = zoned_prefix(b, i, &mut line),
+        Some(c) if c.is_ascii_uppercase() => i = journal_prefix(b, i, &mut line),
+        _ => {}
+    }
+    i = skip_ansi(b, i);
+    if b.get(i) == Some(&b'[') {
+        if let Some(after) = nats_prefix(b, i, &mut line) {
+            i = after;
+        }
+    }
+    line.message = b.get(i..).unwrap_or_default();
+    line
+}
+
+/// `<pri>` then RFC 3164 or RFC 5424-ish header, up to the message.
+fn syslog<'a>(b: &'a [u8], start: usize, line: &mut Line<'a>) -> usize {
+    let Some(close) = find_within(b, start + 1, 4, |c| c == b'>') else { return start };
+    let Some(pri) = std::str::from_utf8(&b[start + 1..close]).ok().and_then(|s| s.parse::<u32>().ok()) else {
+        return start;
+    };
+    let mut i = close + 1;
+    // RFC 5424 puts a version digit and a space before the time.
+    if b.get(i) == Some(&b'1') && b.get(i + 1) == Some(&b' ') {
+        i += 2;
+    }
+    let after_time = if let Some((_, n)) = clock::parse_rfc3339(&b[i..]) {
+        line.stamp = Some(Stamp::Zoned(&b[i..i + n]));
+        i + n
+    } else if let Some((_, n)) = clock::parse_syslog_time(&b[i..], 2000) {
+        line.stamp = Some(Stamp::Syslog(&b[i..i + n]));
+        i + n
+    } else {
+        return start;
+    };
+    line.level = Some(Level::from_syslog(pri));
+    tag_end(b, after_time).unwrap_or(after_time)
+}
+
+/// After a syslog or journald time: `[host ]ident[pid]: `; returns the
+/// index after the first `: `, which ends the tag (host names and idents hold none).
+fn tag_end(b: &[u8], i: usize) -> Option<usize> {
+    let end = b.len().min(i.saturating_add(300));
+    (i..end).find(|&j| b[j] == b':' && b.get(j + 1) == Some(&b' ')).map(|j| j + 2)
+}
+
+/// A line that starts with an RFC 3339 time: CRI (`... stderr F `) or stern (`...<TAB>`).
+fn zoned_prefix<'a>(b: &'a [u8], start: usize, line: &mut Line<'a>) -> usize {
+    let Some((_, n)) = clock::parse_rfc3339(&b[start..]) else { return start };
+    let stamp = &b[start..start + n];
+    let mut i = skip_blank(b, start + n);
+    if i == start + n {
+        return start;
+    }
+    if let Some(rest) = b.get(i..i + 9) {
+        if (rest.starts_with(b"stdout ") || rest.starts_with(b"stderr ")) && matches!(rest[7], b'F' | b'P') && rest[8] == b' ' {
+            i += 9;
+        }
+    }
+    line.stamp = Some(Stamp::Zoned(stamp));
+    i
+}
+
+/// journald's short form: `Oct 24 13:50:39 host nats-b[7261]: `.
+fn journal_prefix<'a>(b: &'a [u8], start: usize, line: &mut Line<'a>) -> usize {
+    let Some((_, n)) = clock::parse_syslog_time(&b[start..], 2000) else { return start };
+    let Some(end) = tag_end(b, start + n) else { return start };
+    line.stamp = Some(Stamp::Syslog(&b[start..start + n]));
+    end
+}
+
+/// `[pid] [time ][LVL] `: returns the index of the message, or `None` when
+/// the text at `i` is not this prefix.
+fn nats_prefix<'a>(b: &'a [u8], i: usize, line: &mut Line<'a>) -> Option<usize> {
+    let mut j = i + 1;
+    let digits_start = j;
+    while b.get(j).is_some_and(u8::is_ascii_digit) {
+        j += 1;
+    }
+    if j == digits_start || b.get(j) != Some(&b']') || b.get(j + 1) != Some(&b' ') {
+        return None;
+    }
+    j += 2;
+    let mut stamp = None;
+    if b.get(j).is_some_and(u8::is_ascii_digit) {
+        // `yyyy/mm/dd hh:mm:ss` with an optional fraction: find the space after it.
+        let end = if b.get(j + 19) == Some(&b'.') && b.get(j + 26) == Some(&b' ') {
+            j + 26
+        } else {
+            find_within(b, j + 11, 20, |c| c == b' ')?
+        };
+        if b.get(j + 4) != Some(&b'/') {
+            return None;
+        }
+        stamp = Some(Stamp::Nats(&b[j..end]));
+        j = end + 1;
+    }
+    if b.get(j) != Some(&b'[') {
+        return None;
+    }
+    let k = skip_ansi(b, j + 1);
+    let level = Level::from_label(b.get(k..k + 3)?)?;
+    let k = skip_ansi(b, k + 3);
+    if b.get(k) != Some(&b']') {
+        return None;
+    }
+    line.has_nats_prefix = true;
+    line.level = Some(level);
+    if stamp.is_some() {
+        line.stamp = stamp;
+    }
+    // One space separates the label from the message; banner lines keep
+    // their own indentation after it.
+    Some(if b.get(k + 1) == Some(&b' ') { k + 2 } else { k + 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::rfc3339;
+
+    /// (line, level, rfc3339 time at offset 0 / now 2026-11-26, message)
+    const LINES: &[(&str, Option<Level>, Option<&str>, &str)] = &[
+        // s05 n1.log, verbatim
+        (
+            "[8368] 2026/11/26 14:17:08.682791 [WRN] Error applying entries to '$G > ORDERS': catchup aborted, no leader for stream '$G > ORDERS'",
+            Some(Level::Warn),
+            Some("2026-11-26T14:17:08.682791Z"),
+            "Error applying entries to '$G > ORDERS': catchup aborted, no leader for stream '$G > ORDERS'",
+        ),
+        // banner keeps its indentation
+        ("[8368] 2026/11/26 14:17:03.558849 [INF]   Version:  2.10.25", Some(Level::Info), Some("2026-11-26T14:17:03.558849Z"), "  Version:  2.10.25"),
+        // logtime: false (nats-facts.md)
+        ("[37] [WRN] RAFT [...] Resetting WAL state", Some(Level::Warn), None, "RAFT [...] Resetting WAL state"),
+        // nats-server issue 2356, no fraction on older servers
+        (
+            "[715] 2022/01/21 13:27:25 [WRN] Resetting stream cluster state for 'USERS > alpine-async'",
+            Some(Level::Warn),
+            Some("2022-01-21T13:27:25.000000Z"),
+            "Resetting stream cluster state for 'USERS > alpine-async'",
+        ),
+        // a terminal copy: coloured label
+        (
+            "[1] 2025/02/04 09:00:01.000001 [\x1b[0;93mWRN\x1b[0m] Resetting stream cluster state for '$G > S'",
+            Some(Level::Warn),
+            Some("2025-02-04T09:00:01.000001Z"),
+            "Resetting stream cluster state for '$G > S'",
+        ),
+        // Kubernetes CRI
+        (
+            "2025-06-11T09:45:46.671167074+01:00 stderr F [223] 2025/06/11 08:45:46.671100 [WRN] Resetting stream cluster state for '$G > S'",
+            Some(Level::Warn),
+            Some("2025-06-11T08:45:46.671100Z"),
+            "Resetting stream cluster state for '$G > S'",
+        ),
+        // CRI around a logtime:false line: the CRI time is used
+        (
+            "2025-06-11T09:45:46.671167074+01:00 stderr P [223] [WRN] Resetting stream cluster state for '$G > S'",
+            Some(Level::Warn),
+            Some("2025-06-11T08:45:46.671167Z"),
+            "Resetting stream cluster state for '$G > S'",
+        ),
+        // journald
+        (
+            "Oct 24 13:50:39 host nats-b[7261]: [7261] 2023/10/24 13:50:39.100000 [WRN] Resetting stream cluster state for 'A > B'",
+            Some(Level::Warn),
+            Some("2023-10-24T13:50:39.100000Z"),
+            "Resetting stream cluster state for 'A > B'",
+        ),
+        // local syslog: level from the priority (28 = daemon.warning)
+        (
+            "<28>Feb  4 09:00:01 nats-server[715]: Resetting stream cluster state for 'A > B'",
+            Some(Level::Warn),
+            Some("2026-02-04T09:00:01.000000Z"),
+            "Resetting stream cluster state for 'A > B'",
+        ),
+        // remote syslog
+        (
+            "<4>2025-02-04T09:00:01Z host nats-server[715]: Error applying entries to 'A > B': last sequence mismatch",
+            Some(Level::Warn),
+            Some("2025-02-04T09:00:01.000000Z"),
+            "Error applying entries to 'A > B': last sequence mismatch",
+        ),
+        // stern --timestamps
+        (
+            "2023-12-12T15:22:01-08:00\t[33] 2023/12/12 23:22:01.000000 [INF] Server is ready",
+            Some(Level::Info),
+            Some("2023-12-12T23:22:01.000000Z"),
+            "Server is ready",
+        ),
+        // not NATS at all
+        ("GET /healthz 200", None, None, "GET /healthz 200"),
+        ("[not a pid] hello", None, None, "[not a pid] hello"),
+        ("", None, None, ""),
+    ];
+
+    #[test]
+    fn splits_every_layout() {
+        let now = clock::parse_rfc3339(b"2026-11-26T15:00:00Z").unwrap().0;
+        for &(text, level, time, message) in LINES {
+            let l = split(text.as_bytes());
+            assert_eq!(l.level, level, "{text}");
+            assert_eq!(l.time(0, now).map(|t| rfc3339(t, 0)).as_deref(), time, "{text}");
+            assert_eq!(std::str::from_utf8(l.message).unwrap(), message, "{text}");
+        }
+    }
+
+    #[test]
+    fn reads_the_escaped_form_too() {
+        // How Fluent Bit hands a coloured terminal copy to the filter.
+        let raw = br#"[1] 2025/02/04 09:00:01.000001 [\u001b[0;93mWRN\u001b[0m] Resetting stream cluster state for '$G > S'"#;
+        let l = split(raw);
+        assert_eq!(l.level, Some(Level::Warn));
+        assert_eq!(l.message, b"Resetting stream cluster state for '$G > S'");
+        let stern = br#"2023-12-12T15:22:01-08:00\t[33] [ERR] x"#;
+        assert_eq!(split(stern).level, Some(Level::Error));
+    }
+
+    #[test]
+    fn local_offset_shifts_nats_time() {
+        let l = split(b"[1] 2026/11/26 15:17:08.000000 [WRN] x");
+        let t = l.time(3600 * clock::SECOND, 0).unwrap();
+        assert_eq!(rfc3339(t, 0), "2026-11-26T14:17:08.000000Z");
+        assert_eq!(rfc3339(t, 3600 * clock::SECOND), "2026-11-26T15:17:08.000000+01:00");
+    }
+
+    #[test]
+    fn never_panics_on_truncations() {
+        for &(text, ..) in LINES {
+            let b = text.as_bytes();
+            for n in 0..b.len() {
+                let l = split(&b[..n]);
+                let _ = l.time(0, 0);
+            }
+        }
+    }
+}

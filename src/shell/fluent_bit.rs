@@ -1,0 +1,74 @@
+//! Fluent Bit's `wasm` filter, JSON event format (`hosts.md`):
+//! `resetwatch_filter(tag, tag_len, time_sec, time_nsec, record, record_len)`
+//! returns a NUL-terminated JSON object in guest memory. Returning the
+//! host's own `record` pointer passes the record on byte-identical and costs
+//! nothing; an alert is written into one buffer the module owns and reuses.
+//! Every failure (an empty answer, a trap) would lose the record in Fluent
+//! Bit, so nothing here can panic.
+
+use super::config_file;
+use crate::clock::SECOND;
+use crate::Filter;
+use std::cell::RefCell;
+use std::io::Write;
+
+/// What a record that never arrived is replaced with. Fluent Bit passes a
+/// null pointer when the record did not fit in the module's heap
+/// (`Wasm_Heap_Size`, fluent-bit issue 8156); its content is already lost,
+/// so say which setting to raise instead of answering nothing.
+const NULL_RECORD: &[u8] = b"{\"resetwatch_error\":\"record not received: it did not fit in the wasm heap; raise Wasm_Heap_Size (e.g. 16M) in the wasm filter or use resetwatch.wasm, which exports an allocator\"}\0";
+
+struct Shell {
+    filter: Filter,
+    out: Vec<u8>,
+}
+
+thread_local! {
+    static SHELL: RefCell<Option<Shell>> = const { RefCell::new(None) };
+}
+
+fn start() -> Shell {
+    let loaded = config_file::load(&config_file::preopened_dirs());
+    if let Some(line) = loaded.report() {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+    Shell { filter: Filter::new(loaded.config()), out: Vec::new() }
+}
+
+/// The export Fluent Bit calls (`Function_Name resetwatch_filter`).
+///
+/// # Safety
+/// `tag` and `record` point at `tag_len` and `record_len` readable bytes
+/// (or are null), as Fluent Bit guarantees.
+#[no_mangle]
+pub unsafe extern "C" fn resetwatch_filter(
+    tag: *const u8,
+    tag_len: u32,
+    time_sec: u32,
+    time_nsec: u32,
+    record: *const u8,
+    record_len: u32,
+) -> *const u8 {
+    if record.is_null() {
+        return NULL_RECORD.as_ptr();
+    }
+    // SAFETY: the host copied `record_len` bytes (plus a NUL) at `record`.
+    let rec = unsafe { std::slice::from_raw_parts(record, record_len as usize) };
+    let tag = if tag.is_null() {
+        ""
+    } else {
+        // SAFETY: as for the record.
+        std::str::from_utf8(unsafe { std::slice::from_raw_parts(tag, tag_len as usize) }).unwrap_or("")
+    };
+    let now = time_sec as i64 * SECOND + (time_nsec % 1_000_000_000) as i64 / 1000;
+    SHELL.with(|cell| {
+        let Ok(mut guard) = cell.try_borrow_mut() else { return record };
+        let shell = guard.get_or_insert_with(start);
+        if shell.filter.filter_one(tag, now, rec, &mut shell.out) {
+            shell.out.push(0);
+            shell.out.as_ptr()
+        } else {
+            record
+        }
+    })
+}
