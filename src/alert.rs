@@ -9,7 +9,7 @@ use crate::json::ObjectWriter;
 pub const RESET_LOOP: &str = "nats_stream_reset_loop";
 
 /// Firing or over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     Firing,
     Resolved,
@@ -25,7 +25,7 @@ impl Status {
 }
 
 /// How bad; never falls within an episode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Warning,
     Critical,
@@ -41,7 +41,7 @@ impl Severity {
 }
 
 /// One reset-loop alert for one (source, account, stream).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
 pub struct Alert {
     pub status: Status,
     pub severity: Severity,

@@ -94,7 +94,9 @@ impl Config {
     /// Parses `resetwatch.json`. Unknown keys are errors: a typo should not
     /// silently leave a default in place.
     pub fn from_json(text: &[u8]) -> Result<Config, ConfigError> {
-        check_depth(text)?;
+        if !crate::json::depth_at_most(text, MAX_DEPTH) {
+            return Err(err("", format!("nested deeper than {MAX_DEPTH} levels")));
+        }
         let value: Value = serde_json::from_slice(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
         let Value::Object(map) = value else {
             return Err(err("", "must be a JSON object"));
@@ -148,35 +150,6 @@ impl Config {
         }
         Ok(c)
     }
-}
-
-/// Rejects documents nested deeper than [`MAX_DEPTH`] with a loop, before
-/// the recursive parser sees them (8 KiB interpreter stacks).
-fn check_depth(text: &[u8]) -> Result<(), ConfigError> {
-    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
-    for &c in text {
-        if in_str {
-            match (esc, c) {
-                (true, _) => esc = false,
-                (false, b'\\') => esc = true,
-                (false, b'"') => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            b'"' => in_str = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(err("", format!("nested deeper than {MAX_DEPTH} levels")));
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 fn string(k: &str, v: &Value) -> Result<String, ConfigError> {

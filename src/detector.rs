@@ -24,8 +24,26 @@ const BUCKETS: usize = 32;
 /// Alerts waiting to be delivered; past this the oldest are dropped (and counted).
 const MAX_PENDING: usize = 4096;
 
+/// Most reset pairs kept for [`Detector::next_pair`] before the oldest are dropped.
+const MAX_PAIR_LOG: usize = 100_000;
+
+/// One reset pair, for timelines and summaries (see [`Detector::record_pairs`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PairEvent {
+    pub source: String,
+    pub account: String,
+    pub stream: String,
+    /// The reset's line time.
+    pub time: Micros,
+    /// Pairs of this stream in the window ending at `time`.
+    pub in_window: u64,
+    pub cause: String,
+    /// The cause leaks a reservation on affected versions.
+    pub leaks: bool,
+}
+
 /// Counters that tell what the detector did with its input.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     pub events: u64,
     pub duplicates: u64,
@@ -40,7 +58,7 @@ pub struct Stats {
 /// [`EXACT_PAIRS`] times exactly, older ones in [`BUCKETS`] coarse buckets.
 /// The count is exact while the window holds at most `EXACT_PAIRS` pairs;
 /// beyond that it may include pairs up to one bucket older than the window.
-#[derive(Clone, Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
 pub struct PairWindow {
     recent: VecDeque<Micros>,
     spilled: Option<Box<[(i64, u64); BUCKETS]>>,
@@ -89,8 +107,8 @@ impl PairWindow {
 }
 
 /// One source: its clock, its server, what it said lately.
-#[derive(Clone, Debug, Default)]
-struct Source {
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
+pub(crate) struct Source {
     /// Newest line time seen.
     clock: Option<Micros>,
     /// Host time of its latest event line.
@@ -124,15 +142,15 @@ impl Source {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct StreamKey {
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct StreamKey {
     source: String,
     stream: StreamRef,
 }
 
 /// An episode: from a stream's first pair after a quiet period to its
 /// resolution (or to the next quiet period, if it never fired).
-#[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
 struct Episode {
     first_seen: Micros,
     last_seen: Micros,
@@ -145,8 +163,8 @@ struct Episode {
     last_emit: Micros,
 }
 
-#[derive(Clone, Debug, Default)]
-struct StreamState {
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
+pub(crate) struct StreamState {
     /// A reset cause waiting for its reset: (line time, cause).
     pending: Option<(Micros, Cause)>,
     pairs: PairWindow,
@@ -164,6 +182,8 @@ pub struct Detector {
     outbox: VecDeque<Alert>,
     /// Earliest host time at which a silent source's alert may resolve.
     next_host_due: Micros,
+    /// Reset pairs kept for timelines, when asked for.
+    pair_log: Option<VecDeque<PairEvent>>,
     pub stats: Stats,
 }
 
@@ -177,6 +197,7 @@ impl Detector {
             firing: Vec::new(),
             outbox: VecDeque::new(),
             next_host_due: Micros::MAX,
+            pair_log: None,
             stats: Stats::default(),
         }
     }
@@ -194,6 +215,17 @@ impl Detector {
     /// Number of sources tracked.
     pub fn tracked_sources(&self) -> usize {
         self.sources.len()
+    }
+
+    /// Keeps every reset pair for [`Detector::next_pair`] (off by default:
+    /// a filter in a pipeline needs only alerts).
+    pub fn record_pairs(&mut self, on: bool) {
+        self.pair_log = on.then(VecDeque::new);
+    }
+
+    /// The next recorded reset pair, oldest first.
+    pub fn next_pair(&mut self) -> Option<PairEvent> {
+        self.pair_log.as_mut()?.pop_front()
     }
 
     /// The next alert due, oldest first.
@@ -305,6 +337,20 @@ impl Detector {
             severity: None,
             last_emit: t,
         });
+        if let Some(log) = self.pair_log.as_mut() {
+            if log.len() >= MAX_PAIR_LOG {
+                log.pop_front();
+            }
+            log.push_back(PairEvent {
+                source: key.source.clone(),
+                account: key.stream.account.clone(),
+                stream: key.stream.stream.clone(),
+                time: t,
+                in_window,
+                cause: cause.text.clone(),
+                leaks: cause.leaks,
+            });
+        }
         ep.pairs_total += 1;
         ep.leaking_resets_total += cause.leaks as u64;
         ep.last_seen = t;
@@ -419,6 +465,36 @@ impl Detector {
             self.stats.dropped_alerts += 1;
         }
         self.outbox.push_back(alert);
+    }
+}
+
+impl Detector {
+    pub(crate) fn snapshot(&self) -> crate::state::Snapshot<&Source, &StreamKey, &StreamState> {
+        crate::state::Snapshot {
+            sources: self.sources.iter_oldest_first().map(|(k, v)| (k.clone(), v)).collect(),
+            streams: self.streams.iter_oldest_first().map(|(k, v)| (k, v)).collect(),
+            firing: self.firing.iter().collect(),
+            outbox: self.outbox.iter().cloned().collect(),
+            next_host_due: self.next_host_due,
+            stats: self.stats.clone(),
+        }
+    }
+
+    pub(crate) fn from_snapshot(cfg: Config, snap: crate::state::Snapshot<Source, StreamKey, StreamState>) -> Detector {
+        let mut d = Detector::new(cfg);
+        for (k, v) in snap.sources {
+            let mut v = Some(v);
+            d.sources.get_or_insert_with(&k, || v.take().unwrap_or_default());
+        }
+        for (k, v) in snap.streams {
+            let mut v = Some(v);
+            d.streams.get_or_insert_with(&k, || v.take().unwrap_or_default());
+        }
+        d.firing = snap.firing.into_iter().filter(|k| d.streams.peek(k).is_some()).collect();
+        d.outbox = snap.outbox.into();
+        d.next_host_due = snap.next_host_due;
+        d.stats = snap.stats;
+        d
     }
 }
 

@@ -6,7 +6,7 @@
 //! changed between releases (WRN in 2.9-2.12, ERR in 2.14).
 
 /// A stream's identity as NATS prints it: `'<account> > <stream>'`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StreamRef {
     pub account: String,
     pub stream: String,
@@ -17,7 +17,7 @@ pub struct StreamRef {
 pub const MAX_NAME: usize = 256;
 
 /// Why a stream's apply loop failed, and what nats-server does about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Cause {
     /// The error text after `': `.
     pub text: String,

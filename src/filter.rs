@@ -5,7 +5,7 @@
 use crate::alert::Alert;
 use crate::clock::Micros;
 use crate::config::Config;
-use crate::detector::Detector;
+use crate::detector::{Detector, PairEvent};
 use crate::event::{self, Event};
 use crate::line;
 use crate::record;
@@ -44,6 +44,11 @@ impl Filter {
     /// A filter with these options.
     pub fn new(cfg: Config) -> Self {
         Filter { detector: Detector::new(cfg), alert_buf: Vec::new() }
+    }
+
+    /// A filter around a restored detector (see [`crate::state`]).
+    pub fn from_detector(detector: Detector) -> Self {
+        Filter { detector, alert_buf: Vec::new() }
     }
 
     /// The options in force.
@@ -99,6 +104,16 @@ impl Filter {
     /// Advances the host clock with no record (resolutions of silent sources).
     pub fn tick(&mut self, host_now: Micros) {
         self.detector.tick(host_now);
+    }
+
+    /// Keeps every reset pair for [`Filter::next_pair`] (timelines, summaries).
+    pub fn record_pairs(&mut self, on: bool) {
+        self.detector.record_pairs(on);
+    }
+
+    /// The next recorded reset pair.
+    pub fn next_pair(&mut self) -> Option<PairEvent> {
+        self.detector.next_pair()
     }
 
     /// The next alert due.

@@ -179,6 +179,36 @@ pub fn first_string_member(b: &[u8], want: impl Fn(&[u8]) -> bool) -> Option<usi
     }
 }
 
+/// True when no object or array in `text` nests deeper than `max`: checked
+/// with a loop before a recursive parser (serde_json) sees untrusted text,
+/// since Fluent Bit's interpreter stack is 8 KiB.
+pub fn depth_at_most(text: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    for &c in text {
+        if in_str {
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 /// True when an escaped key equals `name`.
 pub fn key_is(key: &[u8], name: &str) -> bool {
     if !key.contains(&b'\\') {

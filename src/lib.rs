@@ -21,7 +21,11 @@ mod lru;
 pub mod record;
 pub mod server;
 pub mod shell;
+pub mod state;
+pub mod summary;
 
 pub use alert::{Alert, Severity, Status};
 pub use config::{Config, ConfigError};
+pub use detector::PairEvent;
 pub use filter::{Filter, Seen};
+pub use summary::{StreamRow, Summary};

@@ -121,6 +121,17 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
         self.take(i)
     }
 
+    /// Entries from least to most recently used (the order to re-insert
+    /// them in to rebuild the same map).
+    pub fn iter_oldest_first(&self) -> impl Iterator<Item = (&K, &V)> {
+        let mut i = self.tail;
+        std::iter::from_fn(move || {
+            let s = self.slots.get(i)?.as_ref()?;
+            i = s.prev;
+            Some((&s.key, &s.value))
+        })
+    }
+
     fn take(&mut self, i: usize) -> Option<(K, V)> {
         self.slot(i)?;
         self.unlink(i);

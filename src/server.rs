@@ -4,7 +4,7 @@
 use crate::event::Banner;
 
 /// A server's identity and limits, each `None` until known.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServerInfo {
     pub version: Option<String>,
     pub name: Option<String>,
