@@ -1,0 +1,4 @@
+//! Subcommands of the `resetwatch` binary, one module each. Each exposes
+//! `Args` (clap) and `run(Args) -> anyhow::Result<ExitCode>`.
+
+pub mod fluent_bit;

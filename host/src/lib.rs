@@ -1,0 +1,15 @@
+//! Native side of resetwatch: hosts that run the wasm filter the way its real
+//! hosts do, so tests and replays need neither Fluent Bit nor WAMR.
+//!
+//! - [`fluent_bit`]: Fluent Bit's `filter_wasm` (JSON mode) on wasmtime.
+//! - [`wasm_check`]: static checks for what wasmtime cannot reproduce (WAMR's
+//!   feature set, the export's signature).
+//! - [`tail`]: log files turned into records as Fluent Bit's `tail` input does.
+
+pub mod fluent_bit;
+pub mod tail;
+pub mod wasm_check;
+
+pub use fluent_bit::{
+    CallResult, CopyMode, DropReason, FluentBitHost, FluentBitOptions, Lifecycle, Outcome,
+};

@@ -1,0 +1,41 @@
+//! `resetwatch`: run the resetwatch wasm filter natively, the way its hosts do.
+//!
+//! One module per subcommand under `cmd/`; to add one, add a variant to
+//! [`Command`] and a match arm in `main`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+#[derive(Parser)]
+#[command(
+    name = "resetwatch",
+    version,
+    about = "Detects NATS JetStream reset loops in log pipelines"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Feed log files through the filter as Fluent Bit's tail + wasm filter would.
+    FluentBit(cmd::fluent_bit::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::FluentBit(args) => cmd::fluent_bit::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! The built Fluent Bit modules (`dist/resetwatch.wasm`,
+//! `dist/resetwatch-lean.wasm`), driven the way Fluent Bit's `wasm` filter
+//! drives them (see `host/src/fluent_bit.rs`), on the real corpus and on bad
+//! input. Run `cargo xtask dist` first (`cargo xtask test` does).
+
+use resetwatch_host::fluent_bit::{CopyMode, FluentBitHost, FluentBitOptions, Outcome};
+use resetwatch_host::tail;
+use resetwatch_host::wasm_check;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn module(name: &str) -> Vec<u8> {
+    let p = root().join("dist").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask dist` first", p.display()))
+}
+
+const FULL: &str = "resetwatch.wasm";
+const LEAN: &str = "resetwatch-lean.wasm";
+
+/// A host for `name` as its documented configuration sets it up: the lean
+/// build with `Wasm_Heap_Size 16M`, the allocator build with the defaults.
+fn host(name: &str, accessible: &[&Path]) -> FluentBitHost {
+    let mut opts = FluentBitOptions::default();
+    if name == LEAN {
+        opts.wasm_heap_size = 16 << 20;
+    }
+    // No resetwatch.json unless a test puts one there.
+    opts.accessible_paths = accessible.iter().map(|p| p.to_path_buf()).collect();
+    FluentBitHost::new(&module(name), opts).unwrap()
+}
+
+fn scenario(name: &str) -> PathBuf {
+    root().join("tests/data/corpus").join(name)
+}
+
+/// Runs every line of the scenario's logs through `h` as tail records,
+/// merged by time. Asserts nothing is dropped and that every record without
+/// an alert comes back byte-identical; returns the alert objects.
+fn replay(h: &mut FluentBitHost, files: &[PathBuf]) -> Vec<Value> {
+    let records = tail::read_files(files).unwrap();
+    assert!(!records.is_empty());
+    let mut alerts = Vec::new();
+    for r in &records {
+        let out = match h.filter_record(&r.tag, r.time.sec, r.time.nsec, r.record.as_bytes()).unwrap() {
+            Outcome::Output(o) => o,
+            Outcome::Dropped(why) => panic!("record dropped ({why}): {}", r.record),
+        };
+        if out == r.record.as_bytes() {
+            continue;
+        }
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        let orig: Value = serde_json::from_str(&r.record).unwrap();
+        // The record is kept as it was, plus one key.
+        let mut without = v.as_object().unwrap().clone();
+        let alert = without.remove("resetwatch").expect("a changed record carries `resetwatch`");
+        assert_eq!(Value::Object(without), orig);
+        assert!(out.starts_with(&r.record.as_bytes()[..r.record.len() - 1]), "original bytes kept in front");
+        alerts.push(alert);
+    }
+    alerts
+}
+
+fn logs(s: &str) -> Vec<PathBuf> {
+    ["n1", "n2", "n3"].iter().map(|n| scenario(s).join(format!("{n}.log"))).collect()
+}
+
+#[test]
+fn modules_use_only_what_fluent_bit_runs() {
+    for name in [FULL, LEAN] {
+        let report = wasm_check::check_fluent_bit_module(&module(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!report.uses(wasm_check::Feature::Simd), "{name} uses SIMD");
+        assert!(report.export("resetwatch_filter").is_some());
+        let allocator = report.allocator();
+        if name == FULL {
+            assert!(allocator.is_some(), "{name} must export an allocator");
+        } else {
+            assert!(allocator.is_none(), "{name} must export no allocator");
+        }
+    }
+    assert!(matches!(host(FULL, &[]).copy_mode(), CopyMode::GuestMalloc));
+    assert!(matches!(host(LEAN, &[]).copy_mode(), CopyMode::AppHeap { .. }));
+}
+
+#[test]
+fn the_loop_alerts_on_n1_and_n2() {
+    for name in [FULL, LEAN] {
+        let mut h = host(name, &[]);
+        let alerts = replay(&mut h, &logs("s05_pair_reset_loop_catchup_no_leader_v2.10.25"));
+        for node in ["n1", "n2"] {
+            let mine: Vec<&Value> = alerts.iter().filter(|a| a["server_name"] == node).collect();
+            let last = mine.last().unwrap_or_else(|| panic!("{name}: no alert for {node}"));
+            assert_eq!(last["alert"], "nats_stream_reset_loop");
+            assert_eq!(last["status"], "firing");
+            assert_eq!(last["account"], "$G");
+            assert_eq!(last["stream"], "ORDERS");
+            assert_eq!(last["severity"], "critical", "{name} {node}");
+            assert_eq!(last["known_leak"], true);
+            assert_eq!(last["server_version"], "2.10.25");
+            assert!(last["source"].as_str().unwrap().ends_with(&format!("{node}.log")), "the tail tag names the source");
+            assert!(last["last_cause"].as_str().unwrap().starts_with("catchup aborted, no leader"));
+            assert!(last["runbook"][1].as_str().unwrap().contains("quorum"));
+            assert_eq!(mine[0]["severity"], "warning");
+            assert_eq!(mine[0]["pairs_in_window"], 3);
+        }
+        assert!(alerts.iter().all(|a| a["server_name"] != "n3"), "{name}: n3 never looped");
+        assert!(h.take_guest_stderr().is_empty(), "nothing to report");
+    }
+}
+
+#[test]
+fn healthy_runs_and_single_resets_raise_nothing() {
+    for name in [FULL, LEAN] {
+        for s in [
+            "s01_healthy_rolling_restart_v2.10.25",
+            "s03_kill9_heavy_publish_v2.10.25",
+            "s02_follower_mismatch_single_reset_v2.10.25",
+            "s02_follower_mismatch_single_reset_v2.10.26_control",
+        ] {
+            let mut h = host(name, &[]);
+            assert_eq!(replay(&mut h, &logs(s)), Vec::<Value>::new(), "{name} {s}");
+        }
+    }
+}
+
+/// What Fluent Bit would pass on for `record`. Inputs that are not JSON
+/// objects (which Fluent Bit never sends) count as passed when the module
+/// answered with the host's own pointer.
+fn pass(h: &mut FluentBitHost, record: &[u8]) -> Vec<u8> {
+    let r = h.call(b"nats.x", 1_764_166_628, 0, record).unwrap();
+    if r.returned_record {
+        return record.to_vec();
+    }
+    match r.outcome {
+        Outcome::Output(o) => o,
+        Outcome::Dropped(why) => panic!("dropped ({why}): {:?}", String::from_utf8_lossy(&record[..record.len().min(200)])),
+    }
+}
+
+fn loop_line(n: usize, what: &str) -> String {
+    let t = format!("2026/11/26 14:17:{:02}.000000", 8 + n * 5);
+    match what {
+        "cause" => format!("[1] {t} [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch"),
+        _ => format!("[1] {t} [WRN] Resetting stream cluster state for '$G > ORDERS'"),
+    }
+}
+
+#[test]
+fn bad_input_passes_through() {
+    let deep = |n: usize, log: &str| {
+        format!("{{\"log\":{},\"k\":{}{}}}", serde_json::to_string(log).unwrap(), "{\"a\":[".repeat(n), "]}".repeat(n))
+    };
+    let big = format!("{{\"log\":\"{}\"}}", "x".repeat(1 << 20));
+    let big_event = format!("{{\"pad\":\"{}\",\"log\":{}}}", "y".repeat(1 << 20), serde_json::to_string(&loop_line(0, "cause")).unwrap());
+    let cases: Vec<Vec<u8>> = vec![
+        b"{}".to_vec(),
+        b"not json at all".to_vec(),
+        b"{\"log\":\"[1] 2026/11/26 14:17:08.0 [WRN] Resetting stream cluster state for '\xff\xfe > S'\"}".to_vec(),
+        b"{\"log\":\"\xc3\x28 invalid utf-8\"}".to_vec(),
+        b"{\"log\":\"Error applying entries to '".to_vec(),
+        b"{\"log\":\"Resetting stream cluster state for '$G > S'".to_vec(),
+        b"{\"log\":[1,2,3]}".to_vec(),
+        b"[\"log\",\"Resetting stream cluster state for '$G > S'\"]".to_vec(),
+        deep(32, "[1] [INF] hello").into_bytes(),
+        deep(32, &loop_line(0, "cause")).into_bytes(),
+        deep(1000, &loop_line(0, "reset")).into_bytes(),
+        big.into_bytes(),
+        big_event.into_bytes(),
+    ];
+    for name in [FULL, LEAN] {
+        let mut h = host(name, &[]);
+        for c in &cases {
+            assert_eq!(pass(&mut h, c), *c, "{name}");
+        }
+    }
+}
+
+#[test]
+fn a_record_too_big_for_the_lean_heap_says_which_setting_to_raise() {
+    // Fluent Bit's default Wasm_Heap_Size is 8 KiB: a 9 KB record arrives as a null pointer.
+    let mut h = FluentBitHost::new(&module(LEAN), FluentBitOptions { accessible_paths: vec![], ..Default::default() }).unwrap();
+    let rec = format!("{{\"log\":\"{}\"}}", "z".repeat(9000));
+    let r = h.call(b"nats.x", 0, 0, rec.as_bytes()).unwrap();
+    assert_eq!(r.record_ptr, 0, "the harness gave a null pointer");
+    let out = r.outcome.output().expect("an answer, not a drop").to_vec();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert!(v["resetwatch_error"].as_str().unwrap().contains("Wasm_Heap_Size"), "{v}");
+    // The allocator build takes the same record with the same settings.
+    let mut h = FluentBitHost::new(&module(FULL), FluentBitOptions { accessible_paths: vec![], ..Default::default() }).unwrap();
+    assert_eq!(pass(&mut h, rec.as_bytes()), rec.as_bytes());
+}
+
+#[test]
+fn random_records_never_drop() {
+    // A quick deterministic sweep; cargo fuzz does the thorough search.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let pieces: [&[u8]; 12] = [
+        b"{\"log\":\"",
+        b"[8368] 2026/11/26 14:17:08.682791 [WRN] ",
+        b"Error applying entries to '",
+        b"Resetting stream cluster state for '",
+        b"$G > ORDERS",
+        b"': last sequence mismatch",
+        b"'",
+        b"\\u001b[0;93m",
+        b"\"}",
+        b"\\",
+        b"\xff",
+        b"{\"kubernetes\":{\"pod_name\":\"p\",\"namespace_name\":\"n\"},",
+    ];
+    for name in [FULL, LEAN] {
+        let mut h = host(name, &[]);
+        for _ in 0..3000 {
+            let mut rec = Vec::new();
+            for _ in 0..(next() % 8) {
+                rec.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+            }
+            let out = pass(&mut h, &rec);
+            assert!(out == rec || out.windows(13).any(|w| w == b"\"resetwatch\":"), "{name}: changed without an alert");
+        }
+    }
+}
+
+#[test]
+fn the_answer_buffer_is_reused() {
+    let cfg_dir = tempdir("reuse");
+    std::fs::write(cfg_dir.join("resetwatch.json"), br#"{"warning_pairs": 1, "critical_pairs": 1, "repeat_seconds": 0.000001}"#).unwrap();
+    let mut h = host(FULL, &[&cfg_dir]);
+    let mut sizes = Vec::new();
+    for round in 0..2000 {
+        for what in ["cause", "reset"] {
+            let line = loop_line(0, what).replace("14:17:08", &format!("{:02}:{:02}:{:02}", 10 + round / 3600, round / 60 % 60, round % 60));
+            pass(&mut h, tail::record_json(&line).as_bytes());
+        }
+        if round % 500 == 499 {
+            sizes.push(h.memory().len());
+        }
+    }
+    assert!(h.guest_stderr().is_empty());
+    assert_eq!(sizes.first(), sizes.last(), "memory grew with each alert: {sizes:?}");
+}
+
+fn tempdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("resetwatch-fb-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn configuration_comes_from_the_first_accessible_path_that_has_it() {
+    let (a, b, c) = (tempdir("cfg-a"), tempdir("cfg-b"), tempdir("cfg-c"));
+    std::fs::write(b.join("resetwatch.json"), br#"{"warning_pairs": 1, "critical_pairs": 2}"#).unwrap();
+    std::fs::write(c.join("resetwatch.json"), br#"{"warning_pairs": 5, "critical_pairs": 5}"#).unwrap();
+    let mut h = host(FULL, &[&a, &b, &c]);
+    pass(&mut h, tail::record_json(&loop_line(0, "cause")).as_bytes());
+    let out = pass(&mut h, tail::record_json(&loop_line(0, "reset")).as_bytes());
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["resetwatch"]["severity"], "warning", "one pair fires with b's file");
+    assert!(h.guest_stderr().is_empty());
+}
+
+#[test]
+fn a_bad_configuration_is_reported_once_and_defaults_apply() {
+    let d = tempdir("bad");
+    std::fs::write(d.join("resetwatch.json"), br#"{"warning_pairs": 1, "window_seconds": "five minutes"}"#).unwrap();
+    for name in [FULL, LEAN] {
+        let mut h = host(name, &[&d]);
+        let files = logs("s05_pair_reset_loop_catchup_no_leader_v2.10.25");
+        let alerts = replay(&mut h, &files);
+        // defaults: first alert at the third pair
+        assert_eq!(alerts[0]["pairs_in_window"], 3);
+        let err = String::from_utf8(h.take_guest_stderr()).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("`window_seconds`") && err.contains("running on defaults"), "{err}");
+    }
+}
+
+#[test]
+fn record_shapes_name_their_source() {
+    let d = tempdir("shapes");
+    std::fs::write(d.join("resetwatch.json"), br#"{"warning_pairs": 1, "critical_pairs": 1}"#).unwrap();
+    let cases = [
+        (r#"{"time":"2025-06-11T09:45:46.671167074Z","stream":"stderr","_p":"F","log":LINE,"kubernetes":{"pod_name":"nats-0","namespace_name":"nats","labels":{"app":"nats"}}}"#, "nats/nats-0"),
+        (r#"{"message":LINE,"host":"node-a","source_type":"file"}"#, "node-a"),
+        (r#"{"_HOSTNAME":"node-b","SYSLOG_IDENTIFIER":"nats-server","MESSAGE":LINE}"#, "node-b"),
+        (r#"{"log":LINE,"stream":"stderr","time":"2025-06-11T09:45:46Z"}"#, "nats.x"),
+    ];
+    for name in [FULL, LEAN] {
+        for (shape, source) in cases {
+            let mut h = host(name, &[&d]);
+            let rec = |l: String| shape.replace("LINE", &serde_json::to_string(&l).unwrap());
+            let first = rec(loop_line(0, "cause"));
+            assert_eq!(pass(&mut h, first.as_bytes()), first.as_bytes());
+            let out = pass(&mut h, rec(loop_line(0, "reset")).as_bytes());
+            let v: Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(v["resetwatch"]["source"], source, "{shape}");
+        }
+    }
+}
+
+#[test]
+fn alerts_due_together_ride_on_the_following_records_in_order() {
+    let d = tempdir("queue");
+    std::fs::write(d.join("resetwatch.json"), br#"{"warning_pairs": 1, "quiet_seconds": 60}"#).unwrap();
+    let mut h = host(FULL, &[&d]);
+    let t0 = 1_764_166_628; // 2025-11-26T14:17:08Z
+    for stream in ["A", "B"] {
+        for what in ["cause", "reset"] {
+            let l = loop_line(0, what).replace("ORDERS", stream);
+            let out = h.call(b"nats.n1", t0, 0, tail::record_json(&l).as_bytes()).unwrap().outcome;
+            assert!(out.output().is_some());
+        }
+    }
+    // Both streams resolve by the host clock at once: one alert per record.
+    let mut got = Vec::new();
+    for i in 0..3 {
+        let rec = format!("{{\"log\":\"[1] [INF] unrelated {i}\"}}");
+        let out = h.call(b"nats.other", t0 + 61, 0, rec.as_bytes()).unwrap().outcome.output().unwrap().to_vec();
+        if out != rec.as_bytes() {
+            let v: Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(v["log"], format!("[1] [INF] unrelated {i}"));
+            got.push((v["resetwatch"]["status"].clone(), v["resetwatch"]["stream"].clone()));
+        }
+    }
+    assert_eq!(got, [("resolved".into(), "A".into()), ("resolved".into(), "B".into())] as [(Value, Value); 2]);
+}

@@ -1,0 +1,250 @@
+//! Build and test automation, run as `cargo xtask <command>` (aliased in
+//! `.cargo/config.toml`). Standard library only, so it builds in seconds.
+//!
+//! - `dist`: build the wasm artifacts into `dist/`
+//! - `demo`: `dist`, then replay a reset-loop corpus through the Fluent Bit stand-in
+//! - `test`: `dist`, then the workspace tests (release profile only, so
+//!   nothing is built twice)
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+type Result<T = ()> = std::result::Result<T, Failure>;
+
+/// Why a command failed, and the exit status to pass on (a failing child's own).
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure { message, code: 1 }
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask <dist|demo|test>
+
+  dist   build dist/resetwatch.wasm (exports malloc/free) and dist/resetwatch-lean.wasm
+  demo   dist, then run the s05 reset-loop corpus through `resetwatch fluent-bit`
+  test   dist, then cargo test --workspace --release";
+
+const WASIP1: &str = "wasm32-wasip1";
+const DEMO_CORPUS: &str = "tests/data/corpus/s05_pair_reset_loop_catchup_no_leader_v2.10.25";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("dist") => dist(),
+        Some("demo") => demo(),
+        Some("test") => test(),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(Failure::from(USAGE.to_string())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("xtask: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// The workspace root (this crate lives in `<root>/xtask`).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// The cargo that runs us (so toolchain overrides carry over).
+fn cargo() -> Command {
+    let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+/// Runs `cmd`, failing with its exit status.
+fn run(mut cmd: Command) -> Result {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: running {shown}");
+    let status = cmd
+        .status()
+        .map_err(|e| Failure::from(format!("cannot run {shown}: {e}")))?;
+    if status.success() {
+        return Ok(());
+    }
+    Err(Failure {
+        message: format!("{shown} failed with {status}"),
+        code: status
+            .code()
+            .and_then(|c| u8::try_from(c).ok())
+            .filter(|&c| c != 0)
+            .unwrap_or(1),
+    })
+}
+
+// ---------------------------------------------------------------- dist
+
+/// One function per artifact; each builds, copies into `dist/` and returns the path.
+fn dist() -> Result {
+    ensure_target(WASIP1)?;
+    let dist = root().join("dist");
+    fs::create_dir_all(&dist)
+        .map_err(|e| Failure::from(format!("cannot create {}: {e}", dist.display())))?;
+    let artifacts = [
+        wasip1_with_allocator(&dist)?,
+        wasip1_lean(&dist)?,
+        // More artifacts (a wasip2 component, a wasm-bindgen JS build) go here.
+    ];
+    for path in artifacts {
+        let size = fs::metadata(&path)
+            .map_err(|e| Failure::from(format!("{}: {e}", path.display())))?
+            .len();
+        println!(
+            "{:>10} bytes  {}",
+            size,
+            path.strip_prefix(root()).unwrap_or(&path).display()
+        );
+    }
+    Ok(())
+}
+
+/// `dist/resetwatch.wasm`: exports wasi-libc's `malloc` and `free`, so WAMR
+/// copies every record through the guest allocator (no 8 KiB app-heap limit).
+fn wasip1_with_allocator(dist: &Path) -> Result<PathBuf> {
+    build_wasip1_cdylib(&[
+        "-C",
+        "link-arg=--export=malloc",
+        "-C",
+        "link-arg=--export=free",
+    ])?;
+    copy_artifact(&wasip1_output(), &dist.join("resetwatch.wasm"))
+}
+
+/// `dist/resetwatch-lean.wasm`: no allocator exports; WAMR copies records into
+/// its app heap of `Wasm_Heap_Size` bytes.
+fn wasip1_lean(dist: &Path) -> Result<PathBuf> {
+    build_wasip1_cdylib(&[])?;
+    copy_artifact(&wasip1_output(), &dist.join("resetwatch-lean.wasm"))
+}
+
+fn build_wasip1_cdylib(rustc_args: &[&str]) -> Result {
+    let mut cmd = cargo();
+    cmd.args([
+        "rustc",
+        "-p",
+        "resetwatch",
+        "--lib",
+        "--crate-type",
+        "cdylib",
+        "--target",
+        WASIP1,
+        "--profile",
+        WASM_PROFILE,
+    ]);
+    if !rustc_args.is_empty() {
+        cmd.arg("--").args(rustc_args);
+    }
+    run(cmd)
+}
+
+/// The Cargo profile the modules are built with (size-optimised, LTO, abort).
+const WASM_PROFILE: &str = "wasm";
+
+fn wasip1_output() -> PathBuf {
+    target_dir()
+        .join(WASIP1)
+        .join(WASM_PROFILE)
+        .join("resetwatch.wasm")
+}
+
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map(|d| root().join(d))
+        .unwrap_or_else(|| root().join("target"))
+}
+
+fn copy_artifact(from: &Path, to: &Path) -> Result<PathBuf> {
+    fs::copy(from, to).map_err(|e| {
+        Failure::from(format!(
+            "cannot copy {} to {}: {e}",
+            from.display(),
+            to.display()
+        ))
+    })?;
+    Ok(to.to_path_buf())
+}
+
+/// `rustup target add`, unless already installed. Without rustup, assume the
+/// toolchain provides the target and let the build say otherwise.
+fn ensure_target(target: &str) -> Result {
+    let installed = match Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+    {
+        Ok(out) if out.status.success() => out.stdout,
+        _ => {
+            eprintln!("xtask: rustup not available; assuming {target} is installed");
+            return Ok(());
+        }
+    };
+    if String::from_utf8_lossy(&installed)
+        .lines()
+        .any(|l| l.trim() == target)
+    {
+        return Ok(());
+    }
+    let mut cmd = Command::new("rustup");
+    cmd.args(["target", "add", target]);
+    run(cmd)
+}
+
+// ---------------------------------------------------------------- demo
+
+fn demo() -> Result {
+    dist()?;
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--release",
+        "-p",
+        "resetwatch-host",
+        "--bin",
+        "resetwatch",
+        "--",
+    ])
+    .args(["fluent-bit", "--wasm", "dist/resetwatch.wasm"])
+    .arg(format!("{DEMO_CORPUS}/n1.log"))
+    .arg(format!("{DEMO_CORPUS}/n2.log"));
+    run(cmd)
+}
+
+// ---------------------------------------------------------------- test
+
+/// The test pipeline, in order. Add steps here (system packages, Python
+/// checks, a fuzz smoke run, ...); each fails the whole run.
+fn test() -> Result {
+    type Step = (&'static str, fn() -> Result);
+    let steps: &[Step] = &[
+        ("build the wasm artifacts", dist),
+        ("workspace tests", cargo_test),
+    ];
+    for (name, step) in steps {
+        eprintln!("xtask: == {name}");
+        step()?;
+    }
+    Ok(())
+}
+
+fn cargo_test() -> Result {
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace", "--release"]);
+    run(cmd)
+}
