@@ -39,6 +39,9 @@ pub struct Config {
     pub server_version: Option<String>,
     /// Per-source versions, before `server_version`.
     pub server_versions: BTreeMap<String, String>,
+    /// Where a host shell keeps the detector's state between restarts
+    /// (Fluent Bit: a directory under `Accessible_Paths`); `None`: in memory only.
+    pub state_dir: Option<String>,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             max_sources: 1_000,
             server_version: None,
             server_versions: BTreeMap::new(),
+            state_dir: None,
         }
     }
 }
@@ -137,6 +141,12 @@ impl Config {
                     let Value::Object(m) = v else { return Err(err(k, "must be an object of source -> version")) };
                     for (src, ver) in m {
                         c.server_versions.insert(src.clone(), version(&format!("{k}.{src}"), ver)?);
+                    }
+                }
+                "state_dir" => {
+                    c.state_dir = match v {
+                        Value::Null => None,
+                        _ => Some(string(k, v)?),
                     }
                 }
                 _ => return Err(err(k, "unknown key (see the configuration reference in the README)")),

@@ -52,6 +52,9 @@ pub struct Stats {
     pub evicted_streams: u64,
     pub evicted_sources: u64,
     pub dropped_alerts: u64,
+    /// Bumped whenever the state changed (an event taken, an alert resolved):
+    /// a shell that persists state saves when this moved.
+    pub changes: u64,
 }
 
 /// Counts reset pairs in a sliding window with bounded memory: the newest
@@ -280,6 +283,7 @@ impl Detector {
             return;
         }
         src.last_host = host_now;
+        self.stats.changes += 1;
         let advanced = src.clock.is_none_or(|c| t > c);
         if advanced {
             src.clock = Some(t);
@@ -421,6 +425,7 @@ impl Detector {
     }
 
     fn resolve(&mut self, key: &StreamKey) {
+        self.stats.changes += 1;
         self.emit(key, Status::Resolved);
         self.firing.retain(|k| k != key);
         if let Some(st) = self.streams.peek_mut(key) {

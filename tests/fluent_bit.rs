@@ -334,3 +334,79 @@ fn alerts_due_together_ride_on_the_following_records_in_order() {
     }
     assert_eq!(got, [("resolved".into(), "A".into()), ("resolved".into(), "B".into())] as [(Value, Value); 2]);
 }
+
+/// Feeds the s05 loop through `h`, starting a new chunk (which a
+/// `PerChunk` host turns into a new instance) every `chunk` records, from
+/// record `from` to `to`. Returns the alerts.
+fn replay_chunked(h: &mut FluentBitHost, chunk: usize, from: usize, to: usize) -> Vec<Value> {
+    let records = tail::read_files(&logs("s05_pair_reset_loop_catchup_no_leader_v2.10.25")).unwrap();
+    let mut alerts = Vec::new();
+    for (i, r) in records.iter().enumerate().take(to).skip(from) {
+        if i % chunk == 0 {
+            h.new_chunk().unwrap();
+        }
+        let out = h.filter_record(&r.tag, r.time.sec, r.time.nsec, r.record.as_bytes()).unwrap();
+        let out = out.output().expect("never dropped").to_vec();
+        if out != r.record.as_bytes() {
+            let v: Value = serde_json::from_slice(&out).unwrap();
+            alerts.push(v["resetwatch"].clone());
+        }
+    }
+    alerts
+}
+
+fn stateful_host(name: &str, dir: &Path, lifecycle: resetwatch_host::fluent_bit::Lifecycle) -> FluentBitHost {
+    let mut opts = FluentBitOptions { lifecycle, accessible_paths: vec![dir.to_path_buf()], ..Default::default() };
+    if name == LEAN {
+        opts.wasm_heap_size = 16 << 20;
+    }
+    FluentBitHost::new(&module(name), opts).unwrap()
+}
+
+#[test]
+fn state_survives_per_chunk_instances_and_restarts() {
+    use resetwatch_host::fluent_bit::Lifecycle;
+    for name in [FULL, LEAN] {
+        // Without a state directory, Fluent Bit 4.0.x's instance per chunk forgets the loop.
+        let plain = tempdir(&format!("nostate-{name}"));
+        let mut h = stateful_host(name, &plain, Lifecycle::PerChunk);
+        assert_eq!(replay_chunked(&mut h, 4, 0, usize::MAX), Vec::<Value>::new(), "{name}");
+        assert!(h.instantiations() > 40);
+
+        // With one, every instance goes on where the last stopped.
+        let d = tempdir(&format!("state-{name}"));
+        std::fs::create_dir_all(d.join("state")).unwrap();
+        let cfg = format!(r#"{{"state_dir": "{}/state"}}"#, d.display());
+        std::fs::write(d.join("resetwatch.json"), cfg).unwrap();
+        let mut h = stateful_host(name, &d, Lifecycle::PerChunk);
+        let alerts = replay_chunked(&mut h, 4, 0, usize::MAX);
+        let sev: Vec<(String, String)> = alerts
+            .iter()
+            .map(|a| (a["server_name"].as_str().unwrap().to_string(), a["severity"].as_str().unwrap().to_string()))
+            .collect();
+        for node in ["n1", "n2"] {
+            assert!(sev.contains(&(node.into(), "critical".into())), "{name}: {sev:?}");
+        }
+        assert!(d.join("state/resetwatch.state").exists());
+        assert!(!d.join("state/resetwatch.state.tmp").exists());
+        assert!(h.guest_stderr().is_empty(), "{}", String::from_utf8_lossy(&h.guest_stderr()));
+
+        // A restart half way through: a new host process, the same directory.
+        std::fs::remove_file(d.join("state/resetwatch.state")).unwrap();
+        let mut first = stateful_host(name, &d, Lifecycle::PerProcess);
+        let mut before = replay_chunked(&mut first, usize::MAX, 0, 130);
+        drop(first);
+        let mut second = stateful_host(name, &d, Lifecycle::PerProcess);
+        before.extend(replay_chunked(&mut second, usize::MAX, 130, usize::MAX));
+        let mut whole = stateful_host(name, &plain, Lifecycle::PerProcess);
+        let straight = replay_chunked(&mut whole, usize::MAX, 0, usize::MAX);
+        assert_eq!(before, straight, "{name}: a restart changes nothing");
+
+        // A damaged state file is reported once and ignored.
+        std::fs::write(d.join("state/resetwatch.state"), b"not a state").unwrap();
+        let mut h = stateful_host(name, &d, Lifecycle::PerProcess);
+        assert!(!replay_chunked(&mut h, usize::MAX, 0, usize::MAX).is_empty());
+        let err = String::from_utf8(h.take_guest_stderr()).unwrap();
+        assert!(err.contains("not a resetwatch state") && err.lines().count() == 1, "{err}");
+    }
+}

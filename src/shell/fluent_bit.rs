@@ -6,7 +6,7 @@
 //! Every failure (an empty answer, a trap) would lose the record in Fluent
 //! Bit, so nothing here can panic.
 
-use super::config_file;
+use super::{config_file, state_file};
 use crate::clock::SECOND;
 use crate::Filter;
 use std::cell::RefCell;
@@ -21,18 +21,48 @@ const NULL_RECORD: &[u8] = b"{\"resetwatch_error\":\"record not received: it did
 struct Shell {
     filter: Filter,
     out: Vec<u8>,
+    /// `stats.changes` when the state was last saved.
+    saved_changes: u64,
+    /// A failed save is reported once, not on every record.
+    save_failed: bool,
 }
 
 thread_local! {
     static SHELL: RefCell<Option<Shell>> = const { RefCell::new(None) };
 }
 
+fn report(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 fn start() -> Shell {
     let loaded = config_file::load(&config_file::preopened_dirs());
     if let Some(line) = loaded.report() {
-        let _ = writeln!(std::io::stderr(), "{line}");
+        report(&line);
     }
-    Shell { filter: Filter::new(loaded.config()), out: Vec::new() }
+    let (detector, problem) = state_file::load(&loaded.config());
+    if let Some(line) = problem {
+        report(&line);
+    }
+    let saved_changes = detector.stats.changes;
+    Shell { filter: Filter::from_detector(detector), out: Vec::new(), saved_changes, save_failed: false }
+}
+
+impl Shell {
+    /// Saves the state when it changed (NATS events that matter: rare).
+    fn persist(&mut self) {
+        let changes = self.filter.detector().stats.changes;
+        if changes == self.saved_changes {
+            return;
+        }
+        self.saved_changes = changes;
+        if let Err(e) = state_file::save(self.filter.config(), self.filter.detector()) {
+            if !self.save_failed {
+                report(&format!("[resetwatch] cannot save state in {:?}: {e}; going on in memory", self.filter.config().state_dir));
+            }
+            self.save_failed = true;
+        }
+    }
 }
 
 /// The export Fluent Bit calls (`Function_Name resetwatch_filter`).
@@ -64,7 +94,9 @@ pub unsafe extern "C" fn resetwatch_filter(
     SHELL.with(|cell| {
         let Ok(mut guard) = cell.try_borrow_mut() else { return record };
         let shell = guard.get_or_insert_with(start);
-        if shell.filter.filter_one(tag, now, rec, &mut shell.out) {
+        let alert = shell.filter.filter_one(tag, now, rec, &mut shell.out);
+        shell.persist();
+        if alert {
             shell.out.push(0);
             shell.out.as_ptr()
         } else {

@@ -6,3 +6,6 @@ pub mod fluent_bit;
 
 #[cfg(any(all(target_arch = "wasm32", target_os = "wasi"), test))]
 pub mod config_file;
+
+#[cfg(any(all(target_arch = "wasm32", target_os = "wasi"), test))]
+pub mod state_file;
