@@ -117,11 +117,18 @@ enum Kind {
 /// at a few bytes, and works on the message still escaped inside JSON.
 #[inline]
 pub fn may_matter(message: &[u8]) -> bool {
-    match message.first() {
-        Some(b'E' | b'R' | b'D' | b'W' | b's' | b'S' | b' ') => {}
+    // Dispatch on the first byte so that a line is compared with the one or
+    // two heads it could be, not all of them.
+    let heads: &[(&[u8], Kind)] = match message.first() {
+        Some(b'E') => &HEADS[0..3],
+        Some(b'R') => &HEADS[3..4],
+        Some(b'D') => &HEADS[4..5],
+        Some(b'W') => &HEADS[5..6],
+        Some(b's' | b'S') => &HEADS[6..8],
+        Some(b' ') => return message.starts_with(b"  Max Storage:") || HEADS[8..].iter().any(|(h, _)| message.starts_with(h)),
         _ => return false,
-    }
-    message.starts_with(b"  Max Storage:") || HEADS.iter().any(|(h, _)| message.starts_with(h))
+    };
+    heads.iter().any(|(h, _)| message.starts_with(h))
 }
 
 /// Classifies a decoded message.

@@ -26,8 +26,18 @@ pub enum Seen {
 /// resetwatch's core: configure once, feed records or lines, collect alerts.
 pub struct Filter {
     detector: Detector,
+    /// `{"<key>":"` for each message key: most records start with one, and
+    /// one comparison then replaces scanning the record.
+    key_prefixes: Vec<Vec<u8>>,
     /// Reused buffer for the FB one-in-one-out answer.
     alert_buf: Vec<u8>,
+}
+
+/// The fast test every record goes through: does the line starting at
+/// `start` (still escaped) look like one resetwatch reads?
+#[inline(never)]
+fn may_matter_at(rec: &[u8], start: usize) -> bool {
+    rec.get(start..).is_some_and(|rest| event::may_matter(line::split(rest).message))
 }
 
 /// FNV-1a: a line's fingerprint for dropping repeats. Not a defence against
@@ -43,12 +53,35 @@ fn fingerprint(b: &[u8]) -> u64 {
 impl Filter {
     /// A filter with these options.
     pub fn new(cfg: Config) -> Self {
-        Filter { detector: Detector::new(cfg), alert_buf: Vec::new() }
+        Filter::from_detector(Detector::new(cfg))
     }
 
     /// A filter around a restored detector (see [`crate::state`]).
     pub fn from_detector(detector: Detector) -> Self {
-        Filter { detector, alert_buf: Vec::new() }
+        let key_prefixes = detector
+            .config()
+            .message_keys
+            .iter()
+            .map(|k| {
+                let mut p = b"{".to_vec();
+                crate::json::write_str(&mut p, k);
+                p.extend_from_slice(b":\"");
+                p
+            })
+            .collect();
+        Filter { detector, key_prefixes, alert_buf: Vec::new() }
+    }
+
+    /// Where the log line starts in `rec`: a prefix comparison for the usual
+    /// `{"log":"...` shape, a scan of the members otherwise.
+    #[inline]
+    fn message_start(&self, rec: &[u8]) -> Option<usize> {
+        for p in &self.key_prefixes {
+            if crate::json::has_prefix(rec, p) {
+                return Some(p.len());
+            }
+        }
+        record::message_start(rec, &self.detector.config().message_keys)
     }
 
     /// The options in force.
@@ -64,27 +97,39 @@ impl Filter {
     /// Reads one host record (a JSON object). `tag` names the source when
     /// the record names none.
     pub fn ingest_record(&mut self, tag: &str, host_now: Micros, rec: &[u8]) -> Seen {
+        self.ingest_tagged(tag.as_bytes(), host_now, rec)
+    }
+
+    /// [`Filter::ingest_record`] with the tag as bytes: a host's tag is read
+    /// (and checked as UTF-8) only for the rare record that matters.
+    fn ingest_tagged(&mut self, tag: &[u8], host_now: Micros, rec: &[u8]) -> Seen {
         self.detector.tick(host_now);
-        let Some(start) = record::message_start(rec, &self.detector.config().message_keys) else {
+        let Some(start) = self.message_start(rec) else {
             return Seen::NoLine;
         };
         // Classify on the still-escaped text first: almost every line stops here.
-        let rest = &rec[start..];
-        if !event::may_matter(line::split(rest).message) {
+        if !may_matter_at(rec, start) {
             return Seen::Other;
         }
+        self.ingest_matter(tag, host_now, rec, start)
+    }
+
+    /// The rare record whose line may be a NATS event. Kept out of line so
+    /// that the common path above compiles to a few dozen instructions.
+    #[inline(never)]
+    fn ingest_matter(&mut self, tag: &[u8], host_now: Micros, rec: &[u8], start: usize) -> Seen {
         if record::has_alert(rec) {
             return Seen::Alert;
         }
         let Some(text) = record::message_at(rec, start) else { return Seen::Other };
-        let source = record::source(rec, self.detector.config(), tag);
+        let source = record::source(rec, self.detector.config(), &String::from_utf8_lossy(tag));
         self.ingest(&source, host_now, text.as_bytes())
     }
 
     /// Reads one raw log line from `source`.
     pub fn ingest_line(&mut self, source: &str, host_now: Micros, text: &[u8]) -> Seen {
         self.detector.tick(host_now);
-        if !event::may_matter(line::split(text).message) {
+        if !may_matter_at(text, 0) {
             return Seen::Other;
         }
         self.ingest(source, host_now, text)
@@ -124,8 +169,8 @@ impl Filter {
     /// Fluent Bit's one record in, one record out: reads `rec` and, when an
     /// alert is due, returns `rec` with the alert added (one alert per
     /// record, oldest first). `None` means "pass `rec` on unchanged".
-    pub fn filter_one(&mut self, tag: &str, host_now: Micros, rec: &[u8], out: &mut Vec<u8>) -> bool {
-        if self.ingest_record(tag, host_now, rec) == Seen::Alert || self.detector.pending_alerts() == 0 {
+    pub fn filter_one<T: AsRef<[u8]> + ?Sized>(&mut self, tag: &T, host_now: Micros, rec: &[u8], out: &mut Vec<u8>) -> bool {
+        if self.ingest_tagged(tag.as_ref(), host_now, rec) == Seen::Alert || self.detector.pending_alerts() == 0 {
             return false;
         }
         let Some(alert) = self.detector.next_alert() else { return false };

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 /// Skips JSON white space from `i`.
-#[inline]
+#[inline(always)]
 fn ws(b: &[u8], mut i: usize) -> usize {
     while let Some(&c) = b.get(i) {
         if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
@@ -179,6 +179,15 @@ pub fn first_string_member(b: &[u8], want: impl Fn(&[u8]) -> bool) -> Option<usi
     }
 }
 
+/// `b.starts_with(p)`, with the 8-byte case (`{"log":"`) as one comparison.
+#[inline(always)]
+pub fn has_prefix(b: &[u8], p: &[u8]) -> bool {
+    if let (Ok(p8), Some(Ok(b8))) = (<[u8; 8]>::try_from(p), b.get(..8).map(<[u8; 8]>::try_from)) {
+        return u64::from_le_bytes(p8) == u64::from_le_bytes(b8);
+    }
+    b.starts_with(p)
+}
+
 /// True when no object or array in `text` nests deeper than `max`: checked
 /// with a loop before a recursive parser (serde_json) sees untrusted text,
 /// since Fluent Bit's interpreter stack is 8 KiB.
@@ -210,11 +219,13 @@ pub fn depth_at_most(text: &[u8], max: usize) -> bool {
 }
 
 /// True when an escaped key equals `name`.
+#[inline]
 pub fn key_is(key: &[u8], name: &str) -> bool {
-    if !key.contains(&b'\\') {
-        return key == name.as_bytes();
+    // The common case first: the same bytes, no escapes to look for.
+    if key == name.as_bytes() {
+        return true;
     }
-    matches!(decode_str(key), Some(k) if k == name)
+    key.contains(&b'\\') && matches!(decode_str(key), Some(k) if k == name)
 }
 
 /// The raw value at a dotted path (`kubernetes.pod_name`) in object `b`.

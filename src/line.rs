@@ -23,14 +23,20 @@ pub enum Level {
 }
 
 impl Level {
+    #[inline(always)]
     fn from_label(l: &[u8]) -> Option<Level> {
-        Some(match l {
-            b"TRC" => Level::Trace,
-            b"DBG" => Level::Debug,
-            b"INF" => Level::Info,
-            b"WRN" => Level::Warn,
-            b"ERR" => Level::Error,
-            b"FTL" => Level::Fatal,
+        let &[a, b, c] = l else { return None };
+        // One integer comparison per label rather than a memcmp each.
+        const fn code(l: &[u8; 3]) -> u32 {
+            (l[0] as u32) << 16 | (l[1] as u32) << 8 | l[2] as u32
+        }
+        Some(match (a as u32) << 16 | (b as u32) << 8 | c as u32 {
+            x if x == code(b"INF") => Level::Info,
+            x if x == code(b"WRN") => Level::Warn,
+            x if x == code(b"ERR") => Level::Error,
+            x if x == code(b"DBG") => Level::Debug,
+            x if x == code(b"TRC") => Level::Trace,
+            x if x == code(b"FTL") => Level::Fatal,
             _ => return None,
         })
     }
@@ -109,7 +115,7 @@ impl Line<'_> {
 
 /// Length of an ANSI escape sequence (`ESC [ ... letter`) at `i`, either as
 /// the byte 0x1b or as the JSON escape `\u001b`; 0 when there is none.
-#[inline]
+#[inline(always)]
 fn ansi_len(b: &[u8], i: usize) -> usize {
     let esc = match b.get(i) {
         Some(0x1b) => 1,
@@ -134,7 +140,7 @@ fn ansi_len(b: &[u8], i: usize) -> usize {
 }
 
 /// Skips ANSI sequences at `i`.
-#[inline]
+#[inline(always)]
 fn skip_ansi(b: &[u8], mut i: usize) -> usize {
     loop {
         let n = ansi_len(b, i);
@@ -168,11 +174,14 @@ fn find_within(b: &[u8], i: usize, limit: usize, f: impl Fn(u8) -> bool) -> Opti
 pub fn split(b: &[u8]) -> Line<'_> {
     let mut line = Line { stamp: None, level: None, has_nats_prefix: false, message: b };
     let mut i = skip_ansi(b, 0);
-    match b.get(i) {
+    // Each wrapper is tried only when a few fixed bytes allow it: most
+    // lines are nats-server's own, and most others are no wrapper at all.
+    let at = |k: usize| b.get(i + k).copied();
+    match at(0) {
         Some(b'[') => {}
         Some(b'<') => i = syslog(b, i, &mut line),
-        Some(c) if c.is_ascii_digit() => i = zoned_prefix(b, i, &mut line),
-        Some(c) if c.is_ascii_uppercase() => i = journal_prefix(b, i, &mut line),
+        Some(c) if c.is_ascii_digit() && at(4) == Some(b'-') && at(7) == Some(b'-') => i = zoned_prefix(b, i, &mut line),
+        Some(c) if c.is_ascii_uppercase() && at(3) == Some(b' ') && at(9) == Some(b':') => i = journal_prefix(b, i, &mut line),
         _ => {}
     }
     i = skip_ansi(b, i);
