@@ -125,9 +125,10 @@ impl Alert {
             "Confirm: `nats stream info {s}` (account {acc}) and the server's /jsz: reserved_storage well above the sum of its streams' max_bytes means reservations leaked."
         ));
         if self.no_leader() {
-            steps.push(format!(
+            steps.push(
                 "The stream has no leader, so nothing else can apply: restore its quorum first by bringing its missing peers back (`nats server report jetstream`, `nats stream report`); a scale-down cannot apply without a leader."
-            ));
+                    .to_string(),
+            );
             steps.push(format!(
                 "Once a leader is elected the loop stops; then restart {server} (rolling, one server at a time) to release the leaked reservations."
             ));

@@ -180,10 +180,12 @@ fn strings(k: &str, v: &Value) -> Result<Vec<String>, ConfigError> {
 
 fn seconds(k: &str, v: &Value) -> Result<Micros, ConfigError> {
     let s = v.as_f64().ok_or_else(|| err(k, format!("must be a number of seconds, not {}", kind(v))))?;
-    if !(s > 0.0 && s <= 365.0 * 86_400.0) {
-        return Err(err(k, format!("{s} is out of range (more than 0, at most a year)")));
+    // Times are whole microseconds: a value that rounds to none is 0.
+    let micros = (s * SECOND as f64).round();
+    if !(micros >= 1.0 && s <= 365.0 * 86_400.0) {
+        return Err(err(k, format!("{s} is out of range (at least 0.000001, at most a year)")));
     }
-    Ok((s * SECOND as f64).round() as Micros)
+    Ok(micros as Micros)
 }
 
 fn count(k: &str, v: &Value) -> Result<u64, ConfigError> {
@@ -238,6 +240,9 @@ mod tests {
             (r#"{"window_secs": 60}"#, "window_secs"),
             (r#"{"window_seconds": "60"}"#, "window_seconds"),
             (r#"{"window_seconds": -1}"#, "window_seconds"),
+            // Found by the `config` fuzz target: 1e-7 s passed as "more
+            // than 0" and became a repeat interval of 0 microseconds.
+            (r#"{"repeat_seconds": 1e-7}"#, "repeat_seconds"),
             (r#"{"warning_pairs": 2.5}"#, "warning_pairs"),
             (r#"{"warning_pairs": 0}"#, "warning_pairs"),
             (r#"{"warning_pairs": 5, "critical_pairs": 4}"#, "critical_pairs"),

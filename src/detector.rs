@@ -331,7 +331,7 @@ impl Detector {
         st.last_pair = Some(t);
         st.pairs.push(t, window);
         let in_window = st.pairs.count(t, window);
-        let ep = st.episode.get_or_insert_with(|| Episode {
+        let ep = st.episode.get_or_insert(Episode {
             first_seen: cause_t,
             last_seen: t,
             pairs_total: 0,
@@ -477,7 +477,7 @@ impl Detector {
     pub(crate) fn snapshot(&self) -> crate::state::Snapshot<&Source, &StreamKey, &StreamState> {
         crate::state::Snapshot {
             sources: self.sources.iter_oldest_first().map(|(k, v)| (k.clone(), v)).collect(),
-            streams: self.streams.iter_oldest_first().map(|(k, v)| (k, v)).collect(),
+            streams: self.streams.iter_oldest_first().collect(),
             firing: self.firing.iter().collect(),
             outbox: self.outbox.iter().cloned().collect(),
             next_host_due: self.next_host_due,

@@ -103,12 +103,18 @@ impl<'a> Members<'a> {
         self.state == State::Done
     }
 
+    /// The index just past the closing brace, once [`Members::complete`].
+    pub fn end(&self) -> Option<usize> {
+        self.complete().then_some(self.i)
+    }
+
     fn step(&mut self) -> Option<Member<'a>> {
         let b = self.b;
         let mut i = ws(b, self.i);
         match (self.state, *b.get(i)?) {
             (State::First | State::Next, b'}') => {
                 self.state = State::Done;
+                self.i = i + 1;
                 return None;
             }
             (State::Next, b',') => i = ws(b, i + 1),

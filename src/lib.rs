@@ -5,11 +5,14 @@
 //! reserving the stream's `max_bytes` once more until the disk is full).
 //!
 //! The crate is one pure core — [`Filter`] takes records or lines and a time
-//! and yields [`Alert`]s — and thin shells that translate host ABIs to it
-//! (`shell::fluent_bit` for Fluent Bit's `wasm` filter). The core does no
+//! and yields [`Alert`]s — and thin shells that translate host ABIs to it:
+//! `shell::fluent_bit` (Fluent Bit's `wasm` filter, wasip1),
+//! `shell::component` (the Component Model world in `wit/`, wasip2) and
+//! `shell::js` (wasm-bindgen, for the browser and Node). The core does no
 //! I/O, reads no clock and panics on no input.
 
 pub mod alert;
+pub mod analysis;
 pub mod clock;
 pub mod config;
 pub mod detector;

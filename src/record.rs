@@ -73,15 +73,24 @@ pub fn has_alert(record: &[u8]) -> bool {
 
 /// Writes `record` with one more member, `"resetwatch": <alert_json>`, into
 /// `out`. Returns false (and leaves `out` empty) when the record is not one
-/// complete JSON object, so nothing invalid is ever handed back.
+/// complete JSON object (nothing after its closing brace but white space),
+/// so nothing invalid is ever handed back, or when it already carries the
+/// key, so no record ever gets it twice.
 pub fn with_alert(record: &[u8], alert_json: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
     let mut members = Members::new(record);
-    let count = members.by_ref().count();
-    if !members.complete() {
+    let mut count = 0;
+    for m in members.by_ref() {
+        if json::key_is(m.key, ALERT_KEY) {
+            return false;
+        }
+        count += 1;
+    }
+    let Some(end) = members.end() else { return false };
+    if record[end..].iter().any(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r')) {
         return false;
     }
-    let Some(close) = record.iter().rposition(|&c| c == b'}') else { return false };
+    let close = end - 1;
     out.extend_from_slice(&record[..close]);
     if count > 0 {
         out.push(b',');
@@ -142,5 +151,24 @@ mod tests {
         assert!(out.is_empty());
         assert!(has_alert(br#"{"log":"x","resetwatch":{}}"#));
         assert!(!has_alert(br#"{"log":"resetwatch"}"#));
+    }
+
+    #[test]
+    fn never_adds_a_second_alert_or_invalid_json() {
+        // Regression (src/proptests.rs): a record that already carried
+        // `resetwatch` got a second `resetwatch` member when an alert was
+        // waiting and its own line was not a NATS event.
+        let mut out = Vec::new();
+        for rec in [&br#"{"log":"x","resetwatch":{"a":1}}"#[..], br#"{"resetw\u0061tch":1,"log":"x"}"#] {
+            assert!(!with_alert(rec, b"{}", &mut out), "{}", String::from_utf8_lossy(rec));
+            assert!(out.is_empty());
+        }
+        // Found writing the `record` fuzz target: bytes after the object that
+        // hold a `}` made the answer invalid JSON (`{"a":1} ,"resetwatch":...}`).
+        for rec in [&br#"{"a":1} }"#[..], br#"{"a":1}"}""#, br#"{"a":1}{}"#] {
+            assert!(!with_alert(rec, b"{}", &mut out), "{}", String::from_utf8_lossy(rec));
+        }
+        assert!(with_alert(b"{\"a\":1}\n", b"{}", &mut out));
+        assert_eq!(out, br#"{"a":1,"resetwatch":{}}"#);
     }
 }

@@ -5,8 +5,16 @@
 //! - [`wasm_check`]: static checks for what wasmtime cannot reproduce (WAMR's
 //!   feature set, the export's signature).
 //! - [`tail`]: log files turned into records as Fluent Bit's `tail` input does.
+//! - [`component`]: the Component Model build (`wit/resetwatch.wit`) on
+//!   wasmtime with WASI p2.
+//! - [`logs`]: log files (plain, gzip, stdin; raw lines or NDJSON) merged by
+//!   line time, for `resetwatch replay`.
+//! - [`plot`]: the SVG timeline of `resetwatch replay --plot`.
 
+pub mod component;
 pub mod fluent_bit;
+pub mod logs;
+pub mod plot;
 pub mod tail;
 pub mod wasm_check;
 

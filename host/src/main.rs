@@ -24,12 +24,16 @@ struct Cli {
 enum Command {
     /// Feed log files through the filter as Fluent Bit's tail + wasm filter would.
     FluentBit(cmd::fluent_bit::Args),
+    /// Replay archived logs through the Component Model build: alerts as NDJSON
+    /// on stdout, a per-stream summary on stderr.
+    Replay(cmd::replay::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::FluentBit(args) => cmd::fluent_bit::run(args),
+        Command::Replay(args) => cmd::replay::run(args),
     };
     match result {
         Ok(code) => code,

@@ -4,12 +4,15 @@
 //! - `dist`: build the wasm artifacts into `dist/`
 //! - `demo`: `dist`, then replay a reset-loop corpus through the Fluent Bit stand-in
 //! - `test`: `dist`, then the workspace tests (release profile only, so
-//!   nothing is built twice)
+//!   nothing is built twice), then the web tests (`web::test`)
+//! - `web`: the log explorer's and Node's JS packages; `--serve` serves `web/`
 
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+mod web;
 
 type Result<T = ()> = std::result::Result<T, Failure>;
 
@@ -25,13 +28,19 @@ impl From<String> for Failure {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <dist|demo|test>
+const USAGE: &str = "usage: cargo xtask <dist|demo|test|bench|web>
 
-  dist   build dist/resetwatch.wasm (exports malloc/free) and dist/resetwatch-lean.wasm
+  dist   build dist/resetwatch.wasm (exports malloc/free), dist/resetwatch-lean.wasm
+         and dist/resetwatch-component.wasm (wasm32-wasip2 component)
   demo   dist, then run the s05 reset-loop corpus through `resetwatch fluent-bit`
-  test   dist, then cargo test --workspace --release";
+  test   dist, then cargo test --workspace --release
+  bench  dist, then the benchmarks (Markdown on stdout; see BENCHMARKS.md)
+  web    build the log explorer (web/pkg/) and the Node package (dist/js-node/);
+         --serve serves web/ on http://127.0.0.1:8080 (--port N for another);
+         --test runs the web tests only (Node package, page in headless Chromium)";
 
 const WASIP1: &str = "wasm32-wasip1";
+const WASIP2: &str = "wasm32-wasip2";
 const DEMO_CORPUS: &str = "tests/data/corpus/s05_pair_reset_loop_catchup_no_leader_v2.10.25";
 
 fn main() -> ExitCode {
@@ -40,6 +49,8 @@ fn main() -> ExitCode {
         Some("dist") => dist(),
         Some("demo") => demo(),
         Some("test") => test(),
+        Some("bench") => bench(),
+        Some("web") => web::web(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -95,13 +106,15 @@ fn run(mut cmd: Command) -> Result {
 /// One function per artifact; each builds, copies into `dist/` and returns the path.
 fn dist() -> Result {
     ensure_target(WASIP1)?;
+    ensure_target(WASIP2)?;
     let dist = root().join("dist");
     fs::create_dir_all(&dist)
         .map_err(|e| Failure::from(format!("cannot create {}: {e}", dist.display())))?;
     let artifacts = [
         wasip1_with_allocator(&dist)?,
         wasip1_lean(&dist)?,
-        // More artifacts (a wasip2 component, a wasm-bindgen JS build) go here.
+        component(&dist)?,
+        // More artifacts (a wasm-bindgen JS build) go here.
     ];
     for path in artifacts {
         let size = fs::metadata(&path)
@@ -155,6 +168,42 @@ fn build_wasip1_cdylib(rustc_args: &[&str]) -> Result {
     run(cmd)
 }
 
+/// `dist/resetwatch-component.wasm`: the Component Model build (world
+/// `resetwatch` in `wit/resetwatch.wit`, shell `src/shell/component.rs`).
+/// rustc's wasm32-wasip2 target links a cdylib into a component itself
+/// (`wasm-component-ld`, from the type information wit-bindgen embeds), so
+/// this only checks that a component, not a core module, came out.
+fn component(dist: &Path) -> Result<PathBuf> {
+    let mut cmd = cargo();
+    cmd.args([
+        "rustc",
+        "-p",
+        "resetwatch",
+        "--lib",
+        "--crate-type",
+        "cdylib",
+        "--target",
+        WASIP2,
+        "--profile",
+        WASM_PROFILE,
+    ]);
+    run(cmd)?;
+    let built = target_dir()
+        .join(WASIP2)
+        .join(WASM_PROFILE)
+        .join("resetwatch.wasm");
+    let head = fs::read(&built)
+        .map_err(|e| Failure::from(format!("{}: {e}", built.display())))?;
+    // A binary's preamble: `\0asm`, a version and a layer (0 core module, 1 component).
+    if head.get(..4) != Some(b"\0asm") || head.get(6..8) != Some(&[1, 0]) {
+        return Err(Failure::from(format!(
+            "{} is not a component (expected the wasm32-wasip2 linker to make one)",
+            built.display()
+        )));
+    }
+    copy_artifact(&built, &dist.join("resetwatch-component.wasm"))
+}
+
 /// The Cargo profile the modules are built with (size-optimised, LTO, abort).
 const WASM_PROFILE: &str = "wasm";
 
@@ -206,6 +255,17 @@ fn ensure_target(target: &str) -> Result {
     run(cmd)
 }
 
+// ---------------------------------------------------------------- bench
+
+/// `dist`, then the benchmarks; their Markdown goes to stdout (BENCHMARKS.md
+/// is a copy of one run, with the machine named).
+fn bench() -> Result {
+    dist()?;
+    let mut cmd = cargo();
+    cmd.args(["run", "--release", "-p", "resetwatch-host", "--bin", "resetwatch-bench"]);
+    run(cmd)
+}
+
 // ---------------------------------------------------------------- demo
 
 fn demo() -> Result {
@@ -235,6 +295,7 @@ fn test() -> Result {
     let steps: &[Step] = &[
         ("build the wasm artifacts", dist),
         ("workspace tests", cargo_test),
+        ("web: the JS package in Node, the log explorer in headless Chromium", web::test),
     ];
     for (name, step) in steps {
         eprintln!("xtask: == {name}");

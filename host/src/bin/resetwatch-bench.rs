@@ -55,9 +55,12 @@ fn ts(i: usize) -> String {
     format!("{} {}", t[..10].replace('-', "/"), &t[11..26])
 }
 
+/// Makes the records of one kind from an index.
+type Maker = Box<dyn Fn(usize) -> Vec<String>>;
+
 /// The kinds of record measured, each a function of an index (distinct
 /// times, so the detector's repeat filter does not short-cut anything).
-fn kinds() -> Vec<(&'static str, Box<dyn Fn(usize) -> Vec<String>>)> {
+fn kinds() -> Vec<(&'static str, Maker)> {
     vec![
         (
             "non-NATS line (120 B tail record)",

@@ -2,3 +2,4 @@
 //! `Args` (clap) and `run(Args) -> anyhow::Result<ExitCode>`.
 
 pub mod fluent_bit;
+pub mod replay;

@@ -1,0 +1,207 @@
+//! The Component Model build (`dist/resetwatch-component.wasm`, world
+//! `resetwatch` in `wit/resetwatch.wit`) on wasmtime, with WASI preview 2.
+//!
+//! [`DetectorComponent`] compiles the component once; each [`Detector`] it
+//! makes lives in its own store and instance, so detectors share nothing.
+//! The types of the interface (`Alert`, `Emitted`, `ResetPair`, ...) are the
+//! ones `bindgen!` generates from the `.wit` file; a call's outer `Result`
+//! is wasmtime's (a trap, which resetwatch never means to cause), the inner
+//! one the interface's own.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "resetwatch",
+    additional_derives: [PartialEq, Eq],
+});
+
+pub use exports::resetwatch::detector::detection::{
+    Alert, ConfigError, Emitted, ResetPair, RestoreError, Seen, Severity, Status,
+};
+
+impl ConfigError {
+    /// `` `key`: problem `` (just the problem when the document itself is at fault).
+    pub fn message(&self) -> String {
+        if self.key.is_empty() {
+            self.problem.clone()
+        } else {
+            format!("`{}`: {}", self.key, self.problem)
+        }
+    }
+}
+
+impl RestoreError {
+    /// Why the state was refused, in words.
+    pub fn message(&self) -> String {
+        match self {
+            RestoreError::Config(e) => format!("bad configuration: {}", e.message()),
+            RestoreError::Foreign => "not a resetwatch state".into(),
+            RestoreError::Version(v) => format!("a state of version {v}, which this build does not read"),
+            RestoreError::Corrupt(why) => format!("damaged state: {why}"),
+        }
+    }
+}
+
+/// Where `cargo xtask dist` puts the component, relative to the repository.
+pub const DEFAULT_COMPONENT: &str = "dist/resetwatch-component.wasm";
+
+/// Store data: WASI for what Rust's standard library imports on wasip2.
+struct State {
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// The compiled component, ready to make detectors.
+pub struct DetectorComponent {
+    engine: Engine,
+    pre: ResetwatchPre<State>,
+}
+
+impl DetectorComponent {
+    /// Compiles `wasm` (a component's bytes) and links it to WASI p2.
+    pub fn new(wasm: &[u8]) -> Result<Self> {
+        let engine = Engine::default();
+        let component = wt(Component::new(&engine, wasm)).context("not a loadable component")?;
+        let mut linker: Linker<State> = Linker::new(&engine);
+        wt(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))?;
+        let pre = wt(linker.instantiate_pre(&component).and_then(ResetwatchPre::new))
+            .context("the component does not export resetwatch:detector/detection@0.1.0")?;
+        Ok(DetectorComponent { engine, pre })
+    }
+
+    /// Reads and compiles the component at `path`.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let wasm = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Self::new(&wasm).with_context(|| format!("cannot load {}", path.display()))
+    }
+
+    /// A fresh instance and its bindings. The guest's stderr is the host's
+    /// (it writes nothing unless something went badly wrong); no files, no
+    /// environment, no arguments.
+    fn instance(&self) -> Result<(Store<State>, Resetwatch)> {
+        let wasi = WasiCtx::builder().inherit_stderr().build();
+        let mut store = Store::new(&self.engine, State { wasi, table: ResourceTable::new() });
+        let bindings = wt(self.pre.instantiate(&mut store))?;
+        Ok((store, bindings))
+    }
+
+    /// `detector.create(config-json)`.
+    pub fn create(&self, config_json: &str) -> Result<Result<Detector, ConfigError>> {
+        let (mut store, bindings) = self.instance()?;
+        let made = wt(bindings.resetwatch_detector_detection().detector().call_create(&mut store, config_json))?;
+        Ok(made.map(|handle| Detector { store, bindings, handle }))
+    }
+
+    /// `detector.restore(config-json, state)`.
+    pub fn restore(&self, config_json: &str, state: &[u8]) -> Result<Result<Detector, RestoreError>> {
+        let (mut store, bindings) = self.instance()?;
+        let made = wt(bindings.resetwatch_detector_detection().detector().call_restore(&mut store, config_json, state))?;
+        Ok(made.map(|handle| Detector { store, bindings, handle }))
+    }
+}
+
+/// One `detector` resource in its own instance.
+pub struct Detector {
+    store: Store<State>,
+    bindings: Resetwatch,
+    handle: ResourceAny,
+}
+
+impl Detector {
+    /// `detector.process(tag, time-ns, body)`: one record (a JSON object).
+    pub fn process(&mut self, tag: &str, time_ns: i64, body: &[u8]) -> Result<Emitted> {
+        let d = self.bindings.resetwatch_detector_detection().detector();
+        wt(d.call_process(&mut self.store, self.handle, tag, time_ns, body))
+    }
+
+    /// `detector.process-line(source, time-ns, line)`: one raw log line.
+    pub fn process_line(&mut self, source: &str, time_ns: i64, line: &[u8]) -> Result<Vec<Alert>> {
+        let d = self.bindings.resetwatch_detector_detection().detector();
+        wt(d.call_process_line(&mut self.store, self.handle, source, time_ns, line))
+    }
+
+    /// `detector.advance(time-ns)`: time passes with no record.
+    pub fn advance(&mut self, time_ns: i64) -> Result<Vec<Alert>> {
+        let d = self.bindings.resetwatch_detector_detection().detector();
+        wt(d.call_advance(&mut self.store, self.handle, time_ns))
+    }
+
+    /// `detector.save()`: the state as versioned bytes.
+    pub fn save(&mut self) -> Result<Vec<u8>> {
+        let d = self.bindings.resetwatch_detector_detection().detector();
+        wt(d.call_save(&mut self.store, self.handle))
+    }
+
+    /// `detector.record-pairs(on)`.
+    pub fn record_pairs(&mut self, on: bool) -> Result<()> {
+        let d = self.bindings.resetwatch_detector_detection().detector();
+        wt(d.call_record_pairs(&mut self.store, self.handle, on))
+    }
+
+    /// `detector.take-pairs()`.
+    pub fn take_pairs(&mut self) -> Result<Vec<ResetPair>> {
+        let d = self.bindings.resetwatch_detector_detection().detector();
+        wt(d.call_take_pairs(&mut self.store, self.handle))
+    }
+}
+
+/// wasmtime has its own error type; convert to add anyhow context.
+fn wt<T>(result: wasmtime::Result<T>) -> Result<T> {
+    result.map_err(anyhow::Error::from)
+}
+
+/// The core's alert from the interface's (for `resetwatch::Summary`);
+/// `offset` is the zone its times print in (`line_utc_offset`, µs).
+pub fn core_alert(a: &Alert, offset: i64) -> resetwatch::Alert {
+    resetwatch::Alert {
+        status: match a.status {
+            Status::Firing => resetwatch::Status::Firing,
+            Status::Resolved => resetwatch::Status::Resolved,
+        },
+        severity: match a.severity {
+            Severity::Warning => resetwatch::Severity::Warning,
+            Severity::Critical => resetwatch::Severity::Critical,
+        },
+        source: a.source.clone(),
+        server_name: a.server_name.clone(),
+        server_id: a.server_id.clone(),
+        server_version: a.server_version.clone(),
+        known_leak: a.known_leak,
+        account: a.account.clone(),
+        stream: a.stream.clone(),
+        pairs_in_window: a.pairs_in_window,
+        window: a.window_ns.div_euclid(1000),
+        pairs_total: a.pairs_total,
+        leaking_resets_total: a.leaking_resets_total,
+        declined_resets_total: a.declined_resets_total,
+        last_cause: a.last_cause.clone(),
+        first_seen: a.first_seen_ns.div_euclid(1000),
+        last_seen: a.last_seen_ns.div_euclid(1000),
+        offset,
+    }
+}
+
+/// The core's reset pair from the interface's.
+pub fn core_pair(p: &ResetPair) -> resetwatch::PairEvent {
+    resetwatch::PairEvent {
+        source: p.source.clone(),
+        account: p.account.clone(),
+        stream: p.stream.clone(),
+        time: p.time_ns.div_euclid(1000),
+        in_window: p.in_window,
+        cause: p.cause.clone(),
+        leaks: p.leaks,
+    }
+}

@@ -1,0 +1,430 @@
+//! Archived logs as `resetwatch replay` reads them: several inputs (plain
+//! or gzip files, `-` for stdin), each line a raw log line or an NDJSON
+//! record, merged into one stream by line time.
+//!
+//! - **Format**: gzip is recognised by its magic bytes, whatever the name
+//!   (concatenated members, as `cat a.gz b.gz` makes, are read through).
+//! - **Kind**: a line whose first non-blank byte is `{` and that parses as a
+//!   JSON object is a [`Kind::Record`]; anything else is a [`Kind::Line`].
+//!   Empty lines are skipped; a CR before the LF is dropped.
+//! - **Source**: each input's source is its file stem (`n1.log` and
+//!   `n1.log.gz` are `n1`; stdin is `stdin`): the source of its raw lines,
+//!   and the tag of its records, which a record's own source keys
+//!   (Kubernetes, host) override inside the detector.
+//! - **Time**: a line's own time, read with the core's parser (NATS, CRI,
+//!   journald, syslog, stern layouts; NATS's zone-less times with
+//!   `line_utc_offset`); for a record, the time of its log line, else its
+//!   top-level `time`, `timestamp` or `@timestamp` (RFC 3339). A line with
+//!   none takes the time of the line before it in its input; lines before
+//!   an input's first timed line take that line's time (looked for up to
+//!   [`LOOKAHEAD`] lines ahead), else the file's modification time. So a
+//!   replay of the same files is the same every time.
+//! - **Merge**: the input whose next line is earliest goes first; ties go
+//!   to the input listed first; each input keeps its own order even where
+//!   its times go backwards.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context as _, Result};
+use resetwatch::clock::{self, Micros};
+use resetwatch::{json, line, record, Config};
+
+/// How far ahead an input is searched for its first timed line.
+pub const LOOKAHEAD: usize = 10_000;
+
+/// Read buffer per input.
+const BUF: usize = 64 * 1024;
+
+/// What a line is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// An NDJSON record (a JSON object): `detector.process`.
+    Record,
+    /// A raw log line: `detector.process-line`.
+    Line,
+}
+
+/// One line of one input, with the time it is replayed at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Index of the input (in the order given).
+    pub input: usize,
+    /// 1-based line number in the input.
+    pub line_no: u64,
+    pub kind: Kind,
+    /// The line without its line end.
+    pub bytes: Vec<u8>,
+    /// When it is replayed (µs since the epoch, UTC).
+    pub time: Micros,
+}
+
+/// The source for `path`: its file stem after a `.gz` suffix is dropped
+/// (`/var/log/n1.log.gz` -> `n1`); `stdin` for `-`.
+pub fn source_for(path: &Path) -> String {
+    if path == Path::new("-") {
+        return "stdin".to_string();
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    match Path::new(name).file_stem() {
+        Some(stem) => stem.to_string_lossy().into_owned(),
+        None => name.to_string(),
+    }
+}
+
+/// Counts the bytes read from an underlying file (for the progress bar:
+/// compressed bytes for gzip, so the total is the files' sizes).
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// How line times are read: the parts of the configuration that matter.
+#[derive(Clone, Debug)]
+struct Rules {
+    offset: Micros,
+    message_keys: Vec<String>,
+}
+
+/// A line read but not yet given its replay time.
+struct Raw {
+    line_no: u64,
+    kind: Kind,
+    bytes: Vec<u8>,
+    time: Option<Micros>,
+}
+
+/// One input being read.
+struct Input {
+    name: String,
+    source: String,
+    reader: Box<dyn BufRead>,
+    line_no: u64,
+    eof: bool,
+    /// Time of the latest line replayed (the time of lines with none).
+    last: Option<Micros>,
+    /// Before any timed line: the modification time (stdin: now). Also the
+    /// "now" a syslog stamp takes its year from.
+    fallback: Micros,
+    /// Lines read ahead while looking for a time.
+    ahead: VecDeque<Raw>,
+    /// The next entry, time known.
+    head: Option<Entry>,
+    buf: Vec<u8>,
+}
+
+impl Input {
+    /// Reads the next non-empty line, if any.
+    fn read_raw(&mut self, rules: &Rules) -> Result<Option<Raw>> {
+        while !self.eof {
+            self.buf.clear();
+            let n = self
+                .reader
+                .read_until(b'\n', &mut self.buf)
+                .with_context(|| format!("{}: cannot read line {}", self.name, self.line_no + 1))?;
+            if n == 0 {
+                self.eof = true;
+                break;
+            }
+            self.line_no += 1;
+            let mut bytes = &self.buf[..];
+            bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+            bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let now = self.last.unwrap_or(self.fallback);
+            let (kind, time) = classify(bytes, rules, now);
+            return Ok(Some(Raw { line_no: self.line_no, kind, bytes: bytes.to_vec(), time }));
+        }
+        Ok(None)
+    }
+
+    /// Makes sure `head` holds the next entry (or the input is done).
+    fn fill(&mut self, index: usize, rules: &Rules) -> Result<()> {
+        if self.head.is_some() {
+            return Ok(());
+        }
+        let raw = match self.ahead.pop_front() {
+            Some(r) => r,
+            None => match self.read_raw(rules)? {
+                Some(r) => r,
+                None => return Ok(()),
+            },
+        };
+        let time = match raw.time.or(self.last) {
+            Some(t) => t,
+            None => self.first_time_ahead(rules)?.unwrap_or(self.fallback),
+        };
+        self.last = Some(time);
+        self.head = Some(Entry { input: index, line_no: raw.line_no, kind: raw.kind, bytes: raw.bytes, time });
+        Ok(())
+    }
+
+    /// The time of the first timed line within [`LOOKAHEAD`] lines.
+    fn first_time_ahead(&mut self, rules: &Rules) -> Result<Option<Micros>> {
+        if let Some(t) = self.ahead.iter().find_map(|r| r.time) {
+            return Ok(Some(t));
+        }
+        while self.ahead.len() < LOOKAHEAD {
+            let Some(raw) = self.read_raw(rules)? else { break };
+            let t = raw.time;
+            self.ahead.push_back(raw);
+            if t.is_some() {
+                return Ok(t);
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Record or line, and its own time.
+fn classify(bytes: &[u8], rules: &Rules, now: Micros) -> (Kind, Option<Micros>) {
+    let first = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+    if bytes[first..].starts_with(b"{")
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        return (Kind::Record, record_time(bytes, rules, now));
+    }
+    (Kind::Line, line::split(bytes).time(rules.offset, now))
+}
+
+/// The time of a record's log line, else of its `time`, `timestamp` or
+/// `@timestamp` member.
+fn record_time(rec: &[u8], rules: &Rules, now: Micros) -> Option<Micros> {
+    let from_line = record::message_start(rec, &rules.message_keys)
+        .and_then(|start| line::split(&rec[start..]).time(rules.offset, now));
+    from_line.or_else(|| {
+        ["time", "timestamp", "@timestamp"].iter().find_map(|key| {
+            let raw = json::find_path(rec, key)?;
+            let text = json::string_value(raw)?;
+            clock::parse_rfc3339(text.as_bytes()).map(|(t, _)| t)
+        })
+    })
+}
+
+/// Where an input comes from, for messages and the source.
+#[derive(Clone, Debug)]
+pub struct InputInfo {
+    /// The path as given (`-` for stdin).
+    pub path: PathBuf,
+    /// The source (file stem).
+    pub source: String,
+    /// Size in bytes of a regular file (compressed size for gzip).
+    pub size: Option<u64>,
+}
+
+/// Several inputs merged by line time.
+pub struct Merged {
+    inputs: Vec<Input>,
+    info: Vec<InputInfo>,
+    rules: Rules,
+    read: Arc<AtomicU64>,
+}
+
+impl Merged {
+    /// Opens every input (all before reading any, so that a missing file
+    /// fails at once). `cfg` gives `line_utc_offset` and `message_keys`.
+    pub fn open<P: AsRef<Path>>(paths: &[P], cfg: &Config) -> Result<Merged> {
+        let read = Arc::new(AtomicU64::new(0));
+        let mut inputs = Vec::new();
+        let mut info = Vec::new();
+        let mut stdin_seen = false;
+        for p in paths {
+            let path = p.as_ref();
+            let stdin = path == Path::new("-");
+            if stdin && std::mem::replace(&mut stdin_seen, true) {
+                bail!("`-` (stdin) given more than once");
+            }
+            let (raw, size, fallback): (Box<dyn Read>, _, _) = if stdin {
+                (Box::new(io::stdin()), None, wall_clock())
+            } else {
+                let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+                let meta = file.metadata().with_context(|| format!("cannot read {}", path.display()))?;
+                if meta.is_dir() {
+                    bail!("{} is a directory", path.display());
+                }
+                let mtime = meta.modified().map_or(0, micros_of);
+                (Box::new(file), meta.is_file().then_some(meta.len()), mtime)
+            };
+            let name = if stdin { "stdin".to_string() } else { path.display().to_string() };
+            let mut counted = BufReader::with_capacity(BUF, Counting { inner: raw, count: read.clone() });
+            let gzip = counted.fill_buf().with_context(|| format!("cannot read {name}"))?.starts_with(&[0x1f, 0x8b]);
+            let reader: Box<dyn BufRead> = if gzip {
+                Box::new(BufReader::with_capacity(BUF, flate2::bufread::MultiGzDecoder::new(counted)))
+            } else {
+                Box::new(counted)
+            };
+            let source = source_for(path);
+            info.push(InputInfo { path: path.to_path_buf(), source: source.clone(), size });
+            inputs.push(Input {
+                name,
+                source,
+                reader,
+                line_no: 0,
+                eof: false,
+                last: None,
+                fallback,
+                ahead: VecDeque::new(),
+                head: None,
+                buf: Vec::new(),
+            });
+        }
+        let rules = Rules { offset: cfg.line_utc_offset, message_keys: cfg.message_keys.clone() };
+        Ok(Merged { inputs, info, rules, read })
+    }
+
+    /// The inputs, in the order given.
+    pub fn inputs(&self) -> &[InputInfo] {
+        &self.info
+    }
+
+    /// The source of input `index`.
+    pub fn source(&self, index: usize) -> &str {
+        &self.inputs[index].source
+    }
+
+    /// The total size of the inputs, when every one is a regular file.
+    pub fn total_bytes(&self) -> Option<u64> {
+        self.info.iter().map(|i| i.size).sum()
+    }
+
+    /// Bytes read so far from the underlying files (a shared counter).
+    pub fn bytes_read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+
+    /// The next line of all inputs, earliest first.
+    pub fn next_entry(&mut self) -> Result<Option<Entry>> {
+        let mut best: Option<(usize, Micros)> = None;
+        for (i, input) in self.inputs.iter_mut().enumerate() {
+            input.fill(i, &self.rules)?;
+            if let Some(e) = &input.head {
+                if best.is_none_or(|(_, t)| e.time < t) {
+                    best = Some((i, e.time));
+                }
+            }
+        }
+        Ok(best.and_then(|(i, _)| self.inputs[i].head.take()))
+    }
+}
+
+impl Iterator for Merged {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_entry().transpose()
+    }
+}
+
+fn micros_of(t: SystemTime) -> Micros {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as Micros)
+}
+
+fn wall_clock() -> Micros {
+    micros_of(SystemTime::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_file_stems() {
+        assert_eq!(source_for(Path::new("n1.log")), "n1");
+        assert_eq!(source_for(Path::new("/var/log/nats/n2.log.gz")), "n2");
+        assert_eq!(source_for(Path::new("logs/nats-0")), "nats-0");
+        assert_eq!(source_for(Path::new("records.ndjson")), "records");
+        assert_eq!(source_for(Path::new("-")), "stdin");
+    }
+
+    fn rules() -> Rules {
+        let cfg = Config::default();
+        Rules { offset: cfg.line_utc_offset, message_keys: cfg.message_keys }
+    }
+
+    #[test]
+    fn records_and_lines_and_their_times() {
+        let t = clock::parse_rfc3339(b"2026-11-26T14:17:08.682791Z").unwrap().0;
+        let line = b"[8368] 2026/11/26 14:17:08.682791 [WRN] Resetting stream cluster state for '$G > ORDERS'";
+        assert_eq!(classify(line, &rules(), 0), (Kind::Line, Some(t)));
+        let rec = br#"{"log":"[8368] 2026/11/26 14:17:08.682791 [WRN] x","stream":"stderr"}"#;
+        assert_eq!(classify(rec, &rules(), 0), (Kind::Record, Some(t)));
+        let vector = br#"{"message":"[37] [WRN] x","timestamp":"2026-11-26T14:17:08.682791Z"}"#;
+        assert_eq!(classify(vector, &rules(), 0), (Kind::Record, Some(t)));
+        // braces that are not one JSON object are a raw line
+        assert_eq!(classify(b"{not json", &rules(), 0), (Kind::Line, None));
+        assert_eq!(classify(b"{} {}", &rules(), 0).0, Kind::Line);
+        assert_eq!(classify(b"  {\"a\":1}", &rules(), 0), (Kind::Record, None));
+    }
+
+    fn tmp(name: &str, content: &[u8]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("resetwatch-logs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    #[test]
+    fn inputs_merge_by_time_and_untimed_lines_follow_their_neighbours() {
+        let a = tmp(
+            "a.log",
+            b"banner without time\r\n\n[1] 1970/01/01 00:00:10 [INF] a1\ncontinued\n[1] 1970/01/01 00:00:30 [INF] a2",
+        );
+        let b = tmp("b.log", b"[2] 1970/01/01 00:00:10 [INF] b1\n{\"log\":\"[2] 1970/01/01 00:00:20 [INF] b2\"}\n");
+        let m = Merged::open(&[&a, &b], &Config::default()).unwrap();
+        assert_eq!(m.inputs().iter().map(|i| i.source.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        let got: Vec<(usize, u64, Kind, i64)> =
+            m.map(|e| e.unwrap()).map(|e| (e.input, e.line_no, e.kind, e.time / 1_000_000)).collect();
+        assert_eq!(
+            got,
+            [
+                (0, 1, Kind::Line, 10),
+                (0, 3, Kind::Line, 10),
+                (0, 4, Kind::Line, 10),
+                (1, 1, Kind::Line, 10),
+                (1, 2, Kind::Record, 20),
+                (0, 5, Kind::Line, 30),
+            ]
+        );
+    }
+
+    #[test]
+    fn gzip_is_read_by_its_magic() {
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"[1] 1970/01/01 00:00:01 [INF] one\n").unwrap();
+        let mut bytes = gz.finish().unwrap();
+        // a second member, as `cat a.gz b.gz` makes
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"[1] 1970/01/01 00:00:02 [INF] two\n").unwrap();
+        bytes.extend(gz.finish().unwrap());
+        let p = tmp("n9.log.gz", &bytes);
+        let m = Merged::open(&[&p], &Config::default()).unwrap();
+        assert_eq!(m.source(0), "n9");
+        assert_eq!(m.total_bytes(), Some(bytes.len() as u64));
+        let lines: Vec<Vec<u8>> = m.map(|e| e.unwrap().bytes).collect();
+        assert_eq!(lines, [b"[1] 1970/01/01 00:00:01 [INF] one".to_vec(), b"[1] 1970/01/01 00:00:02 [INF] two".to_vec()]);
+    }
+
+    #[test]
+    fn a_missing_file_fails_before_anything_is_read() {
+        let err = Merged::open(&[Path::new("/nonexistent/n1.log")], &Config::default()).err().unwrap();
+        assert!(err.to_string().contains("/nonexistent/n1.log"), "{err}");
+    }
+}

@@ -1,0 +1,166 @@
+//! The Component Model shell (`wit/resetwatch.wit`, world `resetwatch`),
+//! built for `wasm32-wasip2` into `dist/resetwatch-component.wasm`.
+//!
+//! It only translates: nanoseconds to the core's microseconds, WIT records
+//! to and from core types. Each `detector` resource owns one [`Filter`].
+//! Nothing here can panic on any input (a trap would lose the host's
+//! detector), and the resource methods take `&self`, so the filter sits in
+//! a `RefCell` that is never borrowed twice (the component is single
+//! threaded and never re-entered).
+
+use crate::alert::{Alert, Severity, Status};
+use crate::clock::Micros;
+use crate::config::{Config, ConfigError};
+use crate::filter::{Filter, Seen};
+use crate::state::{self, StateError};
+use crate::PairEvent;
+use std::cell::RefCell;
+
+wit_bindgen::generate!({
+    path: "wit",
+    world: "resetwatch",
+});
+
+use exports::resetwatch::detector::detection as wit;
+
+/// The component's export.
+struct Component;
+
+impl wit::Guest for Component {
+    type Detector = DetectorShell;
+}
+
+/// What a `detector` resource holds.
+pub struct DetectorShell {
+    filter: RefCell<Filter>,
+}
+
+/// Nanoseconds since the epoch to the core's microseconds (floor).
+fn micros(ns: i64) -> Micros {
+    ns.div_euclid(1000)
+}
+
+/// The core's microseconds to nanoseconds, saturating.
+fn nanos(us: Micros) -> i64 {
+    us.saturating_mul(1000)
+}
+
+fn config(json: &str) -> Result<Config, wit::ConfigError> {
+    Config::from_json(json.as_bytes()).map_err(|ConfigError { key, problem }| wit::ConfigError { key, problem })
+}
+
+fn status(s: Status) -> wit::Status {
+    match s {
+        Status::Firing => wit::Status::Firing,
+        Status::Resolved => wit::Status::Resolved,
+    }
+}
+
+fn severity(s: Severity) -> wit::Severity {
+    match s {
+        Severity::Warning => wit::Severity::Warning,
+        Severity::Critical => wit::Severity::Critical,
+    }
+}
+
+fn alert(a: Alert) -> wit::Alert {
+    wit::Alert {
+        json: a.to_json(),
+        status: status(a.status),
+        severity: severity(a.severity),
+        source: a.source,
+        server_name: a.server_name,
+        server_id: a.server_id,
+        server_version: a.server_version,
+        known_leak: a.known_leak,
+        account: a.account,
+        stream: a.stream,
+        pairs_in_window: a.pairs_in_window,
+        window_ns: nanos(a.window),
+        pairs_total: a.pairs_total,
+        leaking_resets_total: a.leaking_resets_total,
+        declined_resets_total: a.declined_resets_total,
+        last_cause: a.last_cause,
+        first_seen_ns: nanos(a.first_seen),
+        last_seen_ns: nanos(a.last_seen),
+    }
+}
+
+fn pair(p: PairEvent) -> wit::ResetPair {
+    wit::ResetPair {
+        source: p.source,
+        account: p.account,
+        stream: p.stream,
+        time_ns: nanos(p.time),
+        in_window: p.in_window,
+        cause: p.cause,
+        leaks: p.leaks,
+    }
+}
+
+fn seen(s: Seen) -> wit::Seen {
+    match s {
+        Seen::NoLine => wit::Seen::NoLine,
+        Seen::Other => wit::Seen::Other,
+        Seen::Event => wit::Seen::Event,
+        Seen::Alert => wit::Seen::Alert,
+    }
+}
+
+impl DetectorShell {
+    fn new(filter: Filter) -> wit::Detector {
+        wit::Detector::new(DetectorShell { filter: RefCell::new(filter) })
+    }
+
+    /// Runs `f` on the filter and drains the alerts due.
+    fn with<R>(&self, f: impl FnOnce(&mut Filter) -> R) -> (R, Vec<wit::Alert>) {
+        let mut filter = self.filter.borrow_mut();
+        let r = f(&mut filter);
+        let alerts = std::iter::from_fn(|| filter.next_alert()).map(alert).collect();
+        (r, alerts)
+    }
+}
+
+impl wit::GuestDetector for DetectorShell {
+    fn create(config_json: String) -> Result<wit::Detector, wit::ConfigError> {
+        Ok(Self::new(Filter::new(config(&config_json)?)))
+    }
+
+    fn process(&self, tag: String, time_ns: i64, body: Vec<u8>) -> wit::Emitted {
+        let (s, alerts) = self.with(|f| f.ingest_record(&tag, micros(time_ns), &body));
+        wit::Emitted { record: body, seen: seen(s), alerts }
+    }
+
+    fn process_line(&self, source: String, time_ns: i64, line: Vec<u8>) -> Vec<wit::Alert> {
+        self.with(|f| f.ingest_line(&source, micros(time_ns), &line)).1
+    }
+
+    fn advance(&self, time_ns: i64) -> Vec<wit::Alert> {
+        self.with(|f| f.tick(micros(time_ns))).1
+    }
+
+    fn save(&self) -> Vec<u8> {
+        state::save(self.filter.borrow().detector())
+    }
+
+    fn restore(config_json: String, state: Vec<u8>) -> Result<wit::Detector, wit::RestoreError> {
+        let cfg = config(&config_json).map_err(wit::RestoreError::Config)?;
+        let detector = state::restore(cfg, &state).map_err(|e| match e {
+            StateError::Foreign => wit::RestoreError::Foreign,
+            StateError::Version(v) => wit::RestoreError::Version(v),
+            StateError::Corrupt(why) => wit::RestoreError::Corrupt(why),
+        })?;
+        Ok(Self::new(Filter::from_detector(detector)))
+    }
+
+    fn record_pairs(&self, on: bool) {
+        self.filter.borrow_mut().record_pairs(on);
+    }
+
+    fn take_pairs(&self) -> Vec<wit::ResetPair> {
+        let mut filter = self.filter.borrow_mut();
+        std::iter::from_fn(|| filter.next_pair()).map(pair).collect()
+    }
+}
+
+export!(Component);

@@ -1,0 +1,243 @@
+//! The JavaScript shell (`wasm-bindgen`, `wasm32-unknown-unknown`): how the
+//! log explorer in `web/` and Node programs use the core. It only
+//! translates: JS strings and byte arrays in, JSON-shaped JS values out.
+//! Reading files in chunks, host times and the per-stream account are
+//! [`crate::analysis`]'s.
+
+use crate::alert::Alert;
+use crate::analysis::Analysis;
+use crate::clock::{rfc3339, Micros, SECOND};
+use crate::config::Config;
+use crate::json::ObjectWriter;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** One reset-loop alert; the fields are the README's "Alert fields". */
+export interface Alert {
+  alert: "nats_stream_reset_loop";
+  status: "firing" | "resolved";
+  severity: "warning" | "critical";
+  source: string;
+  server_name: string | null;
+  server_id: string | null;
+  server_version: string | null;
+  known_leak: boolean | null;
+  account: string;
+  stream: string;
+  pairs_in_window: number;
+  window_seconds: number;
+  pairs_total: number;
+  leaking_resets_total: number;
+  declined_resets_total: number;
+  last_cause: string | null;
+  /** RFC 3339 at `line_utc_offset`. */
+  first_seen: string;
+  last_seen: string;
+  summary: string;
+  runbook: string[];
+}
+
+/** One reset pair: a reset cause, then the reset of the same stream. */
+export interface ResetPair {
+  source: string;
+  account: string;
+  stream: string;
+  /** The reset's line time, RFC 3339 at `line_utc_offset`. */
+  time: string;
+  /** The same, in microseconds since the Unix epoch (UTC). */
+  time_us: number;
+  /** Pairs of this stream in the window ending at `time`. */
+  in_window: number;
+  cause: string;
+  /** The cause leaks a reservation on affected versions. */
+  leaks: boolean;
+}
+
+/** One (source, account, stream) with reset pairs or alerts. */
+export interface StreamRow {
+  source: string;
+  account: string;
+  stream: string;
+  pairs: number;
+  leaking_pairs: number;
+  first_seen: string;
+  last_seen: string;
+  /** Most pairs seen in one window. */
+  peak_in_window: number;
+  last_cause: string;
+  /** Highest severity alerted; null when it never fired. */
+  severity: "warning" | "critical" | null;
+  /** The last alert was still firing at the end of the input. */
+  firing: boolean;
+  server_name: string | null;
+  server_version: string | null;
+  known_leak: boolean | null;
+  /** [first firing, resolution or null while firing], RFC 3339. */
+  alert_spans: [string, string | null][];
+}
+
+/** What was read. */
+export interface Totals {
+  bytes: number;
+  /** Non-empty lines. */
+  lines: number;
+  /** Lines longer than 64 KiB (read cut). */
+  long_lines: number;
+  /** NATS event lines handed to the detector. */
+  events: number;
+  /** Event lines seen before (same source, time and text), counted once. */
+  duplicates: number;
+  pairs: number;
+  resets_without_cause: number;
+  /** Pairs beyond the 200,000 kept for `pairs()` (still counted in `streams()`). */
+  pairs_not_kept: number;
+  /** Earliest and latest line time, RFC 3339 and microseconds; null with no timed line. */
+  first_time: string | null;
+  last_time: string | null;
+  first_time_us: number | null;
+  last_time_us: number | null;
+}
+
+/** The options in force (the configuration's names; durations in seconds). */
+export interface Settings {
+  window_seconds: number;
+  warning_pairs: number;
+  critical_pairs: number;
+  pair_gap_seconds: number;
+  repeat_seconds: number;
+  quiet_seconds: number;
+  /** `line_utc_offset`, in seconds east of UTC. */
+  line_utc_offset_seconds: number;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse)]
+    fn json_parse(text: &str) -> JsValue;
+}
+
+/// resetwatch's version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// One analysis of log text: configure, feed text in chunks, read results.
+#[wasm_bindgen]
+pub struct Analyzer {
+    inner: Analysis,
+}
+
+fn seconds(t: Micros) -> String {
+    if t % SECOND == 0 {
+        (t / SECOND).to_string()
+    } else {
+        (t as f64 / SECOND as f64).to_string()
+    }
+}
+
+fn array<T>(items: impl Iterator<Item = T>, mut write: impl FnMut(&T, &mut Vec<u8>)) -> JsValue {
+    let mut out = vec![b'['];
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(&item, &mut out);
+    }
+    out.push(b']');
+    json_parse(&String::from_utf8_lossy(&out))
+}
+
+#[wasm_bindgen]
+impl Analyzer {
+    /// An analyzer with the options of a `resetwatch.json` document (the
+    /// defaults when absent or empty). Throws an `Error` naming the bad key.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config_json: Option<String>) -> Result<Analyzer, JsError> {
+        let cfg = match config_json.as_deref().map(str::trim) {
+            None | Some("") => Config::default(),
+            Some(text) => Config::from_json(text.as_bytes()).map_err(|e| JsError::new(&format!("resetwatch configuration: {e}")))?,
+        };
+        Ok(Analyzer { inner: Analysis::new(cfg) })
+    }
+
+    /// Reads the next chunk of `source`'s log text (lines, or JSON records
+    /// one per line). An unfinished last line waits for the next chunk.
+    #[wasm_bindgen(js_name = feedLines)]
+    pub fn feed_lines(&mut self, source: &str, text: &str) {
+        self.inner.feed(source, text.as_bytes());
+    }
+
+    /// As `feedLines`, for UTF-8 bytes as read from a file (no decoding needed).
+    #[wasm_bindgen(js_name = feedBytes)]
+    pub fn feed_bytes(&mut self, source: &str, bytes: &[u8]) {
+        self.inner.feed(source, bytes);
+    }
+
+    /// Reads every unfinished last line; call at the end of the input.
+    pub fn finish(&mut self) {
+        self.inner.finish();
+    }
+
+    /// Every alert raised, in order.
+    #[wasm_bindgen(unchecked_return_type = "Alert[]")]
+    pub fn alerts(&self) -> JsValue {
+        array(self.inner.alerts().iter(), |a: &&Alert, out| a.write_json(out))
+    }
+
+    /// The reset pairs, in the order seen (the first 200,000).
+    #[wasm_bindgen(unchecked_return_type = "ResetPair[]")]
+    pub fn pairs(&self) -> JsValue {
+        let offset = self.inner.config().line_utc_offset;
+        array(self.inner.pairs().iter(), |p, out| out.extend_from_slice(p.to_json(offset).as_bytes()))
+    }
+
+    /// One row per stream with pairs or alerts, most pairs first.
+    #[wasm_bindgen(unchecked_return_type = "StreamRow[]")]
+    pub fn streams(&self) -> JsValue {
+        let offset = self.inner.config().line_utc_offset;
+        array(self.inner.streams().into_iter(), |r, out| out.extend_from_slice(r.to_json(offset).as_bytes()))
+    }
+
+    /// What was read.
+    #[wasm_bindgen(unchecked_return_type = "Totals")]
+    pub fn totals(&self) -> JsValue {
+        let (t, s) = (self.inner.totals(), self.inner.stats());
+        let offset = self.inner.config().line_utc_offset;
+        let mut out = Vec::new();
+        let mut w = ObjectWriter::new(&mut out);
+        w.num("bytes", t.bytes as i64)
+            .num("lines", t.lines as i64)
+            .num("long_lines", t.long_lines as i64)
+            .num("events", s.events as i64)
+            .num("duplicates", s.duplicates as i64)
+            .num("pairs", s.pairs as i64)
+            .num("resets_without_cause", s.resets_without_cause as i64)
+            .num("pairs_not_kept", t.pairs_not_kept as i64)
+            .opt_str("first_time", t.first_time.map(|x| rfc3339(x, offset)).as_deref())
+            .opt_str("last_time", t.last_time.map(|x| rfc3339(x, offset)).as_deref())
+            .opt_num("first_time_us", t.first_time)
+            .opt_num("last_time_us", t.last_time);
+        w.finish();
+        json_parse(&String::from_utf8_lossy(&out))
+    }
+
+    /// The options in force.
+    #[wasm_bindgen(unchecked_return_type = "Settings")]
+    pub fn settings(&self) -> JsValue {
+        let c = self.inner.config();
+        let mut out = Vec::new();
+        let mut w = ObjectWriter::new(&mut out);
+        w.raw("window_seconds", &seconds(c.window))
+            .num("warning_pairs", c.warning_pairs as i64)
+            .num("critical_pairs", c.critical_pairs as i64)
+            .raw("pair_gap_seconds", &seconds(c.pair_gap))
+            .raw("repeat_seconds", &seconds(c.repeat))
+            .raw("quiet_seconds", &seconds(c.quiet))
+            .raw("line_utc_offset_seconds", &seconds(c.line_utc_offset));
+        w.finish();
+        json_parse(&String::from_utf8_lossy(&out))
+    }
+}

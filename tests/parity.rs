@@ -1,0 +1,112 @@
+//! Parity: the same logs through the Fluent Bit build (`dist/resetwatch.wasm`
+//! and `dist/resetwatch-lean.wasm`, driven as Fluent Bit's `tail` + `wasm`
+//! filter drive them) and through the component
+//! (`dist/resetwatch-component.wasm`, `detector.process` with the same tag,
+//! time and record) yield the same alerts, in the same order, on every
+//! scenario of the real corpus. The only difference allowed is delivery:
+//! Fluent Bit carries one alert per record, so alerts due together ride on
+//! the records that follow; the component returns them all at once.
+//! Run `cargo xtask dist` first (`cargo xtask test` does).
+
+use std::path::{Path, PathBuf};
+
+use resetwatch_host::component::DetectorComponent;
+use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Outcome};
+use resetwatch_host::tail::{self, TailRecord};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn dist(name: &str) -> Vec<u8> {
+    let p = root().join("dist").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask dist` first", p.display()))
+}
+
+const SCENARIOS: [&str; 5] = [
+    "s05_pair_reset_loop_catchup_no_leader_v2.10.25",
+    "s01_healthy_rolling_restart_v2.10.25",
+    "s03_kill9_heavy_publish_v2.10.25",
+    "s02_follower_mismatch_single_reset_v2.10.25",
+    "s02_follower_mismatch_single_reset_v2.10.26_control",
+];
+
+fn records(scenario: &str) -> Vec<TailRecord> {
+    let files: Vec<PathBuf> = ["n1", "n2", "n3"]
+        .iter()
+        .map(|n| root().join("tests/data/corpus").join(scenario).join(format!("{n}.log")))
+        .collect();
+    tail::read_files(&files).unwrap()
+}
+
+/// The alerts the Fluent Bit build adds (the `resetwatch` key), in order.
+/// After the logs, records with no NATS line are sent until one comes back
+/// unchanged, so that alerts still queued for delivery come out too.
+fn through_fluent_bit(module: &str, records: &[TailRecord]) -> Vec<Value> {
+    let opts = FluentBitOptions {
+        accessible_paths: vec![],
+        wasm_heap_size: 16 << 20,
+        ..FluentBitOptions::default()
+    };
+    let mut host = FluentBitHost::new(&dist(module), opts).unwrap();
+    let mut alerts = Vec::new();
+    let mut take = |host: &mut FluentBitHost, r: &TailRecord| -> bool {
+        match host.filter_record(&r.tag, r.time.sec, r.time.nsec, r.record.as_bytes()).unwrap() {
+            Outcome::Output(o) if o == r.record.as_bytes() => false,
+            Outcome::Output(o) => {
+                let mut v: Value = serde_json::from_slice(&o).unwrap();
+                alerts.push(v.as_object_mut().unwrap().remove("resetwatch").expect("an added `resetwatch`"));
+                true
+            }
+            Outcome::Dropped(why) => panic!("{module}: record dropped ({why})"),
+        }
+    };
+    for r in records {
+        take(&mut host, r);
+    }
+    if let Some(last) = records.last() {
+        let flush = TailRecord { record: tail::record_json("flush"), ..last.clone() };
+        while take(&mut host, &flush) {}
+    }
+    assert!(host.guest_stderr().is_empty());
+    alerts
+}
+
+/// The alerts the component returns for the same records, in order.
+fn through_component(component: &DetectorComponent, records: &[TailRecord]) -> Vec<Value> {
+    let mut d = component.create("{}").unwrap().unwrap();
+    let mut alerts = Vec::new();
+    for r in records {
+        let time_ns = r.time.sec * 1_000_000_000 + r.time.nsec as i64;
+        let e = d.process(&r.tag, time_ns, r.record.as_bytes()).unwrap();
+        assert_eq!(e.record, r.record.as_bytes());
+        alerts.extend(e.alerts.iter().map(|a| serde_json::from_str::<Value>(&a.json).unwrap()));
+    }
+    alerts
+}
+
+#[test]
+fn the_fluent_bit_build_and_the_component_raise_the_same_alerts() {
+    let component = DetectorComponent::new(&dist("resetwatch-component.wasm")).unwrap();
+    let mut total = 0;
+    for s in SCENARIOS {
+        let recs = records(s);
+        let want = through_component(&component, &recs);
+        for module in ["resetwatch.wasm", "resetwatch-lean.wasm"] {
+            let got = through_fluent_bit(module, &recs);
+            assert_eq!(got, want, "{module} vs component on {s}");
+        }
+        total += want.len();
+        if s.starts_with("s05") {
+            // The loop: warning and critical on n1 and on n2.
+            assert_eq!(want.len(), 4, "{s}");
+            for node in ["n1", "n2"] {
+                assert_eq!(want.iter().filter(|a| a["server_name"] == node).count(), 2);
+            }
+        } else {
+            assert!(want.is_empty(), "{s}");
+        }
+    }
+    assert_eq!(total, 4);
+}
