@@ -18,6 +18,9 @@ pub mod config;
 pub mod detector;
 pub mod event;
 pub mod filter;
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod json;
 pub mod line;
 mod lru;
@@ -26,6 +29,9 @@ pub mod server;
 pub mod shell;
 pub mod state;
 pub mod summary;
+
+#[cfg(test)]
+mod proptests;
 
 pub use alert::{Alert, Severity, Status};
 pub use config::{Config, ConfigError};

@@ -149,19 +149,14 @@ fn wasip1_lean(dist: &Path) -> Result<PathBuf> {
 }
 
 fn build_wasip1_cdylib(rustc_args: &[&str]) -> Result {
+    build_cdylib(WASIP1, rustc_args)
+}
+
+/// The root package as a cdylib for `target` with the wasm profile;
+/// `rustc_args` go to the final link only (no dependency is rebuilt).
+fn build_cdylib(target: &str, rustc_args: &[&str]) -> Result {
     let mut cmd = cargo();
-    cmd.args([
-        "rustc",
-        "-p",
-        "resetwatch",
-        "--lib",
-        "--crate-type",
-        "cdylib",
-        "--target",
-        WASIP1,
-        "--profile",
-        WASM_PROFILE,
-    ]);
+    cmd.args(["rustc", "-p", "resetwatch", "--lib", "--crate-type", "cdylib", "--target", target, "--profile", WASM_PROFILE]);
     if !rustc_args.is_empty() {
         cmd.arg("--").args(rustc_args);
     }
@@ -174,20 +169,7 @@ fn build_wasip1_cdylib(rustc_args: &[&str]) -> Result {
 /// (`wasm-component-ld`, from the type information wit-bindgen embeds), so
 /// this only checks that a component, not a core module, came out.
 fn component(dist: &Path) -> Result<PathBuf> {
-    let mut cmd = cargo();
-    cmd.args([
-        "rustc",
-        "-p",
-        "resetwatch",
-        "--lib",
-        "--crate-type",
-        "cdylib",
-        "--target",
-        WASIP2,
-        "--profile",
-        WASM_PROFILE,
-    ]);
-    run(cmd)?;
+    build_cdylib(WASIP2, &[])?;
     let built = target_dir()
         .join(WASIP2)
         .join(WASM_PROFILE)
@@ -296,12 +278,21 @@ fn test() -> Result {
         ("build the wasm artifacts", dist),
         ("workspace tests", cargo_test),
         ("web: the JS package in Node, the log explorer in headless Chromium", web::test),
+        ("fuzz smoke: each cargo-fuzz target briefly (nightly)", fuzz_smoke),
     ];
     for (name, step) in steps {
         eprintln!("xtask: == {name}");
         step()?;
     }
     Ok(())
+}
+
+/// `fuzz/smoke.sh`: installs cargo-fuzz when missing, builds the targets
+/// once and runs each for `FUZZ_SECONDS` (20 s by default).
+fn fuzz_smoke() -> Result {
+    let mut cmd = Command::new("bash");
+    cmd.arg(root().join("fuzz/smoke.sh")).current_dir(root());
+    run(cmd)
 }
 
 fn cargo_test() -> Result {
