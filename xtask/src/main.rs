@@ -120,7 +120,8 @@ fn dist() -> Result {
         let size = fs::metadata(&path)
             .map_err(|e| Failure::from(format!("{}: {e}", path.display())))?
             .len();
-        println!(
+        // stderr: `demo` prints alerts on stdout.
+        eprintln!(
             "{:>10} bytes  {}",
             size,
             path.strip_prefix(root()).unwrap_or(&path).display()
@@ -280,10 +281,15 @@ fn test() -> Result {
         ("web: the JS package in Node, the log explorer in headless Chromium", web::test),
         ("fuzz smoke: each cargo-fuzz target briefly (nightly)", fuzz_smoke),
     ];
-    for (name, step) in steps {
+    for (i, (name, step)) in steps.iter().enumerate() {
         eprintln!("xtask: == {name}");
-        step()?;
+        if let Err(e) = step() {
+            println!("steps: {i} passed, 1 failed");
+            return Err(e);
+        }
     }
+    // The closing line CI reads: each step is a whole suite that passed.
+    println!("steps: {} passed, 0 failed", steps.len());
     Ok(())
 }
 
