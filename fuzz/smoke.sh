@@ -38,7 +38,15 @@ echo "fuzz smoke: built in $((SECONDS - start)) s"
 for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t"
     echo "fuzz smoke: $t for ${seconds} s"
-    cargo +nightly fuzz run "${flags[@]}" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" "fuzz/regressions/$t" -- \
-        -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=65536 -print_final_stats=1
+    # libFuzzer prints a line per new input: keep it in a file, show its end.
+    log="$CARGO_TARGET_DIR/fuzz-smoke-$t.log"
+    mkdir -p "$CARGO_TARGET_DIR"
+    if ! cargo +nightly fuzz run "${flags[@]}" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" "fuzz/regressions/$t" -- \
+        -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=65536 -print_final_stats=1 >"$log" 2>&1; then
+        tail -n 60 "$log"
+        echo "fuzz smoke: $t FAILED (whole output: $log)"
+        exit 1
+    fi
+    grep -E '^stat::number_of_executed_units|^Done [0-9]+ runs' "$log" | sed "s/^/fuzz smoke: $t: /"
 done
 echo "fuzz smoke: done in $((SECONDS - start)) s"
