@@ -184,36 +184,39 @@ impl Alert {
     }
 }
 
+/// A critical s05-like alert, for tests and fuzz checks.
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub fn example() -> Alert {
+    Alert {
+        status: Status::Firing,
+        severity: Severity::Critical,
+        source: "nats.n1".into(),
+        server_name: Some("n1".into()),
+        server_id: None,
+        server_version: Some("2.10.25".into()),
+        known_leak: Some(true),
+        account: "$G".into(),
+        stream: "ORDERS".into(),
+        pairs_in_window: 13,
+        window: 300 * SECOND,
+        pairs_total: 13,
+        leaking_resets_total: 13,
+        declined_resets_total: 0,
+        last_cause: Some("catchup aborted, no leader for stream '$G > ORDERS'".into()),
+        first_seen: 0,
+        last_seen: 60 * SECOND,
+        offset: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    pub(crate) fn sample() -> Alert {
-        Alert {
-            status: Status::Firing,
-            severity: Severity::Critical,
-            source: "nats.n1".into(),
-            server_name: Some("n1".into()),
-            server_id: None,
-            server_version: Some("2.10.25".into()),
-            known_leak: Some(true),
-            account: "$G".into(),
-            stream: "ORDERS".into(),
-            pairs_in_window: 13,
-            window: 300 * SECOND,
-            pairs_total: 13,
-            leaking_resets_total: 13,
-            declined_resets_total: 0,
-            last_cause: Some("catchup aborted, no leader for stream '$G > ORDERS'".into()),
-            first_seen: 0,
-            last_seen: 60 * SECOND,
-            offset: 0,
-        }
-    }
-
     #[test]
     fn json_has_every_field() {
-        let v: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&example().to_json()).unwrap();
         for k in [
             "alert", "status", "severity", "source", "server_name", "server_id", "server_version", "known_leak", "account",
             "stream", "pairs_in_window", "window_seconds", "pairs_total", "leaking_resets_total", "declined_resets_total",
@@ -228,12 +231,12 @@ mod tests {
 
     #[test]
     fn runbook_follows_the_cause() {
-        let a = sample();
+        let a = example();
         let book = a.runbook().join("\n");
         assert!(book.contains("restore its quorum first"), "{book}");
         assert!(book.contains("Upgrade nats-server to 2.10.26"), "{book}");
         assert!(a.summary().contains("restore the stream's quorum first"));
-        let mut m = sample();
+        let mut m = example();
         m.last_cause = Some("last sequence mismatch".into());
         let book = m.runbook().join("\n");
         assert!(book.contains("--replicas 1") && book.contains("--replicas 3") && book.contains("PR 7774"), "{book}");

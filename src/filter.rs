@@ -6,7 +6,7 @@ use crate::alert::Alert;
 use crate::clock::Micros;
 use crate::config::Config;
 use crate::detector::{Detector, PairEvent};
-use crate::event::{self, Event};
+use crate::event;
 use crate::line;
 use crate::record;
 
@@ -141,7 +141,6 @@ impl Filter {
             return Seen::Other;
         };
         let time = l.time(self.detector.config().line_utc_offset, host_now);
-        let ev: Event = ev;
         self.detector.observe(source, time, host_now, fingerprint(text), ev);
         Seen::Event
     }

@@ -193,30 +193,6 @@ pub fn check_line(data: &[u8]) {
 
 // ---------------------------------------------------------------- record
 
-/// The alert carried in record checks.
-fn sample_alert() -> Alert {
-    Alert {
-        status: Status::Firing,
-        severity: Severity::Warning,
-        source: "nats.n1".into(),
-        server_name: Some("n1".into()),
-        server_id: None,
-        server_version: Some("2.10.25".into()),
-        known_leak: Some(true),
-        account: "$G".into(),
-        stream: "ORDERS".into(),
-        pairs_in_window: 3,
-        window: 300 * SECOND,
-        pairs_total: 3,
-        leaking_resets_total: 3,
-        declined_resets_total: 0,
-        last_cause: Some("catchup aborted, no leader for stream '$G > ORDERS'".into()),
-        first_seen: BASE,
-        last_seen: BASE + 10 * SECOND,
-        offset: 0,
-    }
-}
-
 /// `rec` parsed by serde_json when it is one JSON object.
 fn as_object(rec: &[u8]) -> Option<serde_json::Map<String, Value>> {
     match serde_json::from_slice(rec) {
@@ -270,7 +246,7 @@ pub fn check_record(data: &[u8]) {
     let _ = json::first_string_member(data, |k| json::key_is(k, "log"));
 
     let mut alert_json = Vec::new();
-    sample_alert().write_json(&mut alert_json);
+    crate::alert::example().write_json(&mut alert_json);
     let mut out = Vec::new();
     let added = record::with_alert(data, &alert_json, &mut out);
     let orig = as_object(data);
@@ -778,7 +754,7 @@ mod tests {
             )
         };
         let mut alert = Vec::new();
-        sample_alert().write_json(&mut alert);
+        crate::alert::example().write_json(&mut alert);
         let alert = String::from_utf8(alert).unwrap();
         let records: Vec<(&str, String)> = vec![
             ("tail_apply_error", tail_record(&apply)),
