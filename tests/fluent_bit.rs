@@ -20,6 +20,7 @@ fn module(name: &str) -> Vec<u8> {
 
 const FULL: &str = "resetwatch.wasm";
 const LEAN: &str = "resetwatch-lean.wasm";
+const MVP: &str = "resetwatch-mvp.wasm";
 
 /// A host for `name` as its documented configuration sets it up: the lean
 /// build with `Wasm_Heap_Size 16M`, the allocator build with the defaults.
@@ -83,6 +84,30 @@ fn modules_use_only_what_fluent_bit_runs() {
     }
     assert!(matches!(host(FULL, &[]).copy_mode(), CopyMode::GuestMalloc));
     assert!(matches!(host(LEAN, &[]).copy_mode(), CopyMode::AppHeap { .. }));
+}
+
+/// `dist/resetwatch-mvp.wasm` is for Fluent Bit before 4.0.3: WebAssembly
+/// MVP only, yet the same module as `resetwatch.wasm` to its host (same
+/// imports, same exports with the same types, so the allocator too).
+#[test]
+fn the_mvp_module_is_mvp_only_and_exports_the_same() {
+    let mvp = module(MVP);
+    wasm_check::check_mvp_module(&mvp).unwrap_or_else(|e| panic!("{MVP}: {e}"));
+    let report = wasm_check::check_fluent_bit_module(&mvp).unwrap_or_else(|e| panic!("{MVP}: {e}"));
+    assert!(report.features.is_empty(), "{MVP} uses {:?}", report.features);
+    assert!(report.fluent_bit_warnings().is_empty(), "{:?}", report.fluent_bit_warnings());
+    // The check has teeth: rustc's own module is not MVP.
+    let full = wasm_check::analyze(&module(FULL)).unwrap();
+    let err = wasm_check::check_mvp_module(&module(FULL)).unwrap_err().to_string();
+    assert!(err.contains("not a WebAssembly MVP module"), "{err}");
+    assert!(full.uses(wasm_check::Feature::ReferenceTypes), "{FULL} no longer needs Fluent Bit 4.0.3: update README's matrix");
+    assert_eq!(report.imports, full.imports);
+    assert_eq!(report.exports, full.exports);
+    assert_eq!(report.allocator(), Some("malloc/free"));
+    // A host that accepts only MVP loads it, and refuses rustc's module.
+    let mvp_host = FluentBitOptions { accessible_paths: vec![], mvp_only: true, ..Default::default() };
+    assert!(matches!(FluentBitHost::new(&mvp, mvp_host.clone()).unwrap().copy_mode(), CopyMode::GuestMalloc));
+    assert!(FluentBitHost::new(&module(FULL), mvp_host).is_err());
 }
 
 #[test]

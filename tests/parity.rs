@@ -1,5 +1,6 @@
-//! Parity: the same logs through the Fluent Bit build (`dist/resetwatch.wasm`
-//! and `dist/resetwatch-lean.wasm`, driven as Fluent Bit's `tail` + `wasm`
+//! Parity: the same logs through the Fluent Bit build (`dist/resetwatch.wasm`,
+//! `dist/resetwatch-lean.wasm` and `dist/resetwatch-mvp.wasm`, the last on a
+//! host that loads WebAssembly MVP only, as old Fluent Bit; driven as Fluent Bit's `tail` + `wasm`
 //! filter drive them) and through the component
 //! (`dist/resetwatch-component.wasm`, `detector.process` with the same tag,
 //! time and record) yield the same alerts, in the same order, on every
@@ -47,6 +48,7 @@ fn through_fluent_bit(module: &str, records: &[TailRecord]) -> Vec<Value> {
     let opts = FluentBitOptions {
         accessible_paths: vec![],
         wasm_heap_size: 16 << 20,
+        mvp_only: module.ends_with("-mvp.wasm"),
         ..FluentBitOptions::default()
     };
     let mut host = FluentBitHost::new(&dist(module), opts).unwrap();
@@ -93,7 +95,7 @@ fn the_fluent_bit_build_and_the_component_raise_the_same_alerts() {
     for s in SCENARIOS {
         let recs = records(s);
         let want = through_component(&component, &recs);
-        for module in ["resetwatch.wasm", "resetwatch-lean.wasm"] {
+        for module in ["resetwatch.wasm", "resetwatch-lean.wasm", "resetwatch-mvp.wasm"] {
             let got = through_fluent_bit(module, &recs);
             assert_eq!(got, want, "{module} vs component on {s}");
         }

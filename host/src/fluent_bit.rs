@@ -84,6 +84,10 @@ pub struct FluentBitOptions {
     pub inherit_stdout: bool,
     pub inherit_stderr: bool,
     pub capture_limit: usize,
+    /// Load only WebAssembly MVP modules (no sign-ext, bulk memory,
+    /// reference types, ...), as the oldest Fluent Bit releases' WAMR: a
+    /// module that uses more is refused by [`FluentBitHost::new`].
+    pub mvp_only: bool,
 }
 
 impl Default for FluentBitOptions {
@@ -98,6 +102,7 @@ impl Default for FluentBitOptions {
             inherit_stdout: false,
             inherit_stderr: false,
             capture_limit: DEFAULT_CAPTURE_LIMIT,
+            mvp_only: false,
         }
     }
 }
@@ -223,7 +228,7 @@ enum Copier {
 impl FluentBitHost {
     /// Compiles `wasm` (a core module, binary format) and instantiates it.
     pub fn new(wasm: &[u8], options: FluentBitOptions) -> Result<Self> {
-        let engine = Engine::new(&wamr_like_config(options.fuel))?;
+        let engine = Engine::new(&wamr_like_config(options.fuel, options.mvp_only))?;
         let module = wt(Module::new(&engine, wasm)).context(
             "cannot compile the module with the wasm features of Fluent Bit's WAMR build \
              (no SIMD, threads, exceptions, tail calls, memory64, multi-memory, GC)",
@@ -391,11 +396,15 @@ impl FluentBitHost {
 /// wasmtime configured with the proposals Fluent Bit's WAMR build has: MVP
 /// plus the post-MVP features rustc emits (bulk memory, reference types,
 /// multi-value, sign-ext, saturating float-to-int, mutable globals).
-fn wamr_like_config(fuel: bool) -> Config {
+/// With `mvp_only`, every post-MVP proposal is off (older Fluent Bit).
+fn wamr_like_config(fuel: bool, mvp_only: bool) -> Config {
     let mut config = Config::new();
-    config
-        .consume_fuel(fuel)
-        .wasm_features(crate::wasm_check::wamr_disabled_features(), false);
+    let off = if mvp_only {
+        wasmparser::WasmFeatures::all().difference(wasmparser::WasmFeatures::MVP)
+    } else {
+        crate::wasm_check::wamr_disabled_features()
+    };
+    config.consume_fuel(fuel).wasm_features(off, false);
     config
 }
 

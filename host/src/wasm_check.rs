@@ -487,6 +487,18 @@ fn memory_info(m: &wasmparser::MemoryType, imported: bool) -> MemoryInfo {
     }
 }
 
+/// Fails unless `bytes` is a module of the WebAssembly MVP (1.0 without
+/// even mutable-global imports/exports): what Fluent Bit releases before
+/// 4.0.3 load whatever their WAMR build enables. The validator itself
+/// decides, with every post-MVP proposal switched off, so an instruction,
+/// a type or an encoding (the overlong `call_indirect`) all count.
+pub fn check_mvp_module(bytes: &[u8]) -> Result<()> {
+    Validator::new_with_features(WasmFeatures::MVP)
+        .validate_all(bytes)
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("not a WebAssembly MVP module: {} (at offset {:#x})", e.message(), e.offset()))
+}
+
 /// [`analyze`], then fail if Fluent Bit could not load the module or call
 /// `resetwatch_filter` as a JSON-mode filter.
 pub fn check_fluent_bit_module(bytes: &[u8]) -> Result<Report> {

@@ -30,8 +30,9 @@ impl From<String> for Failure {
 
 const USAGE: &str = "usage: cargo xtask <dist|demo|test|bench|web>
 
-  dist   build dist/resetwatch.wasm (exports malloc/free), dist/resetwatch-lean.wasm
-         and dist/resetwatch-component.wasm (wasm32-wasip2 component)
+  dist   build dist/resetwatch.wasm (exports malloc/free), dist/resetwatch-mvp.wasm
+         (the same, WebAssembly MVP only, for Fluent Bit < 4.0.3),
+         dist/resetwatch-lean.wasm and dist/resetwatch-component.wasm (wasm32-wasip2 component)
   demo   dist, then run the s05 reset-loop corpus through `resetwatch fluent-bit`
   test   dist, then cargo test --workspace --release
   bench  dist, then the benchmarks (Markdown on stdout; see BENCHMARKS.md)
@@ -112,6 +113,7 @@ fn dist() -> Result {
         .map_err(|e| Failure::from(format!("cannot create {}: {e}", dist.display())))?;
     let artifacts = [
         wasip1_with_allocator(&dist)?,
+        mvp(&dist)?,
         wasip1_lean(&dist)?,
         component(&dist)?,
         // More artifacts (a wasm-bindgen JS build) go here.
@@ -140,6 +142,55 @@ fn wasip1_with_allocator(dist: &Path) -> Result<PathBuf> {
         "link-arg=--export=free",
     ])?;
     copy_artifact(&wasip1_output(), &dist.join("resetwatch.wasm"))
+}
+
+/// `dist/resetwatch-mvp.wasm`: `dist/resetwatch.wasm` rewritten by binaryen's
+/// `wasm-opt` to WebAssembly MVP, for Fluent Bit before 4.0.3, whose WAMR
+/// refuses the reference-types encoding current rustc emits. The lowering
+/// passes replace sign-extension, bulk-memory (`memory.copy`/`fill`) and
+/// saturating float-to-int instructions with MVP code; writing with MVP
+/// features only drops the overlong `call_indirect` encoding and the
+/// target-features section. No optimisation pass runs: the code is the
+/// linked module's, instruction for instruction, except what is lowered.
+/// Must run right after [`wasip1_with_allocator`] (it reads its output).
+fn mvp(dist: &Path) -> Result<PathBuf> {
+    let wasm_opt = binaryen_wasm_opt()?;
+    let out = dist.join("resetwatch-mvp.wasm");
+    let mut cmd = Command::new("node");
+    cmd.current_dir(root()).arg(&wasm_opt).arg(dist.join("resetwatch.wasm"));
+    // What rustc's wasm32-wasip1 output may use, so the input validates.
+    cmd.args(["--mvp-features", "--enable-sign-ext", "--enable-bulk-memory", "--enable-bulk-memory-opt"]);
+    cmd.args(["--enable-nontrapping-float-to-int", "--enable-reference-types", "--enable-call-indirect-overlong"]);
+    cmd.args(["--enable-mutable-globals", "--enable-multivalue"]);
+    cmd.args(["--signext-lowering", "--llvm-memory-copy-fill-lowering", "--llvm-nontrapping-fptoint-lowering"]);
+    cmd.args(["--strip-target-features", "-o"]).arg(&out);
+    run(cmd)?;
+    // A second pass with only MVP enabled: binaryen's validator refuses
+    // anything post-MVP left over (host/src/wasm_check.rs checks again).
+    let mut check = Command::new("node");
+    check.current_dir(root()).arg(&wasm_opt).arg(&out).args(["--mvp-features", "-o"]).arg(&out);
+    run(check)?;
+    Ok(out)
+}
+
+/// binaryen's `wasm-opt` from npm (`tools/binaryen`, version pinned by its
+/// package-lock.json), installed with `npm ci` when missing. It is binaryen
+/// compiled to JavaScript, so it runs wherever Node does.
+fn binaryen_wasm_opt() -> Result<PathBuf> {
+    let dir = root().join("tools").join("binaryen");
+    let wasm_opt = dir.join("node_modules/binaryen/bin/wasm-opt");
+    let want = "\"version\": \"132.0.0\"";
+    let installed = fs::read_to_string(dir.join("node_modules/binaryen/package.json"))
+        .is_ok_and(|p| p.contains(want));
+    if !installed {
+        let mut cmd = Command::new("npm");
+        cmd.current_dir(&dir).args(["ci", "--no-audit", "--no-fund"]);
+        run(cmd)?;
+    }
+    if !wasm_opt.exists() {
+        return Err(Failure::from(format!("{} missing after npm ci", wasm_opt.display())));
+    }
+    Ok(wasm_opt)
 }
 
 /// `dist/resetwatch-lean.wasm`: no allocator exports; WAMR copies records into
