@@ -37,7 +37,7 @@ pub struct Filter {
 /// `start` (still escaped) look like one resetwatch reads?
 #[inline(never)]
 fn may_matter_at(rec: &[u8], start: usize) -> bool {
-    rec.get(start..).is_some_and(|rest| event::may_matter(line::split(rest).message))
+    rec.get(start..).is_some_and(line::message_may_matter)
 }
 
 /// FNV-1a: a line's fingerprint for dropping repeats. Not a defence against

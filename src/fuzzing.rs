@@ -155,6 +155,8 @@ pub fn check_line(data: &[u8]) {
         }
     }
     let matters = event::may_matter(l.message);
+    // The fixed-offset fast path the record path uses answers as `split` does.
+    assert_eq!(line::message_may_matter(data), matters, "fast path disagrees with split");
     let ev = std::str::from_utf8(l.message).ok().and_then(event::classify);
     if let Some(ev) = &ev {
         assert!(matters, "classified as {ev:?} but rejected by may_matter");
@@ -165,6 +167,7 @@ pub fn check_line(data: &[u8]) {
     let escaped = fb_escape(text);
     let esc = line::split(escaped.as_bytes());
     let escaped_matters = event::may_matter(esc.message);
+    assert_eq!(line::message_may_matter(escaped.as_bytes()), escaped_matters, "fast path disagrees with split (escaped)");
     let prefix = &data[..data.len() - l.message.len()];
     // Colour codes may stand in the level label: after the time stamp, or
     // after `[pid] ` when the line prints no time.

@@ -194,6 +194,69 @@ pub fn split(b: &[u8]) -> Line<'_> {
     line
 }
 
+/// Whether the message of line `b` (raw, or still escaped inside a JSON
+/// string) may be one resetwatch reads: always the same answer as
+/// `event::may_matter(split(b).message)`, which it falls back on. It runs on
+/// every record, so the two shapes nearly every line has are answered from
+/// fixed offsets first: nats-server's own `[pid] yyyy/mm/dd hh:mm:ss.uuuuuu
+/// [LVL] ` (or `[pid] [LVL] `), and a line no wrapper can start.
+#[inline]
+pub fn message_may_matter(b: &[u8]) -> bool {
+    let &c = match b.first() {
+        Some(c) => c,
+        None => return false,
+    };
+    let start = if c == b'[' {
+        match nats_message_start(b) {
+            Some(m) => m,
+            None => return crate::event::may_matter(split(b).message),
+        }
+    } else if c.is_ascii_lowercase() || (c.is_ascii_punctuation() && !matches!(c, b'\\' | b'<'))
+        || (c.is_ascii_digit() && !(b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-')))
+        || (c.is_ascii_uppercase() && !(b.get(3) == Some(&b' ') && b.get(9) == Some(&b':')))
+    {
+        // The tests `split` tries a wrapper on (ESC, `\`, `<`, a time's
+        // digits, a syslog month) fail: the message is the whole line.
+        0
+    } else {
+        return crate::event::may_matter(split(b).message);
+    };
+    crate::event::may_matter(b.get(start..).unwrap_or_default())
+}
+
+/// Where the message starts after nats-server's prefix at the start of `b`,
+/// read at fixed offsets; `None` for anything else (an ANSI-coloured label,
+/// a time without fraction, no prefix at all), which `split` then reads.
+/// Where it answers, `split` finds the same start.
+#[inline(always)]
+fn nats_message_start(b: &[u8]) -> Option<usize> {
+    // The pid's digits, eight bytes at a time: `t` holds each byte minus '0';
+    // a byte is a digit when that is below 10, and the lowest byte where
+    // `t + 0x76` or `t` has its top bit set is the first that is not one.
+    let word = u64::from_le_bytes(b.get(1..9)?.try_into().ok()?);
+    let t = word ^ 0x3030_3030_3030_3030;
+    let not_digit = (t.wrapping_add(0x7676_7676_7676_7676) | t) & 0x8080_8080_8080_8080;
+    let n = (not_digit.trailing_zeros() / 8) as usize;
+    // n == 8: no non-digit within the word (a pid this long is not NATS's).
+    if n == 0 || n == 8 || b.get(n + 1..n + 3)? != b"] " {
+        return None;
+    }
+    let mut j = n + 3;
+    if b.get(j)?.is_ascii_digit() {
+        // `yyyy/mm/dd hh:mm:ss.uuuuuu ` then `[`.
+        if *b.get(j + 4)? != b'/' || *b.get(j + 19)? != b'.' || *b.get(j + 26)? != b' ' {
+            return None;
+        }
+        j += 27;
+    }
+    let label = b.get(j..j + 5)?;
+    if label[0] != b'[' || label[4] != b']' {
+        return None;
+    }
+    Level::from_label(&label[1..4])?;
+    Some(if b.get(j + 5) == Some(&b' ') { j + 6 } else { j + 5 })
+}
+
 /// `<pri>` then RFC 3164 or RFC 5424-ish header, up to the message.
 fn syslog<'a>(b: &'a [u8], start: usize, line: &mut Line<'a>) -> usize {
     let Some(close) = find_within(b, start + 1, 4, |c| c == b'>') else { return start };
@@ -403,6 +466,51 @@ mod tests {
         let t = l.time(3600 * clock::SECOND, 0).unwrap();
         assert_eq!(rfc3339(t, 0), "2026-11-26T14:17:08.000000Z");
         assert_eq!(rfc3339(t, 3600 * clock::SECOND), "2026-11-26T15:17:08.000000+01:00");
+    }
+
+    #[test]
+    fn fast_path_answers_as_split_does() {
+        // Every layout, each truncation, decoded and escaped, with the
+        // message swapped for one that matters and one that does not.
+        let mut texts: Vec<String> = Vec::new();
+        for &(text, _, _, message) in LINES {
+            for m in ["Resetting stream cluster state for 'A > B'", "  Version:  2.10.25", "Server is ready", ""] {
+                let t = text.strip_suffix(message).map(|p| format!("{p}{m}")).unwrap_or_else(|| m.to_string());
+                texts.push(t.clone());
+                texts.push(t.replace('\x1b', "\\u001b").replace('\t', "\\t"));
+            }
+        }
+        texts.push("[12345678] 2026/11/26 14:17:08.682791 [WRN] Resetting stream cluster state for 'A > B'".into());
+        texts.push("[1] [\\u001b[0;93mWRN\\u001b[0m] Resetting stream cluster state for 'A > B'".into());
+        let mut matched = 0;
+        for t in &texts {
+            let b = t.as_bytes();
+            for n in 0..=b.len() {
+                let want = crate::event::may_matter(split(&b[..n]).message);
+                assert_eq!(message_may_matter(&b[..n]), want, "{:?}", String::from_utf8_lossy(&b[..n]));
+                matched += want as usize;
+            }
+        }
+        assert!(matched > 100, "the table exercises lines that matter ({matched})");
+        // Then each byte of each text overwritten with bytes the prefixes
+        // turn on (a fixed xorshift sequence, so a failure repeats).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for t in &texts {
+            for _ in 0..200 {
+                let mut b = t.clone().into_bytes();
+                for _ in 0..3 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    if !b.is_empty() {
+                        let i = (x % b.len() as u64) as usize;
+                        const BYTES: &[u8] = b"[] /.:-0912\\<>\x1bWINFRE u";
+                        b[i] = BYTES[(x >> 32) as usize % BYTES.len()];
+                    }
+                }
+                assert_eq!(message_may_matter(&b), crate::event::may_matter(split(&b).message), "{:?}", String::from_utf8_lossy(&b));
+            }
+        }
     }
 
     #[test]
