@@ -230,31 +230,34 @@ pub fn message_may_matter(b: &[u8]) -> bool {
 /// Where it answers, `split` finds the same start.
 #[inline(always)]
 fn nats_message_start(b: &[u8]) -> Option<usize> {
+    // One length check for the longest prefix read here, so that every
+    // index below is known to be in bounds (no check per byte); shorter
+    // lines take `split`.
+    let h: &[u8; 48] = b.get(..48)?.try_into().ok()?;
     // The pid's digits, eight bytes at a time: `t` holds each byte minus '0';
     // a byte is a digit when that is below 10, and the lowest byte where
     // `t + 0x76` or `t` has its top bit set is the first that is not one.
-    let word = u64::from_le_bytes(b.get(1..9)?.try_into().ok()?);
+    let word = u64::from_le_bytes([h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]]);
     let t = word ^ 0x3030_3030_3030_3030;
     let not_digit = (t.wrapping_add(0x7676_7676_7676_7676) | t) & 0x8080_8080_8080_8080;
     let n = (not_digit.trailing_zeros() / 8) as usize;
     // n == 8: no non-digit within the word (a pid this long is not NATS's).
-    if n == 0 || n == 8 || b.get(n + 1..n + 3)? != b"] " {
+    if n == 0 || n >= 8 || h[n + 1] != b']' || h[n + 2] != b' ' {
         return None;
     }
     let mut j = n + 3;
-    if b.get(j)?.is_ascii_digit() {
+    if h[j].is_ascii_digit() {
         // `yyyy/mm/dd hh:mm:ss.uuuuuu ` then `[`.
-        if *b.get(j + 4)? != b'/' || *b.get(j + 19)? != b'.' || *b.get(j + 26)? != b' ' {
+        if h[j + 4] != b'/' || h[j + 19] != b'.' || h[j + 26] != b' ' {
             return None;
         }
         j += 27;
     }
-    let label = b.get(j..j + 5)?;
-    if label[0] != b'[' || label[4] != b']' {
+    if h[j] != b'[' || h[j + 4] != b']' {
         return None;
     }
-    Level::from_label(&label[1..4])?;
-    Some(if b.get(j + 5) == Some(&b' ') { j + 6 } else { j + 5 })
+    Level::from_label(&h[j + 1..j + 4])?;
+    Some(if h[j + 5] == b' ' { j + 6 } else { j + 5 })
 }
 
 /// `<pri>` then RFC 3164 or RFC 5424-ish header, up to the message.
