@@ -253,10 +253,17 @@ impl Detector {
 
     /// Advances the host clock: resolves firing streams whose source has
     /// been silent for the quiet period. Cheap unless something is due.
+    #[inline]
     pub fn tick(&mut self, host_now: Micros) {
-        if host_now < self.next_host_due {
-            return;
+        // Every record ticks, and almost never is anything due: the check
+        // stays inline, the work (and its stack frame) out of line.
+        if host_now >= self.next_host_due {
+            self.resolve_due(host_now);
         }
+    }
+
+    #[inline(never)]
+    fn resolve_due(&mut self, host_now: Micros) {
         let mut next = Micros::MAX;
         for key in self.firing.clone() {
             let last_host = self.sources.peek(&key.source).map_or(Micros::MIN, |s| s.last_host);

@@ -209,7 +209,7 @@ pub fn message_may_matter(b: &[u8]) -> bool {
     let start = if c == b'[' {
         match nats_message_start(b) {
             Some(m) => m,
-            None => return crate::event::may_matter(split(b).message),
+            None => return split_may_matter(b),
         }
     } else if c.is_ascii_lowercase() || (c.is_ascii_punctuation() && !matches!(c, b'\\' | b'<'))
         || (c.is_ascii_digit() && !(b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-')))
@@ -219,9 +219,16 @@ pub fn message_may_matter(b: &[u8]) -> bool {
         // digits, a syslog month) fail: the message is the whole line.
         0
     } else {
-        return crate::event::may_matter(split(b).message);
+        return split_may_matter(b);
     };
     crate::event::may_matter(b.get(start..).unwrap_or_default())
+}
+
+/// The general answer, out of line: `split` returns its `Line` through the
+/// stack, and that frame would otherwise be set up for every line.
+#[inline(never)]
+fn split_may_matter(b: &[u8]) -> bool {
+    crate::event::may_matter(split(b).message)
 }
 
 /// Where the message starts after nats-server's prefix at the start of `b`,
