@@ -120,20 +120,22 @@ fn wasm_cost() -> anyhow::Result<()> {
     let dist = root().join("dist");
     let full = std::fs::read(dist.join("resetwatch.wasm"))?;
     let lean = std::fs::read(dist.join("resetwatch-lean.wasm"))?;
+    let mvp = std::fs::read(dist.join("resetwatch-mvp.wasm"))?;
     let nothing = wat::parse_str(DO_NOTHING)?;
     println!("## wasm cost per record (wasmtime fuel inside the export, mean of 1000 records)\n");
-    println!("| record | bytes | do-nothing | resetwatch-lean.wasm | per byte | resetwatch.wasm | per byte | lean target |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    println!("| record | bytes | do-nothing | resetwatch-lean.wasm | per byte | resetwatch.wasm | per byte | resetwatch-mvp.wasm | lean target |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for (i, (name, make)) in kinds().into_iter().enumerate() {
         let (base, len) = fuel(&mut host(&nothing, false)?, &*make, 1000)?;
         let (l, _) = fuel(&mut host(&lean, true)?, &*make, 1000)?;
         let (f, _) = fuel(&mut host(&full, false)?, &*make, 1000)?;
+        let (m, _) = fuel(&mut host(&mvp, false)?, &*make, 1000)?;
         let target = match i {
             0 | 1 => format!("<= 1/B: {}", if l / len <= 1.0 { "met" } else { "MISSED" }),
             2 => format!("<= 3/B: {}", if l / len <= 3.0 { "met" } else { "MISSED" }),
             _ => "-".to_string(),
         };
-        println!("| {name} | {len:.0} | {base:.0} | {l:.0} | {:.2} | {f:.0} | {:.2} | {target} |", l / len, f / len);
+        println!("| {name} | {len:.0} | {base:.0} | {l:.0} | {:.2} | {f:.0} | {:.2} | {m:.0} | {target} |", l / len, f / len);
     }
     println!();
     Ok(())
@@ -248,6 +250,10 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("# resetwatch benchmarks\n\nMachine: {machine}, {cores} cores. Produced by `cargo xtask bench`.\n");
+    // `resetwatch-bench fuel`: the wasm costs only (quick, deterministic).
+    if std::env::args().nth(1).as_deref() == Some("fuel") {
+        return wasm_cost();
+    }
     sizes()?;
     wasm_cost()?;
     throughput()?;
