@@ -106,18 +106,23 @@ fn run(mut cmd: Command) -> Result {
 
 /// One function per artifact; each builds, copies into `dist/` and returns the path.
 fn dist() -> Result {
+    build_dist(true)
+}
+
+/// `with_mvp`: also `dist/resetwatch-mvp.wasm`, which needs Node and npm
+/// (`demo` does without, so its first run needs only Rust).
+fn build_dist(with_mvp: bool) -> Result {
     ensure_target(WASIP1)?;
     ensure_target(WASIP2)?;
     let dist = root().join("dist");
     fs::create_dir_all(&dist)
         .map_err(|e| Failure::from(format!("cannot create {}: {e}", dist.display())))?;
-    let artifacts = [
-        wasip1_with_allocator(&dist)?,
-        mvp(&dist)?,
-        wasip1_lean(&dist)?,
-        component(&dist)?,
-        // More artifacts (a wasm-bindgen JS build) go here.
-    ];
+    let mut artifacts = vec![wasip1_with_allocator(&dist)?];
+    if with_mvp {
+        artifacts.push(mvp(&dist)?);
+    }
+    artifacts.push(wasip1_lean(&dist)?);
+    artifacts.push(component(&dist)?);
     for path in artifacts {
         let size = fs::metadata(&path)
             .map_err(|e| Failure::from(format!("{}: {e}", path.display())))?
@@ -303,7 +308,7 @@ fn bench() -> Result {
 // ---------------------------------------------------------------- demo
 
 fn demo() -> Result {
-    dist()?;
+    build_dist(false)?;
     let mut cmd = cargo();
     cmd.args([
         "run",
