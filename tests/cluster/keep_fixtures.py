@@ -6,14 +6,12 @@ tests/data/cluster/<scenario>/nX.log.
 usage: keep_fixtures.py RUN_DIR SCENARIO
 
 Documents are copied line for line, never edited. A node that logged resets
-keeps every document; the others keep their first and last three; a run with
-no resets at all (healthy) keeps every EVERY-th document plus the last.
+keeps every document; in a run with resets the other nodes keep their first
+and last three; a run with no resets at all (healthy) keeps every document.
 """
 import os
 import shutil
 import sys
-
-EVERY = 6
 
 
 def main(run, scenario):
@@ -31,12 +29,9 @@ def main(run, scenario):
         shutil.copyfile(os.path.join(run, n + ".log"), os.path.join(log_out, n + ".log"))
         with open(os.path.join(run, "jsz", n + ".jsonl"), "rb") as f:
             docs = f.readlines()
-        if resets[n]:
-            kept = docs
-        elif looping:
-            kept = docs[:3] + docs[-3:] if len(docs) > 6 else docs
-        else:
-            kept = docs[::EVERY] + ([docs[-1]] if (len(docs) - 1) % EVERY else [])
+        kept = docs
+        if looping and not resets[n] and len(docs) > 6:
+            kept = docs[:3] + docs[-3:]
         with open(os.path.join(jsz_out, n + ".jsonl"), "wb") as f:
             f.writelines(kept)
         print(f"{scenario} {n}: {resets[n]} resets, kept {len(kept)} of {len(docs)} /jsz documents")
