@@ -277,6 +277,7 @@ fn test() -> Result {
     type Step = (&'static str, fn() -> Result);
     let steps: &[Step] = &[
         ("build the wasm artifacts", dist),
+        ("Debian's prometheus-alertmanager for tests/alertmanager.rs", ensure_alertmanager),
         ("workspace tests", cargo_test),
         ("web: the JS package in Node, the log explorer in headless Chromium", web::test),
         ("fuzz smoke: each cargo-fuzz target briefly (nightly)", fuzz_smoke),
@@ -299,6 +300,23 @@ fn fuzz_smoke() -> Result {
     let mut cmd = Command::new("bash");
     cmd.arg(root().join("fuzz/smoke.sh")).current_dir(root());
     run(cmd)
+}
+
+/// Debian's Alertmanager, which tests/alertmanager.rs starts on loopback
+/// (installed here so that the workspace tests never skip it).
+fn ensure_alertmanager() -> Result {
+    if Path::new("/usr/bin/prometheus-alertmanager").exists() {
+        return Ok(());
+    }
+    eprintln!("xtask: /usr/bin/prometheus-alertmanager missing; installing Debian's prometheus-alertmanager");
+    let mut update = Command::new("apt-get");
+    update.arg("update");
+    run(update)?;
+    let mut install = Command::new("apt-get");
+    install
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y", "--no-install-recommends", "prometheus-alertmanager"]);
+    run(install)
 }
 
 fn cargo_test() -> Result {
