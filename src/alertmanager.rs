@@ -425,4 +425,33 @@ mod tests {
         let v: Value = serde_json::from_str(&from_alert_json(a.to_json().as_bytes(), &cfg).unwrap()).unwrap();
         assert_eq!(v["endsAt"], rfc3339(100 * SECOND + cfg.quiet, 0));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { failure_persistence: None, ..Default::default() })]
+
+        /// Any record, and a real alert record with bytes overwritten: no
+        /// panic, and either "pass unchanged" or one valid Alertmanager object.
+        #[test]
+        fn never_panics_and_answers_valid_json(
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            at in 0usize..2000,
+            with in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..8),
+        ) {
+            let cfg = Config::default();
+            let mut rec = format!(r#"{{"log":"x","resetwatch":{}}}"#, crate::alert::example().to_json()).into_bytes();
+            let at = at % rec.len();
+            let end = (at + with.len()).min(rec.len());
+            rec[at..end].copy_from_slice(&with[..end - at]);
+            for r in [&junk[..], &rec[..]] {
+                let mut out = Vec::new();
+                if from_record(r, &cfg, &mut out) {
+                    let v: Value = serde_json::from_slice(&out).expect("valid JSON");
+                    proptest::prop_assert!(v["labels"]["alertname"].is_string());
+                    proptest::prop_assert!(v["annotations"].as_object().unwrap().values().all(Value::is_string));
+                } else {
+                    proptest::prop_assert!(out.is_empty());
+                }
+            }
+        }
+    }
 }
