@@ -1,6 +1,7 @@
 //! resetwatch's alerts in a real Prometheus Alertmanager (Debian's
 //! `prometheus-alertmanager`, which `cargo xtask test` installs), started
-//! here on a free loopback port with the README's `group_by` and stopped by
+//! here on a free loopback port with the documented configuration
+//! (examples/alertmanager/alertmanager.yml, shorter waits) and stopped by
 //! pid when the test ends, passed or failed.
 //!
 //! The s05 loop's real lines are replayed with their times moved to the last
@@ -18,20 +19,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const BINARY: &str = "/usr/bin/prometheus-alertmanager";
 const S05: &str = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
-/// The route of README "Alertmanager" (receiver aside), with short waits.
-const CONFIG: &str = "route:
-  receiver: blackhole
-  group_by: ['alertname', 'account', 'stream']
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-inhibit_rules:
-  - source_matchers: [severity=\"critical\"]
-    target_matchers: [severity=\"warning\"]
-    equal: ['alertname', 'account', 'stream', 'source']
-receivers:
-  - name: blackhole
-";
+/// The documented configuration (examples/alertmanager/alertmanager.yml:
+/// its route, `group_by` and inhibit rule) with waits of a second.
+fn config() -> String {
+    let text = std::fs::read_to_string(root().join("examples/alertmanager/alertmanager.yml")).unwrap();
+    for (from, _) in WAITS {
+        assert!(text.contains(from), "the example no longer says `{from}`");
+    }
+    WAITS.iter().fold(text, |t, (from, to)| t.replace(from, to))
+}
+
+const WAITS: [(&str, &str); 2] = [("group_wait: 30s", "group_wait: 1s"), ("group_interval: 5m", "group_interval: 1s")];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -57,7 +55,7 @@ impl Alertmanager {
             Path::new(BINARY).exists(),
             "{BINARY} missing: `cargo xtask test` installs it (apt-get install -y prometheus-alertmanager)"
         );
-        std::fs::write(dir.join("alertmanager.yml"), CONFIG).unwrap();
+        std::fs::write(dir.join("alertmanager.yml"), config()).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(BINARY)
             .arg(format!("--config.file={}", dir.join("alertmanager.yml").display()))
