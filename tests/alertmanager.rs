@@ -262,6 +262,9 @@ fn replay_posts_the_s05_loop_grouped_then_resolved() {
     assert_eq!(stdout.matches(r#""status":"resolved""#).count(), 2, "{stdout}");
     assert!(stderr.contains("alertmanager: 8 of 8 alerts delivered"), "{stderr}");
     am.wait_for("no loop alert active", |a| a.is_empty());
+    // Kept on failure: alertmanager.log and the logs replayed.
+    drop(am);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The body Fluent Bit's `http` output posts with `Format json`: the
@@ -352,4 +355,6 @@ fn the_second_fluent_bit_instance_posts_what_alertmanager_takes() {
         groups.as_array().unwrap().iter().filter(|g| g["labels"]["alertname"] == "NatsStreamResetLoop").collect();
     assert_eq!(ours.len(), 1, "{groups:#}");
     assert_eq!(ours[0]["alerts"].as_array().unwrap().len(), 4);
+    drop(am);
+    let _ = std::fs::remove_dir_all(&dir);
 }
