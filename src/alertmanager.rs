@@ -73,9 +73,11 @@ impl std::error::Error for Problem {}
 pub fn alertname(kind: &str) -> String {
     let mut out = String::with_capacity(kind.len());
     for word in kind.split(|c: char| c == '_' || c == '-' || c == ' ').filter(|w| !w.is_empty()) {
+        // Kinds are ASCII snake_case; ASCII-only casing keeps Unicode's
+        // case tables out of the module.
         let mut chars = word.chars();
         if let Some(c) = chars.next() {
-            out.extend(c.to_uppercase());
+            out.push(c.to_ascii_uppercase());
             out.push_str(chars.as_str());
         }
     }
