@@ -42,6 +42,20 @@ pub struct Config {
     /// Where a host shell keeps the detector's state between restarts
     /// (Fluent Bit: a directory under `Accessible_Paths`); `None`: in memory only.
     pub state_dir: Option<String>,
+    /// What the Fluent Bit build hands back for a record (README, "Alertmanager").
+    pub output: Output,
+}
+
+/// What the Fluent Bit build does with records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Output {
+    /// Detect, and add alerts to records under `resetwatch`.
+    #[default]
+    Record,
+    /// Detect nothing: a record that carries an alert becomes its
+    /// Alertmanager form ([`crate::alertmanager`]); any other passes unchanged.
+    /// For a second filter instance on the routed alert copies.
+    Alertmanager,
 }
 
 impl Default for Config {
@@ -63,6 +77,7 @@ impl Default for Config {
             server_version: None,
             server_versions: BTreeMap::new(),
             state_dir: None,
+            output: Output::Record,
         }
     }
 }
@@ -149,6 +164,13 @@ impl Config {
                         _ => Some(string(k, v)?),
                     }
                 }
+                "output" => {
+                    c.output = match v.as_str() {
+                        Some("record") => Output::Record,
+                        Some("alertmanager") => Output::Alertmanager,
+                        _ => return Err(err(k, "must be \"record\" or \"alertmanager\"")),
+                    }
+                }
                 _ => return Err(err(k, "unknown key (see the configuration reference in the README)")),
             }
         }
@@ -232,6 +254,7 @@ mod tests {
         assert_eq!(c.server_versions["nats/nats-0"], "2.10.26");
         assert_eq!(c.message_keys, ["msg"]);
         assert_eq!(c.max_keys, 5);
+        assert_eq!(Config::from_json(br#"{"output": "alertmanager"}"#).unwrap().output, Output::Alertmanager);
     }
 
     #[test]
@@ -252,6 +275,8 @@ mod tests {
             (r#"{"server_version": "new"}"#, "server_version"),
             (r#"{"server_versions": {"n1": 2}}"#, "server_versions.n1"),
             (r#"{"pair_gap_seconds": 600}"#, "window_seconds"),
+            (r#"{"output": "prometheus"}"#, "output"),
+            (r#"{"output": true}"#, "output"),
             (r#"[1]"#, ""),
             (r#"{"a": "#, ""),
             (r#"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"#, ""),

@@ -168,7 +168,12 @@ impl Filter {
     /// Fluent Bit's one record in, one record out: reads `rec` and, when an
     /// alert is due, returns `rec` with the alert added (one alert per
     /// record, oldest first). `None` means "pass `rec` on unchanged".
+    /// With `"output": "alertmanager"` it only reshapes: a record carrying an
+    /// alert becomes that alert's Alertmanager form ([`crate::alertmanager`]).
     pub fn filter_one<T: AsRef<[u8]> + ?Sized>(&mut self, tag: &T, host_now: Micros, rec: &[u8], out: &mut Vec<u8>) -> bool {
+        if self.detector.config().output == crate::config::Output::Alertmanager {
+            return crate::alertmanager::from_record(rec, self.detector.config(), out);
+        }
         if self.ingest_tagged(tag.as_ref(), host_now, rec) == Seen::Alert || self.detector.pending_alerts() == 0 {
             return false;
         }

@@ -12,6 +12,7 @@
 //! I/O, reads no clock and panics on no input.
 
 pub mod alert;
+pub mod alertmanager;
 pub mod analysis;
 pub mod clock;
 pub mod config;

@@ -9,8 +9,11 @@
 //!   wasmtime with WASI p2.
 //! - [`logs`]: log files (plain, gzip, stdin; raw lines or NDJSON) merged by
 //!   line time, for `resetwatch replay`.
+//! - [`alertmanager`]: alerts posted to Prometheus Alertmanager from a
+//!   thread of its own (`--alertmanager`).
 //! - [`plot`]: the SVG timeline of `resetwatch replay --plot`.
 
+pub mod alertmanager;
 pub mod component;
 pub mod fluent_bit;
 pub mod logs;

@@ -334,8 +334,6 @@ fn demo() -> Result {
 
 // ---------------------------------------------------------------- test
 
-/// The test pipeline, in order. Add steps here (system packages, Python
-/// checks, a fuzz smoke run, ...); each fails the whole run.
 /// How a step of `cargo xtask test` ended when it did not fail.
 enum Done {
     Passed,
@@ -344,10 +342,13 @@ enum Done {
     Skipped(String),
 }
 
+/// The test pipeline, in order. Add steps here (system packages, Python
+/// checks, a fuzz smoke run, ...); each fails the whole run.
 fn test() -> Result {
     type Step = (&'static str, fn() -> Result<Done>);
     let steps: &[Step] = &[
         ("build the wasm artifacts", || dist().map(|()| Done::Passed)),
+        ("Debian's prometheus-alertmanager for tests/alertmanager.rs", || ensure_alertmanager().map(|()| Done::Passed)),
         ("workspace tests", || cargo_test().map(|()| Done::Passed)),
         ("web: the JS package in Node, the log explorer in headless Chromium", || web::test().map(|()| Done::Passed)),
         ("fuzz smoke: each cargo-fuzz target briefly (nightly)", || fuzz_smoke().map(|()| Done::Passed)),
@@ -445,6 +446,23 @@ fn fuzz_smoke() -> Result {
     let mut cmd = Command::new("bash");
     cmd.arg(root().join("fuzz/smoke.sh")).current_dir(root());
     run(cmd)
+}
+
+/// Debian's Alertmanager, which tests/alertmanager.rs starts on loopback
+/// (installed here so that the workspace tests never skip it).
+fn ensure_alertmanager() -> Result {
+    if Path::new("/usr/bin/prometheus-alertmanager").exists() {
+        return Ok(());
+    }
+    eprintln!("xtask: /usr/bin/prometheus-alertmanager missing; installing Debian's prometheus-alertmanager");
+    let mut update = Command::new("apt-get");
+    update.arg("update");
+    run(update)?;
+    let mut install = Command::new("apt-get");
+    install
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y", "--no-install-recommends", "prometheus-alertmanager"]);
+    run(install)
 }
 
 fn cargo_test() -> Result {

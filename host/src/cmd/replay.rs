@@ -9,6 +9,9 @@
 //! than a moment) and, at the end, a table per stream built from the
 //! component's reset pairs and alerts. End of input is not the passing of
 //! time: nothing is advanced at the end, so alerts still firing stay firing.
+//! With `--alertmanager URL` alerts are also posted there
+//! ([`resetwatch_host::alertmanager`]); what could not be delivered is
+//! reported on stderr at the end.
 
 use std::io::{ErrorKind, IsTerminal as _, Write};
 use std::path::{Path, PathBuf};
@@ -19,6 +22,7 @@ use anyhow::{bail, Context as _, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use resetwatch::clock::{rfc3339, Micros};
 use resetwatch::{Config, Summary};
+use resetwatch_host::alertmanager::Notifier;
 use resetwatch_host::component::{self, DetectorComponent, Status, DEFAULT_COMPONENT};
 use resetwatch_host::logs::{Kind, Merged};
 use resetwatch_host::plot::Timeline;
@@ -53,6 +57,13 @@ pub struct Args {
     /// Exit with status 3 when an alert fired.
     #[arg(long)]
     fail_on_alert: bool,
+    /// Also post alerts to this Alertmanager (`http://host:9093`), in
+    /// batches from a thread of their own, retried with backoff.
+    #[arg(long, value_name = "URL")]
+    alertmanager: Option<String>,
+    /// At the end, how long to keep trying to deliver alerts to Alertmanager.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    alertmanager_deadline: f64,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -72,6 +83,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // needs the line offset and message keys (line times) and thresholds.
     let cfg = Config::from_json(config_json.as_bytes()).unwrap_or_default();
     detector.record_pairs(true)?;
+    let notifier = args.alertmanager.as_deref().map(|url| Notifier::start(url, &cfg)).transpose()?;
 
     let mut logs = Merged::open(&args.files, &cfg)?;
     let progress = Progress::new(logs.total_bytes());
@@ -107,6 +119,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             fired |= a.status == Status::Firing;
             let core = component::core_alert(&a, cfg.line_utc_offset);
             summary.add_alert(&core);
+            if let Some(n) = &notifier {
+                n.send(&a.json);
+            }
             timeline.add_alert(&core, entry.time);
             if stdout_open {
                 stdout_open = progress.suspend(|| write_line(&mut out, a.json.as_bytes()))?;
@@ -119,12 +134,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     collect_pairs(&mut detector, &mut summary, &mut timeline)?;
     progress.finish();
+    let delivery = notifier.map(|n| {
+        let url = n.url().to_string();
+        (url, n.finish(Duration::from_secs_f64(args.alertmanager_deadline.clamp(0.0, 3600.0))))
+    });
 
     let files = logs.inputs().len();
     print_summary(&summary, cfg.line_utc_offset, &format!(
         "{files} input{}, {records} record{} and {lines} raw line{}, {alerts} alert{}",
         plural(files as u64), plural(records), plural(lines), plural(alerts)
     ));
+    if let Some((url, d)) = &delivery {
+        eprintln!("alertmanager: {} of {} alerts delivered to {url}", d.delivered, d.delivered + d.undelivered());
+    }
     if let Some(path) = &args.plot {
         let (from, to) = span.unwrap_or((0, 0));
         let names: Vec<String> = logs

@@ -1,0 +1,351 @@
+//! Delivery of alerts to Prometheus Alertmanager (`POST <url>/api/v2/alerts`)
+//! for the native commands (`resetwatch replay`, `resetwatch serve`).
+//!
+//! [`Notifier::send`] never blocks the log path: it reshapes the alert (the
+//! core's [`resetwatch::alertmanager`], the same code as the Fluent Bit
+//! build's second instance) and puts it on a bounded queue; when the queue
+//! is full the oldest alert is dropped and counted. One thread of its own
+//! posts the queue in batches (a JSON array, as Alertmanager takes it) and
+//! retries a batch that failed to arrive with exponential backoff.
+//! [`Notifier::finish`] flushes what is left until a deadline and reports
+//! on stderr what could not be delivered.
+//!
+//! A loop that rises from `warning` to `critical` becomes a new alert in
+//! Alertmanager (severity is a label), so when the critical one is sent the
+//! warning one is sent once more as resolved: the episode is one active
+//! alert, whatever its severity, and resolving it leaves nothing behind.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use resetwatch::Config;
+use serde_json::Value;
+
+/// Alerts waiting to be posted; past this the oldest are dropped.
+pub const QUEUE: usize = 10_000;
+/// Most alerts in one POST.
+pub const BATCH: usize = 100;
+/// Tries per batch before it is given up on.
+pub const ATTEMPTS: u32 = 6;
+/// The first wait after a failed try; each further wait doubles (0.5 s, 1 s,
+/// 2 s, 4 s, 8 s: about 15 s in all).
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// One POST, connection included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What happened to the alerts handed to a [`Notifier`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Alertmanager objects accepted (HTTP 200).
+    pub delivered: u64,
+    /// Dropped from the full queue before they were tried.
+    pub dropped: u64,
+    /// Given up on after [`ATTEMPTS`] tries, or left when the deadline of
+    /// [`Notifier::finish`] passed.
+    pub failed: u64,
+    /// Refused by Alertmanager (HTTP 4xx: retrying cannot help).
+    pub rejected: u64,
+    /// Alerts resetwatch could not reshape (not an alert object).
+    pub unreadable: u64,
+    /// The last error, for the report.
+    pub last_error: Option<String>,
+}
+
+impl Delivery {
+    /// Alerts that did not reach Alertmanager.
+    pub fn undelivered(&self) -> u64 {
+        self.dropped + self.failed + self.rejected + self.unreadable
+    }
+}
+
+struct State {
+    queue: VecDeque<String>,
+    delivery: Delivery,
+    /// Set by `finish`: post what is left, stop retrying at this instant.
+    deadline: Option<Instant>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere must not stop delivery: the counters stay usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Posts alerts to one Alertmanager from a thread of its own.
+pub struct Notifier {
+    shared: Arc<Shared>,
+    worker: Option<JoinHandle<()>>,
+    cfg: Config,
+    url: String,
+    /// Per alert, without its severity: the warning form last sent, so that
+    /// a rise to critical can resolve it.
+    warnings: Mutex<HashMap<String, Value>>,
+}
+
+/// `<base>/api/v2/alerts`: the base may be given with or without a trailing
+/// slash, or already end in the API path.
+pub fn alerts_url(base: &str) -> Result<String> {
+    let base = base.trim_end_matches('/');
+    if base.starts_with("https://") {
+        bail!("{base}: https is not built in; reach Alertmanager over http (e.g. a sidecar or in-cluster service)");
+    }
+    if !base.starts_with("http://") || base.len() <= "http://".len() {
+        bail!("{base}: the Alertmanager URL must start with http:// (e.g. http://127.0.0.1:9093)");
+    }
+    Ok(if base.ends_with("/api/v2/alerts") { base.to_string() } else { format!("{base}/api/v2/alerts") })
+}
+
+impl Notifier {
+    /// Starts the delivery thread for the Alertmanager at `base_url`
+    /// (`http://host:9093`). `cfg` is the detector's configuration: the
+    /// alerts' `endsAt` follow its quiet and repeat periods.
+    pub fn start(base_url: &str, cfg: &Config) -> Result<Notifier> {
+        let url = alerts_url(base_url)?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State { queue: VecDeque::new(), delivery: Delivery::default(), deadline: None }),
+            wake: Condvar::new(),
+        });
+        let worker = {
+            let shared = Arc::clone(&shared);
+            let url = url.clone();
+            std::thread::Builder::new().name("alertmanager".into()).spawn(move || deliver(&shared, &url))?
+        };
+        Ok(Notifier { shared, worker: Some(worker), cfg: cfg.clone(), url, warnings: Mutex::new(HashMap::new()) })
+    }
+
+    /// Where alerts go.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Queues one alert (its JSON object, as in README "Alert fields": the
+    /// component's `json`, or `Alert::to_json`). Never waits for the network.
+    pub fn send(&self, alert_json: &str) {
+        let am = match resetwatch::alertmanager::from_alert_json(alert_json.as_bytes(), &self.cfg) {
+            Ok(am) => am,
+            Err(e) => {
+                let mut st = self.shared.lock();
+                st.delivery.unreadable += 1;
+                st.delivery.last_error = Some(format!("cannot reshape an alert: {e}"));
+                return;
+            }
+        };
+        let superseded = self.supersede(alert_json, &am);
+        let mut st = self.shared.lock();
+        for a in superseded.into_iter().chain([am]) {
+            if st.queue.len() >= QUEUE {
+                st.queue.pop_front();
+                st.delivery.dropped += 1;
+            }
+            st.queue.push_back(a);
+        }
+        drop(st);
+        self.shared.wake.notify_one();
+    }
+
+    /// The warning alert a critical one replaces, once more as resolved,
+    /// ending when the loop rose: the critical alert's `last_seen`.
+    fn supersede(&self, alert_json: &str, am: &str) -> Option<String> {
+        let mut v: Value = serde_json::from_str(am).ok()?;
+        let labels = v.get_mut("labels")?.as_object_mut()?;
+        let severity = labels.remove("severity")?;
+        let key = Value::Object(labels.clone()).to_string();
+        let mut warnings = self.warnings.lock().unwrap_or_else(|e| e.into_inner());
+        if severity == "warning" {
+            warnings.insert(key, serde_json::from_str(am).ok()?);
+            return None;
+        }
+        let mut warning = warnings.remove(&key)?;
+        let alert: Value = serde_json::from_str(alert_json).ok()?;
+        let rose = alert.get("last_seen")?.as_str()?;
+        let rose = resetwatch::clock::parse_rfc3339(rose.as_bytes())?.0;
+        let starts = resetwatch::clock::parse_rfc3339(warning.get("startsAt")?.as_str()?.as_bytes())?.0;
+        warning["endsAt"] = Value::from(resetwatch::clock::rfc3339(rose.max(starts), 0));
+        Some(warning.to_string())
+    }
+
+    /// Alerts queued and not yet posted.
+    pub fn pending(&self) -> usize {
+        self.shared.lock().queue.len()
+    }
+
+    /// Posts what is left, for at most `deadline`, stops the thread and
+    /// reports on stderr what could not be delivered (nothing when all was).
+    pub fn finish(mut self, deadline: Duration) -> Delivery {
+        self.shared.lock().deadline = Some(Instant::now() + deadline);
+        self.shared.wake.notify_all();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+        let d = self.shared.lock().delivery.clone();
+        if d.undelivered() > 0 {
+            eprintln!(
+                "alertmanager: {} of {} alerts not delivered to {} ({} dropped from a full queue, {} failed after retries or at the deadline, {} refused, {} unreadable){}",
+                d.undelivered(),
+                d.undelivered() + d.delivered,
+                self.url,
+                d.dropped,
+                d.failed,
+                d.rejected,
+                d.unreadable,
+                d.last_error.as_deref().map(|e| format!("; last error: {e}")).unwrap_or_default()
+            );
+        }
+        d
+    }
+}
+
+impl Drop for Notifier {
+    /// Without `finish`, the thread is told to stop at once (nothing waits
+    /// for the network on the way out).
+    fn drop(&mut self) {
+        if let Some(w) = self.worker.take() {
+            self.shared.lock().deadline = Some(Instant::now());
+            self.shared.wake.notify_all();
+            let _ = w.join();
+        }
+    }
+}
+
+enum Posted {
+    Ok,
+    /// Worth another try (no connection, 5xx, 429).
+    Retry(String),
+    /// Alertmanager refused the batch (4xx): another try would be refused too.
+    Refused(String),
+}
+
+fn post(agent: &ureq::Agent, url: &str, body: &str) -> Posted {
+    match agent.post(url).header("Content-Type", "application/json").send(body) {
+        Ok(mut resp) => {
+            let status = resp.status().as_u16();
+            if status == 200 {
+                return Posted::Ok;
+            }
+            let text = resp.body_mut().read_to_string().unwrap_or_default();
+            let why = format!("HTTP {status}: {}", text.trim());
+            if status == 429 || status >= 500 {
+                Posted::Retry(why)
+            } else {
+                Posted::Refused(why)
+            }
+        }
+        Err(e) => Posted::Retry(e.to_string()),
+    }
+}
+
+/// The delivery thread: batches off the queue, each tried up to
+/// [`ATTEMPTS`] times with exponential backoff, until `finish` and an empty
+/// queue (or its deadline).
+fn deliver(shared: &Shared, url: &str) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(REQUEST_TIMEOUT))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    loop {
+        let batch: Vec<String> = {
+            let mut st = shared.lock();
+            while st.queue.is_empty() && st.deadline.is_none() {
+                st = shared.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+            }
+            if st.queue.is_empty() {
+                return;
+            }
+            if st.deadline.is_some_and(|d| Instant::now() >= d) {
+                let left = st.queue.len() as u64;
+                st.queue.clear();
+                st.delivery.failed += left;
+                st.delivery.last_error.get_or_insert_with(|| "the deadline passed".into());
+                return;
+            }
+            let n = st.queue.len().min(BATCH);
+            st.queue.drain(..n).collect()
+        };
+        let body = format!("[{}]", batch.join(","));
+        let mut wait = FIRST_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            match post(&agent, url, &body) {
+                Posted::Ok => {
+                    shared.lock().delivery.delivered += batch.len() as u64;
+                    break;
+                }
+                Posted::Refused(why) => {
+                    let mut st = shared.lock();
+                    st.delivery.rejected += batch.len() as u64;
+                    st.delivery.last_error = Some(why);
+                    break;
+                }
+                Posted::Retry(why) => {
+                    let mut st = shared.lock();
+                    let give_up = attempt >= ATTEMPTS || st.deadline.is_some_and(|d| Instant::now() + wait >= d);
+                    st.delivery.last_error = Some(why);
+                    if give_up {
+                        st.delivery.failed += batch.len() as u64;
+                        break;
+                    }
+                    // Sleep on the condition variable: `finish` or drop ends the wait early.
+                    let until = Instant::now() + wait;
+                    loop {
+                        let now = Instant::now();
+                        if now >= until || st.deadline.is_some_and(|d| now >= d) {
+                            break;
+                        }
+                        st = shared.wake.wait_timeout(st, until - now).unwrap_or_else(|e| e.into_inner()).0;
+                    }
+                    wait *= 2;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_path_is_added_once() {
+        for (base, want) in [
+            ("http://127.0.0.1:9093", "http://127.0.0.1:9093/api/v2/alerts"),
+            ("http://am:9093/", "http://am:9093/api/v2/alerts"),
+            ("http://am:9093/api/v2/alerts", "http://am:9093/api/v2/alerts"),
+            ("http://h/prefix", "http://h/prefix/api/v2/alerts"),
+        ] {
+            assert_eq!(alerts_url(base).unwrap(), want);
+        }
+        for bad in ["am:9093", "https://am", "http://", "ftp://am"] {
+            assert!(alerts_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn nothing_listening_is_reported_not_waited_for() {
+        // A port nothing listens on: bind, read the port, close.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let n = Notifier::start(&format!("http://127.0.0.1:{port}"), &Config::default()).unwrap();
+        let alert = r#"{"alert":"nats_stream_reset_loop","status":"firing","severity":"warning","account":"$G","stream":"S","source":"n1","first_seen":"2026-11-26T14:17:08Z","last_seen":"2026-11-26T14:17:18Z"}"#;
+        let t = Instant::now();
+        for _ in 0..3 {
+            n.send(alert);
+        }
+        n.send("not an alert");
+        assert!(t.elapsed() < Duration::from_millis(100), "send waited: {:?}", t.elapsed());
+        let d = n.finish(Duration::from_secs(2));
+        assert!(t.elapsed() < Duration::from_secs(5), "finish overran its deadline: {:?}", t.elapsed());
+        assert_eq!((d.delivered, d.failed, d.unreadable), (0, 3, 1), "{d:?}");
+        assert_eq!(d.undelivered(), 4);
+        assert!(d.last_error.is_some());
+    }
+}

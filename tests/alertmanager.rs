@@ -1,0 +1,360 @@
+//! resetwatch's alerts in a real Prometheus Alertmanager (Debian's
+//! `prometheus-alertmanager`, which `cargo xtask test` installs), started
+//! here on a free loopback port with the documented configuration
+//! (examples/alertmanager/alertmanager.yml, shorter waits) and stopped by
+//! pid when the test ends, passed or failed.
+//!
+//! The s05 loop's real lines are replayed with their times moved to the last
+//! minutes (Alertmanager takes an alert whose `endsAt` has passed as over),
+//! through `resetwatch replay --alertmanager` and through the Fluent Bit
+//! build's two filter instances. Run `cargo xtask dist` first.
+
+use resetwatch::clock::{parse_rfc3339, rfc3339, Micros, SECOND};
+use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Outcome};
+use resetwatch_host::tail;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const BINARY: &str = "/usr/bin/prometheus-alertmanager";
+const S05: &str = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
+/// The documented configuration (examples/alertmanager/alertmanager.yml:
+/// its route, `group_by` and inhibit rule) with waits of a second.
+fn config() -> String {
+    let text = std::fs::read_to_string(root().join("examples/alertmanager/alertmanager.yml")).unwrap();
+    for (from, _) in WAITS {
+        assert!(text.contains(from), "the example no longer says `{from}`");
+    }
+    WAITS.iter().fold(text, |t, (from, to)| t.replace(from, to))
+}
+
+const WAITS: [(&str, &str); 2] = [("group_wait: 30s", "group_wait: 1s"), ("group_interval: 5m", "group_interval: 1s")];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = root().join("target/tmp").join(format!("alertmanager-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A running Alertmanager, killed (by its pid) on drop.
+struct Alertmanager {
+    child: Child,
+    url: String,
+    agent: ureq::Agent,
+}
+
+impl Alertmanager {
+    fn start(dir: &Path) -> Alertmanager {
+        assert!(
+            Path::new(BINARY).exists(),
+            "{BINARY} missing: `cargo xtask test` installs it (apt-get install -y prometheus-alertmanager)"
+        );
+        std::fs::write(dir.join("alertmanager.yml"), config()).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(BINARY)
+            .arg(format!("--config.file={}", dir.join("alertmanager.yml").display()))
+            .arg(format!("--storage.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            // An empty address turns clustering (gossip on 9094) off.
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("alertmanager.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(5)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let am = Alertmanager { child, url: format!("http://127.0.0.1:{port}"), agent };
+        let t = Instant::now();
+        while am.get("/-/ready").is_none() {
+            assert!(t.elapsed() < Duration::from_secs(30), "Alertmanager not ready: {}", dir.join("alertmanager.log").display());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        am
+    }
+
+    fn get(&self, path: &str) -> Option<String> {
+        let mut r = self.agent.get(format!("{}{path}", self.url)).call().ok()?;
+        (r.status() == 200).then(|| r.body_mut().read_to_string().unwrap())
+    }
+
+    fn json(&self, path: &str) -> Value {
+        serde_json::from_str(&self.get(path).unwrap_or_else(|| panic!("GET {path}"))).unwrap()
+    }
+
+    /// Alerts named `NatsStreamResetLoop` that have not ended (active or
+    /// inhibited: the API leaves out those whose `endsAt` has passed).
+    fn loop_alerts(&self) -> Vec<Value> {
+        let v = self.json("/api/v2/alerts?filter=alertname%3D%22NatsStreamResetLoop%22");
+        v.as_array().unwrap().clone()
+    }
+
+    /// Waits until `ok` holds on the active loop alerts.
+    fn wait_for(&self, what: &str, ok: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let t = Instant::now();
+        loop {
+            let a = self.loop_alerts();
+            if ok(&a) {
+                return a;
+            }
+            assert!(t.elapsed() < Duration::from_secs(20), "{what}; active alerts: {a:#?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn now() -> Micros {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as Micros
+}
+
+/// nats-server's `2026/11/26 14:17:08.682791` after `[pid] ` as microseconds.
+fn line_time(line: &str) -> Option<(usize, Micros)> {
+    let at = line.find("] ")? + 2;
+    let ts = line.get(at..at + 26)?;
+    let iso = format!("{}T{}Z", ts[..10].replace('/', "-"), &ts[11..]);
+    Some((at, parse_rfc3339(iso.as_bytes())?.0))
+}
+
+fn with_time(line: &str, at: usize, t: Micros) -> String {
+    let s = rfc3339(t, 0);
+    format!("{}{} {}{}", &line[..at], s[..10].replace('-', "/"), &s[11..26], &line[at + 26..])
+}
+
+/// The s05 logs with every line time moved by the same amount, so that the
+/// loop's last reset (n1's and n2's last `Resetting stream cluster state`)
+/// is at `last_reset`; the loop's real spacing is kept. Returns the paths.
+fn s05_reset_at(dir: &Path, last_reset: Micros) -> Vec<PathBuf> {
+    let src = root().join("tests/data/corpus").join(S05);
+    let read = |n: &str| std::fs::read_to_string(src.join(format!("{n}.log"))).unwrap();
+    let newest_reset = ["n1", "n2", "n3"]
+        .iter()
+        .flat_map(|n| {
+            read(n)
+                .lines()
+                .filter(|l| l.contains("Resetting stream cluster state"))
+                .filter_map(line_time)
+                .map(|(_, t)| t)
+                .collect::<Vec<_>>()
+        })
+        .max()
+        .unwrap();
+    let shift = last_reset - newest_reset;
+    ["n1", "n2", "n3"]
+        .iter()
+        .map(|n| {
+            let text: String = read(n)
+                .lines()
+                .map(|l| match line_time(l) {
+                    Some((at, t)) => with_time(l, at, t + shift) + "\n",
+                    None => format!("{l}\n"),
+                })
+                .collect();
+            let p = dir.join(format!("{n}.log"));
+            std::fs::write(&p, text).unwrap();
+            p
+        })
+        .collect()
+}
+
+fn resetwatch() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_resetwatch"));
+    c.current_dir(root());
+    c
+}
+
+fn labels(a: &Value) -> (String, String) {
+    (a["labels"]["server_name"].as_str().unwrap().into(), a["labels"]["severity"].as_str().unwrap().into())
+}
+
+#[test]
+fn replay_posts_the_s05_loop_grouped_then_resolved() {
+    let dir = scratch("replay");
+    let am = Alertmanager::start(&dir);
+    // The logs go on 36 s after the last reset (the servers shut down), so
+    // a quiet period of 60 s keeps the loop firing at their end. The last
+    // reset is 62 s ago: a line 61 s after it is already in the past.
+    // Firing alerts end 60 s + repeat (120 s) after the 10th reset, ~15 s
+    // before the last: about 100 s from now.
+    let quiet = 60;
+    let last = now() - 62 * SECOND;
+    let logs = s05_reset_at(&dir, last);
+    let config = dir.join("resetwatch.json");
+    std::fs::write(&config, format!(r#"{{"quiet_seconds": {quiet}, "repeat_seconds": 120}}"#)).unwrap();
+
+    // 1. The logs as they are: the loop is still firing when they end.
+    let t = Instant::now();
+    let out = resetwatch()
+        .args(["replay", "--alertmanager", &am.url, "--config"])
+        .arg(&config)
+        .args(&logs)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // warning and critical for n1 and n2, and the two warnings once more as resolved
+    assert!(stderr.contains("alertmanager: 6 of 6 alerts delivered"), "{stderr}");
+    eprintln!("replay with --alertmanager: {:?}", t.elapsed());
+
+    let active = am.wait_for("both servers' critical alerts", |a| {
+        a.len() == 2 && a.iter().all(|a| a["status"]["state"] == "active")
+    });
+    let mut got: Vec<_> = active.iter().map(labels).collect();
+    got.sort();
+    assert_eq!(got, [("n1".into(), "critical".into()), ("n2".into(), "critical".into())], "the warnings were resolved at the rise");
+    for a in &active {
+        let l = a["labels"].as_object().unwrap();
+        let mut keys: Vec<_> = l.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["account", "alertname", "server_name", "severity", "source", "stream"]);
+        assert_eq!((&l["account"], &l["stream"]), (&Value::from("$G"), &Value::from("ORDERS")));
+        assert_eq!(l["source"], l["server_name"], "replay names a source by its file");
+        let n = &a["annotations"];
+        assert!(n["summary"].as_str().unwrap().starts_with("Stream '$G > ORDERS' on n"), "{n}");
+        assert!(n["description"].as_str().unwrap().starts_with("10 reset pairs in the last 300 s"), "{n}");
+        assert!(n["description"].as_str().unwrap().contains("Cause: catchup aborted, no leader"), "{n}");
+        assert!(n["runbook"].as_str().unwrap().starts_with("1. Confirm:"), "{n}");
+        // endsAt: the 10th reset + quiet + repeat, in the future
+        let ends = parse_rfc3339(a["endsAt"].as_str().unwrap().as_bytes()).unwrap().0;
+        assert!(ends > now(), "{a}");
+    }
+
+    // One group for the stream, holding both servers' alerts.
+    let groups = am.json("/api/v2/alerts/groups");
+    let ours: Vec<&Value> =
+        groups.as_array().unwrap().iter().filter(|g| g["labels"]["alertname"] == "NatsStreamResetLoop").collect();
+    assert_eq!(ours.len(), 1, "{groups:#}");
+    assert_eq!(ours[0]["labels"], serde_json::json!({"alertname": "NatsStreamResetLoop", "account": "$G", "stream": "ORDERS"}));
+    let mut members: Vec<_> = ours[0]["alerts"].as_array().unwrap().iter().map(labels).collect();
+    members.sort();
+    assert_eq!(members, got);
+
+    // 2. A later line (another server's event, past the quiet period) moves
+    // time on: the loop resolves and Alertmanager no longer has it active.
+    let later = dir.join("later.log");
+    let t_later = last + (quiet + 1) * SECOND;
+    let line = "[9000] 2026/11/26 00:00:00.000000 [WRN] Resetting stream cluster state for '$G > OTHER'";
+    std::fs::write(&later, with_time(line, 7, t_later) + "\n").unwrap();
+    let out = resetwatch()
+        .args(["replay", "--alertmanager", &am.url, "--config"])
+        .arg(&config)
+        .args(&logs)
+        .arg(&later)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches(r#""status":"resolved""#).count(), 2, "{stdout}");
+    assert!(stderr.contains("alertmanager: 8 of 8 alerts delivered"), "{stderr}");
+    am.wait_for("no loop alert active", |a| a.is_empty());
+    // Kept on failure: alertmanager.log and the logs replayed.
+    drop(am);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The body Fluent Bit's `http` output posts with `Format json`: the
+/// records of a chunk as one JSON array.
+fn fluent_bit_body(records: &[Vec<u8>]) -> Vec<u8> {
+    let mut body = b"[".to_vec();
+    for (i, r) in records.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(r);
+    }
+    body.push(b']');
+    body
+}
+
+#[test]
+fn the_second_fluent_bit_instance_posts_what_alertmanager_takes() {
+    let dir = scratch("fluent-bit");
+    let am = Alertmanager::start(&dir);
+    // Default quiet period (600 s): still firing at the end of the logs.
+    let logs = s05_reset_at(&dir, now() - 40 * SECOND);
+    let wasm = root().join("dist/resetwatch.wasm");
+    let wasm = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask dist` first", wasm.display()));
+
+    // First instance: defaults, on the logs as `tail` reads them.
+    let mut first = FluentBitHost::new(&wasm, FluentBitOptions::default()).unwrap();
+    // Second instance: its own Accessible_Paths with {"output": "alertmanager"}.
+    let conf = dir.join("second");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(conf.join("resetwatch.json"), r#"{"output": "alertmanager"}"#).unwrap();
+    let opts = FluentBitOptions { accessible_paths: vec![conf], ..FluentBitOptions::default() };
+    let mut second = FluentBitHost::new(&wasm, opts).unwrap();
+
+    let mut bodies = Vec::new();
+    let mut alerts = Vec::new();
+    for r in tail::read_files(&logs).unwrap() {
+        let out = match first.filter_record(&r.tag, r.time.sec, r.time.nsec, r.record.as_bytes()).unwrap() {
+            Outcome::Output(o) => o,
+            Outcome::Dropped(why) => panic!("dropped ({why}): {}", r.record),
+        };
+        // The second instance matches only the alert tag: rewrite_tag's copies.
+        if out == r.record.as_bytes() {
+            continue;
+        }
+        let rec: Value = serde_json::from_slice(&out).unwrap();
+        alerts.push(rec["resetwatch"].clone());
+        let tag = format!("alerts.{}", rec["resetwatch"]["stream"].as_str().unwrap());
+        match second.filter_record(&tag, r.time.sec, r.time.nsec, &out).unwrap() {
+            Outcome::Output(o) => bodies.push(o),
+            Outcome::Dropped(why) => panic!("second instance dropped ({why})"),
+        }
+    }
+    assert_eq!(alerts.len(), 4, "warning and critical on n1 and n2: {alerts:#?}");
+    assert!(second.take_guest_stderr().is_empty(), "the second instance read its configuration");
+    for (b, a) in bodies.iter().zip(&alerts) {
+        let v: Value = serde_json::from_slice(b).unwrap();
+        let keys: Vec<_> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["annotations", "endsAt", "labels", "startsAt"], "the body is the Alertmanager form alone");
+        assert_eq!(v["labels"]["severity"], a["severity"]);
+        assert_eq!(v["labels"]["source"], a["source"]);
+    }
+
+    // Exactly as the http output posts it: one array, JSON content type, no date key.
+    let body = fluent_bit_body(&bodies);
+    let mut resp = am
+        .agent
+        .post(format!("{}/api/v2/alerts", am.url))
+        .header("Content-Type", "application/json")
+        .send(&body[..])
+        .unwrap();
+    let status = resp.status().as_u16();
+    assert_eq!(status, 200, "{}", resp.body_mut().read_to_string().unwrap_or_default());
+
+    // Without the warning's resolution (one record in, one out) both
+    // severities are active; the inhibit rule silences the warnings.
+    let inhibited = |a: &Value| !a["status"]["inhibitedBy"].as_array().unwrap().is_empty();
+    let active = am.wait_for("the four alerts, warnings inhibited", |all| {
+        all.len() == 4 && all.iter().all(|a| inhibited(a) == (a["labels"]["severity"] == "warning"))
+    });
+    for a in &active {
+        let want = if a["labels"]["severity"] == "warning" { "suppressed" } else { "active" };
+        assert_eq!(a["status"]["state"], want, "{a}");
+        assert!(a["labels"]["source"].as_str().unwrap().starts_with("nats."), "the tag is the source: {a}");
+    }
+    let groups = am.json("/api/v2/alerts/groups");
+    let ours: Vec<&Value> =
+        groups.as_array().unwrap().iter().filter(|g| g["labels"]["alertname"] == "NatsStreamResetLoop").collect();
+    assert_eq!(ours.len(), 1, "{groups:#}");
+    assert_eq!(ours[0]["alerts"].as_array().unwrap().len(), 4);
+    drop(am);
+    let _ = std::fs::remove_dir_all(&dir);
+}
