@@ -446,11 +446,13 @@ fn cut_lines_and_garbage_lose_nothing_else() {
     assert!(serve.wait_exit(Duration::from_secs(10)).success());
     let err = serve.stderr();
     let total = want.len() + 1;
+    let (_, alerts) = split(&serve.lines);
     assert!(
         err.contains(&format!(
-            "stopped: {total} records in, 0 alerts, {} lines out; {} malformed (passed on as resetwatch_error events); \
-             dropped: 1 too long, 1 cut off by a disconnect, 0 output at shutdown",
-            total + garbage.len(),
+            "stopped: {total} records in, {} alerts, {} lines out; {} malformed (passed on as resetwatch_error events); \
+             dropped: 1 too long, 1 cut off by a disconnect, 0 in and 0 out at shutdown",
+            alerts.len(),
+            total + garbage.len() + alerts.len(),
             garbage.len()
         )),
         "{err}"
@@ -506,10 +508,12 @@ fn sigterm_saves_the_state_and_a_restart_continues_the_episode() {
 
     // A damaged state file is reported, kept aside, and the server starts empty.
     std::fs::write(&state, b"resetwatch-state 1\nnonsense").unwrap();
-    let c = Serve::start(&["--tcp", "127.0.0.1:0", "--state", state.to_str().unwrap()]);
+    let mut c = Serve::start(&["--tcp", "127.0.0.1:0", "--state", state.to_str().unwrap()]);
     let err = c.wait_stderr("starting empty", Duration::from_secs(20));
     assert!(err.contains("resetwatch.unusable"), "{err}");
+    assert!(dir.join("resetwatch.unusable").exists());
     c.sigterm();
+    assert!(c.wait_exit(Duration::from_secs(10)).success());
 }
 
 /// A reader that does not keep up: while stdout is not read, the server
@@ -517,14 +521,17 @@ fn sigterm_saves_the_state_and_a_restart_continues_the_episode() {
 /// once stdout is read again, every event comes through exactly once.
 #[test]
 fn a_slow_stdout_slows_the_clients_and_loses_nothing() {
-    let mut serve = Serve::start(&["--tcp", "127.0.0.1:0"]);
+    let mut serve = Serve::start_unread(&["--tcp", "127.0.0.1:0"]);
     let addr = serve.tcp_addr();
-    // Far more than the pipe, both queues and the socket buffers hold.
+    // Far more than the pipe, both queues and the socket buffers hold
+    // (60 MB; loopback TCP buffers may grow to tens of MB).
     let base = events("n3", "nats-2");
-    let many: Vec<String> = (0..60_000)
+    let pad = "p".repeat(3000);
+    let many: Vec<String> = (0..20_000)
         .map(|i| {
             let mut v: Value = serde_json::from_str(&base[i % base.len()]).unwrap();
             v["seq"] = json!(i);
+            v["pad"] = json!(pad);
             v.to_string()
         })
         .collect();
@@ -553,7 +560,7 @@ fn a_slow_stdout_slows_the_clients_and_loses_nothing() {
     assert!(serve.wait_exit(Duration::from_secs(10)).success());
     let err = serve.stderr();
     assert!(err.contains(&format!("stopped: {} records in, 0 alerts, {} lines out; 0 malformed", many.len(), many.len())), "{err}");
-    assert!(err.contains("dropped: 0 too long, 0 cut off by a disconnect, 0 output at shutdown"), "{err}");
+    assert!(err.contains("dropped: 0 too long, 0 cut off by a disconnect, 0 in and 0 out at shutdown"), "{err}");
 }
 
 /// Stopping while stdout is stuck and a client is still sending: the stop

@@ -36,14 +36,18 @@ pub enum Input {
     Closed { client: u64, partial: usize, error: Option<String> },
 }
 
-/// What readers share: where lines go, the line limit, client numbers and
-/// whether the server is stopping (new clients are then turned away).
+/// What readers share: where lines go, the line limit, client numbers,
+/// whether the server is stopping (new clients are then turned away) and
+/// whether it has stopped taking lines (the grace period is over: readers
+/// then drop what they read, count it in `dropped`, and hang up).
 #[derive(Clone)]
 pub struct Readers {
     pub queue: SyncSender<Input>,
     pub max_line: usize,
     pub next_client: Arc<AtomicU64>,
     pub stopping: Arc<AtomicBool>,
+    pub closed: Arc<AtomicBool>,
+    pub dropped: Arc<AtomicU64>,
 }
 
 impl Readers {
@@ -57,31 +61,36 @@ impl Readers {
         if self.queue.send(Input::Opened { client, peer }).is_err() {
             return;
         }
-        let queue = self.queue.clone();
-        let max = self.max_line;
+        let me = self.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("client-{client}"))
-            .spawn(move || read_client(client, stream, max, &queue));
+            .spawn(move || me.read_client(client, stream));
         if let Err(e) = spawned {
             let _ = self.queue.send(Input::Closed { client, partial: 0, error: Some(format!("no thread for it: {e}")) });
         }
     }
-}
 
-fn read_client<S: Read>(client: u64, stream: S, max: usize, queue: &SyncSender<Input>) {
-    let mut lines = Lines::new(BufReader::with_capacity(READ_BUFFER, stream), max);
-    loop {
-        let msg = match lines.next_frame() {
-            Ok(Frame::Line(bytes)) => Input::Line { client, bytes },
-            Ok(Frame::TooLong(len)) => Input::TooLong { client, len },
-            Ok(Frame::Partial(partial)) => Input::Closed { client, partial, error: None },
-            Ok(Frame::End) => Input::Closed { client, partial: 0, error: None },
-            Err(e) => Input::Closed { client, partial: 0, error: Some(e.to_string()) },
-        };
-        let last = matches!(msg, Input::Closed { .. });
-        // A send fails only when the detector thread is gone: the server is exiting.
-        if queue.send(msg).is_err() || last {
-            return;
+    fn read_client<S: Read>(&self, client: u64, stream: S) {
+        let mut lines = Lines::new(BufReader::with_capacity(READ_BUFFER, stream), self.max_line);
+        loop {
+            let msg = match lines.next_frame() {
+                Ok(Frame::Line(bytes)) => Input::Line { client, bytes },
+                Ok(Frame::TooLong(len)) => Input::TooLong { client, len },
+                Ok(Frame::Partial(partial)) => Input::Closed { client, partial, error: None },
+                Ok(Frame::End) => Input::Closed { client, partial: 0, error: None },
+                Err(e) => Input::Closed { client, partial: 0, error: Some(e.to_string()) },
+            };
+            if self.closed.load(Ordering::SeqCst) {
+                if matches!(msg, Input::Line { .. }) {
+                    self.dropped.fetch_add(1, Ordering::SeqCst);
+                }
+                return; // hangs up
+            }
+            let last = matches!(msg, Input::Closed { .. });
+            // A send fails only when the detector thread is gone: the server is exiting.
+            if self.queue.send(msg).is_err() || last {
+                return;
+            }
         }
     }
 }

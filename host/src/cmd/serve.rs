@@ -133,11 +133,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let (out_tx, out_rx) = mpsc::sync_channel::<Vec<u8>>(OUTPUT_QUEUE);
     let writer = Writer::spawn(out_rx, stopping.clone())?;
     watch_signals(stopping.clone())?;
+    let closed = Arc::new(AtomicBool::new(false));
+    let dropped_in = Arc::new(AtomicU64::new(0));
     let readers = Readers {
         queue: in_tx,
         max_line: args.max_line_bytes,
         next_client: Arc::new(AtomicU64::new(0)),
         stopping: stopping.clone(),
+        closed: closed.clone(),
+        dropped: dropped_in.clone(),
     };
     for l in listeners {
         eprintln!("resetwatch serve: listening on {}", l.describe());
@@ -155,6 +159,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         keys,
         out: out_tx,
         stopping,
+        closed,
+        dropped_in,
         stop_by: None,
         grace,
         state_file,
@@ -260,10 +266,11 @@ struct Counts {
     alerts: u64,
     /// Lines handed to the stdout writer (records, malformed lines, alerts).
     emitted: u64,
-    /// Lines dropped: over-long, cut off by a disconnect, or output that
-    /// could not be queued at shutdown.
+    /// Lines dropped: over-long, cut off by a disconnect, read but not
+    /// taken at shutdown, or output that could not be queued at shutdown.
     too_long: u64,
     partial: u64,
+    input_dropped: u64,
     output_dropped: u64,
 }
 
@@ -275,8 +282,15 @@ impl Counts {
     fn summary(&self) -> String {
         format!(
             "{} records in, {} alerts, {} lines out; {} malformed (passed on as resetwatch_error events); \
-             dropped: {} too long, {} cut off by a disconnect, {} output at shutdown",
-            self.records, self.alerts, self.emitted, self.malformed, self.too_long, self.partial, self.output_dropped
+             dropped: {} too long, {} cut off by a disconnect, {} in and {} out at shutdown",
+            self.records,
+            self.alerts,
+            self.emitted,
+            self.malformed,
+            self.too_long,
+            self.partial,
+            self.input_dropped,
+            self.output_dropped
         )
     }
 }
@@ -286,6 +300,10 @@ struct Server {
     keys: SourceKeys,
     out: SyncSender<Vec<u8>>,
     stopping: Arc<AtomicBool>,
+    /// Set once the stop takes no more lines; `dropped_in` counts the lines
+    /// readers read after that (see [`Readers`]).
+    closed: Arc<AtomicBool>,
+    dropped_in: Arc<AtomicU64>,
     /// Set when the stop began: the moment by which it must be over.
     stop_by: Option<Instant>,
     /// How long a stop may take (--shutdown-grace).
@@ -343,13 +361,19 @@ impl Server {
                 self.report_counts();
             }
         }
-        // What the clients sent before the stop is still read and passed on.
-        loop {
-            match input.try_recv() {
-                Ok(msg) => self.take(msg)?,
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+        // What is queued is still passed on; readers take no more. A reader
+        // may be in the middle of queueing one last line: it gets a moment.
+        self.closed.store(true, Ordering::SeqCst);
+        for _ in 0..2 {
+            loop {
+                match input.try_recv() {
+                    Ok(msg) => self.take(msg)?,
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
             }
+            std::thread::sleep(Duration::from_millis(20));
         }
+        self.counts.input_dropped = self.dropped_in.load(Ordering::SeqCst);
         for (client, peer) in std::mem::take(&mut self.clients) {
             eprintln!("resetwatch serve: client {client} ({peer}) still connected at the stop");
         }
