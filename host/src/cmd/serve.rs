@@ -34,7 +34,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context as _, Result};
 use resetwatch::clock::rfc3339;
 use resetwatch::Config;
-use resetwatch_host::component::{Alert, DetectorComponent, Detector, Seen, DEFAULT_COMPONENT};
+use resetwatch_host::component::{Alert, Detector, DetectorComponent, Seen, DEFAULT_COMPONENT};
 use resetwatch_host::listen::{Input, Listener, Readers};
 use resetwatch_host::vector::{self, SourceKeys, DEFAULT_FALLBACK, DEFAULT_SOURCE_KEYS};
 
