@@ -165,6 +165,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         grace,
         state_file,
         dirty: false,
+        save_error: None,
         clients: Default::default(),
         counts: Counts::default(),
         reported: Counts::default(),
@@ -311,6 +312,8 @@ struct Server {
     state_file: Option<PathBuf>,
     /// The state changed since it was last saved.
     dirty: bool,
+    /// The last periodic save's failure, if it failed.
+    save_error: Option<String>,
     /// Connected clients: number -> who.
     clients: std::collections::BTreeMap<u64, String>,
     counts: Counts,
@@ -351,8 +354,14 @@ impl Server {
             if now >= next_save {
                 next_save = now + save_every;
                 if self.dirty {
-                    if let Some(Err(e)) = self.save_state() {
-                        eprintln!("resetwatch serve: cannot save the state: {e}");
+                    match self.save_state() {
+                        // Said once per kind of failure, not every few seconds.
+                        Some(Err(e)) if self.save_error.as_ref() != Some(&e) => {
+                            eprintln!("resetwatch serve: cannot save the state (detection goes on in memory): {e}");
+                            self.save_error = Some(e);
+                        }
+                        Some(Ok(_)) => self.save_error = None,
+                        _ => {}
                     }
                 }
             }
