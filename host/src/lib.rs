@@ -12,13 +12,18 @@
 //! - [`alertmanager`]: alerts posted to Prometheus Alertmanager from a
 //!   thread of its own (`--alertmanager`).
 //! - [`plot`]: the SVG timeline of `resetwatch replay --plot`.
+//! - [`framing`], [`listen`], [`vector`]: `resetwatch serve`'s newline
+//!   framing, its sockets and client readers, and Vector's event shapes.
 
 pub mod alertmanager;
 pub mod component;
 pub mod fluent_bit;
+pub mod framing;
+pub mod listen;
 pub mod logs;
 pub mod plot;
 pub mod tail;
+pub mod vector;
 pub mod wasm_check;
 
 pub use fluent_bit::{

@@ -27,6 +27,9 @@ enum Command {
     /// Replay archived logs through the Component Model build: alerts as NDJSON
     /// on stdout, a per-stream summary on stderr.
     Replay(cmd::replay::Args),
+    /// Read NDJSON events from TCP/Unix sockets (Vector's socket sink), write
+    /// them and the alerts as NDJSON to stdout (Vector's exec source).
+    Serve(cmd::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::FluentBit(args) => cmd::fluent_bit::run(args),
         Command::Replay(args) => cmd::replay::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -3,3 +3,4 @@
 
 pub mod fluent_bit;
 pub mod replay;
+pub mod serve;

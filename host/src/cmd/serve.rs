@@ -1,0 +1,642 @@
+//! `resetwatch serve`: resetwatch as a sidecar for Vector (or anything
+//! that writes newline-delimited JSON to a socket and reads it from a
+//! child's stdout).
+//!
+//! Clients send events, one JSON object per line, over TCP or Unix
+//! sockets (Vector's `socket` sink, `encoding.codec = "json"`); every event
+//! goes through the Component Model build (detection happens only there)
+//! and comes back out on stdout, unchanged and exactly once, followed by
+//! any alert it made due as an event of its own (Vector's `exec` source in
+//! `streaming` mode reads that). Once a second the host clock is handed to
+//! the detector so that an alert whose source went quiet resolves on time.
+//!
+//! Threads: one per listener (accept), one per client (framing), this one
+//! (the detector, which is single-threaded), one writing stdout, one
+//! waiting for signals. Two bounded queues join them: client lines in,
+//! output lines out. A slow stdout reader fills the output queue, then
+//! the input queue, then the clients' sockets: everything slows down and
+//! nothing is dropped. Only at shutdown, when stdout has not taken what is
+//! queued within the grace period, is output dropped, and then counted.
+//!
+//! Lines that are not JSON objects are counted, reported on stderr and
+//! carried on as `{"message": <line>, "resetwatch_error": <why>}`; a line
+//! cut off by a client that went away is dropped and reported; a line
+//! longer than `--max-line-bytes` is skipped and reported.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context as _, Result};
+use resetwatch::clock::rfc3339;
+use resetwatch::Config;
+use resetwatch_host::component::{Alert, Detector, DetectorComponent, Seen, DEFAULT_COMPONENT};
+use resetwatch_host::listen::{Input, Listener, Readers};
+use resetwatch_host::vector::{self, SourceKeys, DEFAULT_FALLBACK, DEFAULT_SOURCE_KEYS};
+
+/// Lines waiting for the detector, all clients together.
+const INPUT_QUEUE: usize = 1024;
+/// Lines waiting for stdout.
+const OUTPUT_QUEUE: usize = 1024;
+/// Malformed lines, over-long lines and cut-off lines quoted one by one on
+/// stderr; past this many of a kind they are only counted.
+const QUOTED: u64 = 10;
+/// How often counts of trouble are repeated on stderr, when they changed.
+const REPORT_EVERY: Duration = Duration::from_secs(60);
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Listen on this TCP address (`127.0.0.1:9000`; port 0 picks one and
+    /// says which on stderr). Repeatable.
+    #[arg(long = "tcp", value_name = "ADDR")]
+    tcp: Vec<String>,
+    /// Listen on a Unix socket at this path (a stale socket file is
+    /// replaced). Repeatable.
+    #[arg(long = "unix", value_name = "PATH")]
+    unix: Vec<PathBuf>,
+    /// resetwatch.json (the same file as for the Fluent Bit build).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Keep the detector's state in this file: restored at start, saved
+    /// (atomically) every --save-every seconds when it changed and on exit.
+    /// Default: `<state_dir>/resetwatch.state` when the configuration sets
+    /// `state_dir`, else in memory only.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// The component to run.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_COMPONENT)]
+    wasm: PathBuf,
+    /// Event keys naming the source (the server) when the event carries
+    /// none of the core's (README, "Record shapes"): a dotted path, or
+    /// several joined with `+` whose values are joined with `/`. The first
+    /// set whose keys are all present wins. Repeatable; default:
+    /// `kubernetes.pod_namespace+kubernetes.pod_name`, `kubernetes.pod_name`,
+    /// `host`, `file`.
+    #[arg(long = "source-key", value_name = "KEY[+KEY...]")]
+    source_keys: Vec<String>,
+    /// The source of events that carry none of the source keys.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_FALLBACK)]
+    default_source: String,
+    /// Longest line accepted; longer ones are skipped and reported.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    max_line_bytes: usize,
+    /// On SIGTERM: how long connected clients may go on sending, and then
+    /// how long stdout has to take what is queued, before the server stops.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    shutdown_grace: f64,
+    /// How often a changed state is saved (with --state).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    save_every: f64,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    if args.tcp.is_empty() && args.unix.is_empty() {
+        bail!("nothing to listen on: give --tcp ADDR and/or --unix PATH");
+    }
+    let grace = seconds("--shutdown-grace", args.shutdown_grace)?;
+    let save_every = seconds("--save-every", args.save_every)?;
+    let config_json = match &args.config {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        None => "{}".to_string(),
+    };
+    let at = args.config.as_deref().map_or("configuration".to_string(), |p| p.display().to_string());
+    let cfg = Config::from_json(config_json.as_bytes()).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
+    // The Fluent Bit build's file name inside `state_dir` (src/shell/state_file.rs).
+    let state_file = args.state.clone().or_else(|| cfg.state_dir.as_ref().map(|d| Path::new(d).join("resetwatch.state")));
+
+    if !args.wasm.exists() {
+        bail!(
+            "{} not found: the component is built by `cargo xtask dist` (in the resetwatch repository), \
+             which writes {DEFAULT_COMPONENT}; pass --wasm FILE",
+            args.wasm.display()
+        );
+    }
+    let component = DetectorComponent::from_file(&args.wasm)?;
+    let detector = start_detector(&component, &config_json, &at, state_file.as_deref())?;
+
+    // Bind everything before saying anything, so that a bad address fails at once.
+    let mut listeners = Vec::new();
+    for a in &args.tcp {
+        listeners.push(Listener::tcp(a)?);
+    }
+    for p in &args.unix {
+        listeners.push(Listener::unix(p)?);
+    }
+    let socket_files: Vec<PathBuf> = listeners.iter().filter_map(Listener::socket_file).collect();
+
+    let stopping = Arc::new(AtomicBool::new(false));
+    let (in_tx, in_rx) = mpsc::sync_channel::<Input>(INPUT_QUEUE);
+    let (out_tx, out_rx) = mpsc::sync_channel::<Vec<u8>>(OUTPUT_QUEUE);
+    let writer = Writer::spawn(out_rx, stopping.clone())?;
+    watch_signals(stopping.clone())?;
+    let closed = Arc::new(AtomicBool::new(false));
+    let dropped_in = Arc::new(AtomicU64::new(0));
+    let readers = Readers {
+        queue: in_tx,
+        max_line: args.max_line_bytes,
+        next_client: Arc::new(AtomicU64::new(0)),
+        stopping: stopping.clone(),
+        closed: closed.clone(),
+        dropped: dropped_in.clone(),
+    };
+    for l in listeners {
+        eprintln!("resetwatch serve: listening on {}", l.describe());
+        l.spawn(readers.clone())?;
+    }
+    drop(readers);
+
+    let keys = if args.source_keys.is_empty() {
+        SourceKeys::new(DEFAULT_SOURCE_KEYS, &args.default_source)
+    } else {
+        SourceKeys::new(&args.source_keys, &args.default_source)
+    };
+    let mut server = Server {
+        detector,
+        keys,
+        out: out_tx,
+        stopping,
+        closed,
+        dropped_in,
+        stop_by: None,
+        grace,
+        state_file,
+        dirty: false,
+        save_error: None,
+        clients: Default::default(),
+        counts: Counts::default(),
+        reported: Counts::default(),
+        now_ns: 0,
+    };
+    let result = server.serve(&in_rx, save_every);
+    let saved = server.save_state();
+    // Let stdout take what is queued, within the grace period.
+    let Server { out, counts, .. } = server;
+    drop(out);
+    let written = writer.finish(grace);
+    for f in &socket_files {
+        let _ = std::fs::remove_file(f);
+    }
+    result?;
+    let mut end = format!("resetwatch serve: stopped: {}", counts.summary());
+    let unwritten = counts.emitted.saturating_sub(written);
+    if unwritten > 0 {
+        end.push_str(&format!("; {unwritten} output lines not written (stdout did not take them)"));
+    }
+    match saved {
+        Some(Ok(p)) => end.push_str(&format!("; state saved to {}", p.display())),
+        Some(Err(e)) => end.push_str(&format!("; state NOT saved: {e}")),
+        None => {}
+    }
+    eprintln!("{end}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn seconds(flag: &str, s: f64) -> Result<Duration> {
+    if !(s.is_finite() && s >= 0.0 && s < 1e9) {
+        bail!("{flag}: must be a number of seconds, not {s}");
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
+/// A detector from the state file when there is a usable one, else a new
+/// one. A file that cannot be used is reported and moved aside (to
+/// `<file>.unusable`), never fatal: detection starts afresh.
+fn start_detector(component: &DetectorComponent, config_json: &str, at: &str, state: Option<&Path>) -> Result<Detector> {
+    let fresh = || -> Result<Detector> {
+        match component.create(config_json)? {
+            Ok(d) => Ok(d),
+            Err(e) => bail!("{at}: {}", e.message()),
+        }
+    };
+    let Some(path) = state else { return fresh() };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("resetwatch serve: no state at {} yet: starting empty", path.display());
+            return fresh();
+        }
+        Err(e) => bail!("cannot read the state {}: {e}", path.display()),
+    };
+    match component.restore(config_json, &bytes)? {
+        Ok(d) => {
+            eprintln!("resetwatch serve: state restored from {} ({} bytes)", path.display(), bytes.len());
+            Ok(d)
+        }
+        Err(e) => {
+            let aside = path.with_extension("unusable");
+            let moved = std::fs::rename(path, &aside).is_ok();
+            eprintln!(
+                "resetwatch serve: {}: {}; starting empty{}",
+                path.display(),
+                e.message(),
+                if moved { format!(" (the file is kept as {})", aside.display()) } else { String::new() }
+            );
+            fresh()
+        }
+    }
+}
+
+/// SIGTERM (Vector's exec source sends it when Vector stops) or SIGINT:
+/// stop cleanly. A second one changes nothing; the grace period bounds the
+/// stop anyway.
+fn watch_signals(stopping: Arc<AtomicBool>) -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).context("cannot watch for signals")?;
+    std::thread::Builder::new().name("signals".into()).spawn(move || {
+        for sig in signals.forever() {
+            let name = if sig == SIGTERM { "SIGTERM" } else { "SIGINT" };
+            if !stopping.swap(true, Ordering::SeqCst) {
+                eprintln!("resetwatch serve: {name}: stopping");
+            }
+        }
+    })?;
+    Ok(())
+}
+
+/// Counters for stderr.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct Counts {
+    /// Events read (JSON objects), and malformed lines read.
+    records: u64,
+    malformed: u64,
+    /// Alerts emitted.
+    alerts: u64,
+    /// Lines handed to the stdout writer (records, malformed lines, alerts).
+    emitted: u64,
+    /// Lines dropped: over-long, cut off by a disconnect, read but not
+    /// taken at shutdown, or output that could not be queued at shutdown.
+    too_long: u64,
+    partial: u64,
+    input_dropped: u64,
+    output_dropped: u64,
+}
+
+impl Counts {
+    fn trouble(&self) -> (u64, u64, u64, u64) {
+        (self.malformed, self.too_long, self.partial, self.output_dropped)
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} records in, {} alerts, {} lines out; {} malformed (passed on as resetwatch_error events); \
+             dropped: {} too long, {} cut off by a disconnect, {} in and {} out at shutdown",
+            self.records,
+            self.alerts,
+            self.emitted,
+            self.malformed,
+            self.too_long,
+            self.partial,
+            self.input_dropped,
+            self.output_dropped
+        )
+    }
+}
+
+struct Server {
+    detector: Detector,
+    keys: SourceKeys,
+    out: SyncSender<Vec<u8>>,
+    stopping: Arc<AtomicBool>,
+    /// Set once the stop takes no more lines; `dropped_in` counts the lines
+    /// readers read after that (see [`Readers`]).
+    closed: Arc<AtomicBool>,
+    dropped_in: Arc<AtomicU64>,
+    /// Set when the stop began: the moment by which it must be over.
+    stop_by: Option<Instant>,
+    /// How long a stop may take (--shutdown-grace).
+    grace: Duration,
+    state_file: Option<PathBuf>,
+    /// The state changed since it was last saved.
+    dirty: bool,
+    /// The last periodic save's failure, if it failed.
+    save_error: Option<String>,
+    /// Connected clients: number -> who.
+    clients: std::collections::BTreeMap<u64, String>,
+    counts: Counts,
+    reported: Counts,
+    /// The host clock handed to the detector (ns), never going back.
+    now_ns: i64,
+}
+
+impl Server {
+    /// Runs until stopped: by a signal, or stdout closing.
+    fn serve(&mut self, input: &Receiver<Input>, save_every: Duration) -> Result<()> {
+        let second = Duration::from_secs(1);
+        let mut next_tick = Instant::now() + second;
+        let mut next_save = Instant::now() + save_every;
+        let mut next_report = Instant::now() + REPORT_EVERY;
+        loop {
+            if let Some(by) = self.stop_deadline() {
+                // Stop once every client is gone, or the grace period is over.
+                if self.clients.is_empty() || Instant::now() >= by {
+                    break;
+                }
+            }
+            let wait = next_tick.saturating_duration_since(Instant::now());
+            let wait = if self.stop_by.is_some() { wait.min(Duration::from_millis(50)) } else { wait };
+            match input.recv_timeout(wait) {
+                Ok(msg) => self.take(msg)?,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                self.tick()?;
+                next_tick += second;
+                if next_tick <= now {
+                    next_tick = now + second; // fell behind (a slow stdout): no burst of ticks
+                }
+            }
+            if now >= next_save {
+                next_save = now + save_every;
+                if self.dirty {
+                    match self.save_state() {
+                        // Said once per kind of failure, not every few seconds.
+                        Some(Err(e)) if self.save_error.as_ref() != Some(&e) => {
+                            eprintln!("resetwatch serve: cannot save the state (detection goes on in memory): {e}");
+                            self.save_error = Some(e);
+                        }
+                        Some(Ok(_)) => self.save_error = None,
+                        _ => {}
+                    }
+                }
+            }
+            if now >= next_report {
+                next_report = now + REPORT_EVERY;
+                self.report_counts();
+            }
+        }
+        // What is queued is still passed on; readers take no more. A reader
+        // may be in the middle of queueing one last line: it gets a moment.
+        self.closed.store(true, Ordering::SeqCst);
+        for _ in 0..2 {
+            loop {
+                match input.try_recv() {
+                    Ok(msg) => self.take(msg)?,
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.counts.input_dropped = self.dropped_in.load(Ordering::SeqCst);
+        for (client, peer) in std::mem::take(&mut self.clients) {
+            eprintln!("resetwatch serve: client {client} ({peer}) still connected at the stop");
+        }
+        Ok(())
+    }
+
+    /// When stopping: the moment by which the stop must be over.
+    fn stop_deadline(&mut self) -> Option<Instant> {
+        if self.stop_by.is_none() && self.stopping.load(Ordering::SeqCst) {
+            self.stop_by = Some(Instant::now() + self.grace);
+        }
+        self.stop_by
+    }
+
+    /// The host clock now, in ns, never earlier than what was handed before.
+    fn clock(&mut self) -> i64 {
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos().min(i64::MAX as u128) as i64);
+        self.now_ns = self.now_ns.max(wall);
+        self.now_ns
+    }
+
+    fn take(&mut self, msg: Input) -> Result<()> {
+        match msg {
+            Input::Opened { client, peer } => {
+                eprintln!("resetwatch serve: client {client} connected ({peer})");
+                self.clients.insert(client, peer);
+            }
+            Input::Line { client, bytes } => self.line(client, &bytes)?,
+            Input::TooLong { client, len } => {
+                self.counts.too_long += 1;
+                if self.counts.too_long <= QUOTED {
+                    eprintln!(
+                        "resetwatch serve: client {client}: a line of {len} bytes is longer than --max-line-bytes: dropped{}",
+                        more(self.counts.too_long)
+                    );
+                }
+            }
+            Input::Closed { client, partial, error } => {
+                let peer = self.clients.remove(&client).unwrap_or_default();
+                if partial > 0 {
+                    self.counts.partial += 1;
+                    if self.counts.partial <= QUOTED {
+                        eprintln!(
+                            "resetwatch serve: client {client} ({peer}) went away in the middle of a line: \
+                             its last {partial} bytes had no newline and are dropped{}",
+                            more(self.counts.partial)
+                        );
+                    }
+                }
+                match error {
+                    Some(e) => eprintln!("resetwatch serve: client {client} ({peer}) disconnected: {e}"),
+                    None => eprintln!("resetwatch serve: client {client} ({peer}) disconnected"),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One line from a client: an event goes through the detector and out
+    /// unchanged, then the alerts it made due; anything else is carried on
+    /// as a `resetwatch_error` event.
+    fn line(&mut self, client: u64, line: &[u8]) -> Result<()> {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(()); // an empty line holds no event
+        }
+        if let Some(why) = vector::not_an_event(line) {
+            self.counts.malformed += 1;
+            if self.counts.malformed <= QUOTED {
+                let text = String::from_utf8_lossy(line);
+                let quote: String = text.chars().take(120).collect();
+                let cut = if quote.len() < text.len() { "..." } else { "" };
+                eprintln!("resetwatch serve: client {client}: malformed line ({why}): {quote}{cut}{}", more(self.counts.malformed));
+            }
+            return self.emit(vector::malformed_event(line, &why));
+        }
+        self.counts.records += 1;
+        let source = self.keys.source(line);
+        let now = self.clock();
+        let emitted = self.detector.process(&source, now, line)?;
+        if emitted.seen == Seen::Event {
+            self.dirty = true;
+        }
+        self.emit(line.to_vec())?;
+        for a in &emitted.alerts {
+            self.alert(a)?;
+        }
+        Ok(())
+    }
+
+    /// Time passes: alerts of sources gone quiet resolve.
+    fn tick(&mut self) -> Result<()> {
+        let now = self.clock();
+        for a in &self.detector.advance(now)? {
+            self.alert(a)?;
+        }
+        Ok(())
+    }
+
+    /// Every alert passes here, once, in the order it fell due: out on
+    /// stdout as an event of its own. (Other destinations, such as an
+    /// Alertmanager client, belong here too.)
+    fn alert(&mut self, a: &Alert) -> Result<()> {
+        self.dirty = true;
+        self.counts.alerts += 1;
+        let ts = rfc3339(self.now_ns.div_euclid(1000), 0);
+        self.emit(vector::alert_event(&a.json, &ts))
+    }
+
+    /// Queues one output line. While stdout is slow this waits (and with it
+    /// every client); only once the stop's grace period is over does it
+    /// give up on a line, and count it.
+    fn emit(&mut self, mut line: Vec<u8>) -> Result<()> {
+        line.push(b'\n');
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self.out.try_send(line) {
+                Ok(()) => {
+                    self.counts.emitted += 1;
+                    return Ok(());
+                }
+                Err(TrySendError::Full(l)) => line = l,
+                Err(TrySendError::Disconnected(_)) => {
+                    self.counts.output_dropped += 1;
+                    return Ok(());
+                }
+            }
+            if let Some(by) = self.stop_deadline() {
+                if Instant::now() >= by {
+                    self.counts.output_dropped += 1;
+                    return Ok(());
+                }
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// Saves the state (when there is a file for it): `None` without one.
+    fn save_state(&mut self) -> Option<Result<PathBuf, String>> {
+        let path = self.state_file.clone()?;
+        let res = self
+            .detector
+            .save()
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|bytes| write_atomically(&path, &bytes).map_err(|e| format!("{}: {e}", path.display())));
+        if res.is_ok() {
+            self.dirty = false;
+        }
+        Some(res.map(|()| path))
+    }
+
+    fn report_counts(&mut self) {
+        if self.counts.trouble() != self.reported.trouble() {
+            eprintln!("resetwatch serve: so far: {}", self.counts.summary());
+            self.reported = self.counts;
+        }
+    }
+}
+
+/// ", further ones are only counted" after the last one quoted.
+fn more(n: u64) -> &'static str {
+    if n == QUOTED {
+        " (further ones are only counted)"
+    } else {
+        ""
+    }
+}
+
+/// A temporary file next to `path`, synced, then renamed over it: a crash
+/// leaves the old state or the new one, never half of one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// The thread that writes stdout, flushing whenever it has caught up.
+struct Writer {
+    written: Arc<AtomicU64>,
+    done: Receiver<()>,
+}
+
+impl Writer {
+    fn spawn(lines: Receiver<Vec<u8>>, stopping: Arc<AtomicBool>) -> Result<Self> {
+        let written = Arc::new(AtomicU64::new(0));
+        let (done_tx, done) = mpsc::channel();
+        let count = written.clone();
+        std::thread::Builder::new().name("stdout".into()).spawn(move || {
+            let mut out = BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+            let mut pending = 0u64;
+            let mut failed = false;
+            loop {
+                let line = match lines.try_recv() {
+                    Ok(l) => l,
+                    Err(TryRecvError::Empty) => {
+                        if !failed && pending > 0 {
+                            failed = !flushed(&mut out, &stopping);
+                            if !failed {
+                                count.fetch_add(std::mem::take(&mut pending), Ordering::SeqCst);
+                            }
+                        }
+                        match lines.recv() {
+                            Ok(l) => l,
+                            Err(_) => break,
+                        }
+                    }
+                    Err(TryRecvError::Disconnected) => break,
+                };
+                if failed {
+                    continue; // drained and counted as not written
+                }
+                match out.write_all(&line) {
+                    Ok(()) => pending += 1,
+                    Err(e) => {
+                        stdout_gone(&e, &stopping);
+                        failed = true;
+                    }
+                }
+            }
+            if !failed && pending > 0 && flushed(&mut out, &stopping) {
+                count.fetch_add(pending, Ordering::SeqCst);
+            }
+            let _ = done_tx.send(());
+        })?;
+        Ok(Writer { written, done })
+    }
+
+    /// Waits (at most `grace`) for the writer to write what is queued; the
+    /// number of lines written.
+    fn finish(self, grace: Duration) -> u64 {
+        let _ = self.done.recv_timeout(grace);
+        self.written.load(Ordering::SeqCst)
+    }
+}
+
+fn flushed(out: &mut impl Write, stopping: &AtomicBool) -> bool {
+    match out.flush() {
+        Ok(()) => true,
+        Err(e) => {
+            stdout_gone(&e, stopping);
+            false
+        }
+    }
+}
+
+/// Nobody reads stdout any more (Vector is gone): nothing can be
+/// delivered, so the server stops.
+fn stdout_gone(e: &std::io::Error, stopping: &AtomicBool) {
+    eprintln!("resetwatch serve: cannot write stdout ({e}): stopping; output from here on is not written");
+    stopping.store(true, Ordering::SeqCst);
+}

@@ -1,0 +1,601 @@
+//! `resetwatch serve`, the real binary, the way Vector runs it: the events
+//! of the real s05 loop, shaped as Vector's `kubernetes_logs` source makes
+//! them, sent one JSON object per line over real local TCP and Unix
+//! sockets (what Vector's `socket` sink does with `encoding.codec = "json"`
+//! and newline framing), and read back from the server's stdout (what
+//! Vector's `exec` source reads). It runs from the repository root so that
+//! the default `--wasm` (`dist/resetwatch-component.wasm`) is found; run
+//! `cargo xtask dist` first (`cargo xtask test` does).
+//!
+//! A client "killed mid-line" is a connection closed by the client with
+//! half a line written: what the server sees when the kernel closes a
+//! killed process's socket.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+const LOOP: &str = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
+
+/// The corpus lines of one server of the loop.
+fn corpus(node: &str) -> Vec<String> {
+    let p = root().join("tests/data/corpus").join(LOOP).join(format!("{node}.log"));
+    std::fs::read_to_string(&p).unwrap().lines().map(String::from).collect()
+}
+
+/// A nats-server line as Vector's `kubernetes_logs` source hands it on:
+/// the line in `message`, the pod under `kubernetes`, where it was read,
+/// and Vector's own fields. `timestamp` is when the kubelet wrote it (the
+/// line's own time here).
+fn vector_event(pod: &str, line: &str) -> String {
+    let ts = line_time(line).unwrap_or_else(|| "2026-11-26T14:17:00Z".into());
+    json!({
+        "file": format!("/var/log/pods/nats_{pod}_0c2f6a51-6a7e-4a8e-9b55-3d1e0f2f9a10/nats/0.log"),
+        "kubernetes": {
+            "container_id": "containerd://4f0a9c1b2d3e",
+            "container_image": "nats:2.10.25-alpine",
+            "container_name": "nats",
+            "pod_ip": "10.244.1.17",
+            "pod_labels": {"app.kubernetes.io/name": "nats", "statefulset.kubernetes.io/pod-name": pod},
+            "pod_name": pod,
+            "pod_namespace": "nats",
+            "pod_node_name": "node-a",
+            "pod_uid": "0c2f6a51-6a7e-4a8e-9b55-3d1e0f2f9a10"
+        },
+        "message": line,
+        "source_type": "kubernetes_logs",
+        "stream": "stderr",
+        "timestamp": ts
+    })
+    .to_string()
+}
+
+/// `[8368] 2026/11/26 14:17:08.682791 [WRN] ...` -> `2026-11-26T14:17:08.682791Z`.
+fn line_time(line: &str) -> Option<String> {
+    let rest = line.split_once("] ")?.1;
+    let (date, rest) = rest.split_once(' ')?;
+    let time = rest.split_once(' ')?.0;
+    (date.len() == 10 && time.len() == 15).then(|| format!("{}T{}Z", date.replace('/', "-"), time))
+}
+
+/// The loop's three servers as pods: `n1` is pod `nats-0`, and so on.
+const PODS: [(&str, &str); 3] = [("n1", "nats-0"), ("n2", "nats-1"), ("n3", "nats-2")];
+
+fn events(node: &str, pod: &str) -> Vec<String> {
+    corpus(node).iter().map(|l| vector_event(pod, l)).collect()
+}
+
+fn tempdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("resetwatch-serve-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A running `resetwatch serve`: stdout lines arrive on a channel as they
+/// are written, stderr is collected. Killed on drop, so a failing test
+/// leaves no server behind.
+struct Serve {
+    child: Child,
+    stdout: Receiver<(Instant, String)>,
+    stderr: Arc<Mutex<String>>,
+    /// Lines read from stdout so far (by `read_until`).
+    lines: Vec<(Instant, String)>,
+}
+
+impl Serve {
+    fn start(args: &[&str]) -> Serve {
+        let mut serve = Serve::start_unread(args);
+        serve.read_stdout();
+        serve
+    }
+
+    /// Started, but nobody reads its stdout until [`Serve::read_stdout`]:
+    /// a pipeline whose next stage is stuck.
+    fn start_unread(args: &[&str]) -> Serve {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_resetwatch"))
+            .current_dir(root())
+            .arg("serve")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut err = child.stderr.take().unwrap();
+        let collected = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    return;
+                }
+                collected.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let (_, stdout) = mpsc::channel();
+        Serve { child, stdout, stderr, lines: Vec::new() }
+    }
+
+    /// Starts reading stdout: lines arrive on a channel as they are written.
+    fn read_stdout(&mut self) {
+        let (tx, rx) = mpsc::channel();
+        let out = self.child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { return };
+                if tx.send((Instant::now(), line)).is_err() {
+                    return;
+                }
+            }
+        });
+        self.stdout = rx;
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until stderr holds `what`.
+    fn wait_stderr(&self, what: &str, timeout: Duration) -> String {
+        let until = Instant::now() + timeout;
+        loop {
+            let s = self.stderr();
+            if s.contains(what) {
+                return s;
+            }
+            assert!(Instant::now() < until, "no `{what}` on stderr within {timeout:?}:\n{s}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The TCP address it listens on (it was given port 0).
+    fn tcp_addr(&self) -> String {
+        let s = self.wait_stderr("listening on tcp ", Duration::from_secs(20));
+        let at = s.find("listening on tcp ").unwrap() + "listening on tcp ".len();
+        s[at..].lines().next().unwrap().trim().to_string()
+    }
+
+    /// Reads stdout until `done` holds for the lines read so far.
+    fn read_until(&mut self, timeout: Duration, done: impl Fn(&[(Instant, String)]) -> bool) {
+        let until = Instant::now() + timeout;
+        while !done(&self.lines) {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(l) => self.lines.push(l),
+                Err(_) => panic!(
+                    "stdout did not get there within {timeout:?}: {} lines, last: {:?}\nstderr:\n{}",
+                    self.lines.len(),
+                    self.lines.last().map(|l| &l.1),
+                    self.stderr()
+                ),
+            }
+        }
+    }
+
+    /// Reads whatever else arrives within `quiet`.
+    fn read_more(&mut self, quiet: Duration) {
+        while let Ok(l) = self.stdout.recv_timeout(quiet) {
+            self.lines.push(l);
+        }
+    }
+
+    fn sigterm(&self) {
+        // SAFETY: kill(2) on the pid of our own child, which has not been waited for.
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        assert_eq!(rc, 0);
+    }
+
+    /// Waits for it to exit (at most `timeout`).
+    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let until = Instant::now() + timeout;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                // Let the readers collect the last output.
+                self.read_more(Duration::from_millis(300));
+                return st;
+            }
+            assert!(Instant::now() < until, "still running {timeout:?} after SIGTERM; stderr:\n{}", self.stderr());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Output lines parsed: the events and, separately, the alerts (the
+/// objects under `resetwatch` of the alert events).
+fn split(lines: &[(Instant, String)]) -> (Vec<String>, Vec<(Instant, Value)>) {
+    let mut records = Vec::new();
+    let mut alerts = Vec::new();
+    for (at, l) in lines {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}"));
+        if let Some(a) = v.get("resetwatch") {
+            assert_eq!(v["message"], a["summary"], "an alert event's message is its summary");
+            assert!(v["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{l}");
+            alerts.push((*at, a.clone()));
+        } else {
+            records.push(l.clone());
+        }
+    }
+    (records, alerts)
+}
+
+/// How many times each line occurs.
+fn counts<S: AsRef<str>>(lines: &[S]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for l in lines {
+        *m.entry(l.as_ref().to_string()).or_insert(0) += 1;
+    }
+    m
+}
+
+fn alerts_of<'a>(alerts: &'a [(Instant, Value)], source: &str) -> Vec<&'a (Instant, Value)> {
+    alerts.iter().filter(|(_, a)| a["source"] == source).collect()
+}
+
+/// Sends `lines` over `w`, one per line, in pieces that do not follow line
+/// boundaries (as a socket delivers them).
+fn send(w: &mut impl Write, lines: &[String]) {
+    let mut all = Vec::new();
+    for l in lines {
+        all.extend_from_slice(l.as_bytes());
+        all.push(b'\n');
+    }
+    for piece in all.chunks(1000) {
+        w.write_all(piece).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+fn config(dir: &Path, json: &str) -> String {
+    let p = dir.join("resetwatch.json");
+    std::fs::write(&p, json).unwrap();
+    p.display().to_string()
+}
+
+/// The loop's pods over three connections at once, TCP and Unix: every
+/// event comes back byte for byte, once; n1 and n2 fire (warning at the
+/// 3rd pair, critical at the 10th) and resolve on time once the quiet
+/// period passes on the host clock with no event; n3 never fires.
+#[test]
+fn the_s05_loop_over_tcp_and_unix_with_resolutions_on_time() {
+    let dir = tempdir("loop");
+    let sock = dir.join("resetwatch.sock");
+    // A short quiet period, longer than the loop's 5 s between pairs.
+    let cfg = config(&dir, r#"{"quiet_seconds": 8}"#);
+    let mut serve = Serve::start(&["--tcp", "127.0.0.1:0", "--unix", sock.to_str().unwrap(), "--config", &cfg]);
+    let addr = serve.tcp_addr();
+    serve.wait_stderr("listening on unix", Duration::from_secs(5));
+
+    let mut sent = Vec::new();
+    let mut senders = Vec::new();
+    for (i, (node, pod)) in PODS.iter().enumerate() {
+        let evs = events(node, pod);
+        sent.extend(evs.clone());
+        let addr = addr.clone();
+        let sock = sock.clone();
+        senders.push(std::thread::spawn(move || {
+            if i == 1 {
+                let mut s = UnixStream::connect(&sock).unwrap();
+                send(&mut s, &evs);
+            } else {
+                let mut s = TcpStream::connect(&addr).unwrap();
+                send(&mut s, &evs);
+            }
+        }));
+    }
+    for s in senders {
+        s.join().unwrap();
+    }
+    let sent_at = Instant::now();
+    assert_eq!(sent.len(), 99 + 103 + 72);
+
+    // Everything back, then the two resolutions.
+    let total = sent.len();
+    serve.read_until(Duration::from_secs(30), |lines| {
+        let (records, alerts) = split(lines);
+        records.len() >= total && alerts.iter().filter(|(_, a)| a["status"] == "resolved").count() >= 2
+    });
+    serve.read_more(Duration::from_millis(1500));
+    let (records, alerts) = split(&serve.lines);
+    assert_eq!(counts(&records), counts(&sent), "every event exactly once, unchanged");
+
+    for (node, pod) in &PODS[..2] {
+        let source = format!("nats/{pod}");
+        let mine = alerts_of(&alerts, &source);
+        let got: Vec<(&str, &str, u64)> = mine
+            .iter()
+            .map(|(_, a)| (a["status"].as_str().unwrap(), a["severity"].as_str().unwrap(), a["pairs_total"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(got, [("firing", "warning", 3), ("firing", "critical", 10), ("resolved", "critical", 13)], "{source}");
+        let last = &mine[2].1;
+        assert_eq!(last["server_name"], *node);
+        assert_eq!(last["server_version"], "2.10.25");
+        assert_eq!(last["known_leak"], true);
+        assert_eq!((last["account"].as_str(), last["stream"].as_str()), (Some("$G"), Some("ORDERS")));
+        // On time: the quiet period (8 s) after its last event arrived,
+        // within the one-second tick and some slack for a busy machine.
+        let after = mine[2].0.duration_since(sent_at);
+        assert!(after >= Duration::from_secs(7) && after <= Duration::from_secs(11), "{source} resolved {after:?} after the loop");
+    }
+    assert!(alerts_of(&alerts, "nats/nats-2").is_empty(), "n3 saw no reset pairs");
+    assert_eq!(alerts.len(), 6);
+
+    serve.sigterm();
+    let st = serve.wait_exit(Duration::from_secs(10));
+    assert!(st.success(), "{st}");
+    let err = serve.stderr();
+    assert!(err.contains("SIGTERM: stopping"), "{err}");
+    assert!(err.contains(&format!("stopped: {total} records in, 6 alerts, {} lines out; 0 malformed", total + 6)), "{err}");
+    assert!(!sock.exists(), "the socket file is removed on exit");
+}
+
+/// A client that dies in the middle of a line, garbage, an over-long line,
+/// and a well-behaved client alongside: the cut line is not an event and
+/// breaks nothing; garbage is counted on stderr and carried on as
+/// `resetwatch_error` events; every good event comes back exactly once;
+/// the server keeps serving.
+#[test]
+fn cut_lines_and_garbage_lose_nothing_else() {
+    let dir = tempdir("garbage");
+    let sock = dir.join("rw.sock");
+    let mut serve = Serve::start(&["--tcp", "127.0.0.1:0", "--unix", sock.to_str().unwrap(), "--max-line-bytes", "4096"]);
+    let addr = serve.tcp_addr();
+    serve.wait_stderr("listening on unix", Duration::from_secs(5));
+
+    let n1 = events("n1", "nats-0");
+    let n2 = events("n2", "nats-1");
+    // The well-behaved client, on the Unix socket, all along.
+    let good = {
+        let n2 = n2.clone();
+        let sock = sock.clone();
+        std::thread::spawn(move || {
+            let mut s = UnixStream::connect(&sock).unwrap();
+            for chunk in n2.chunks(10) {
+                send(&mut s, chunk);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    // The client killed mid-line: 40 events, then half of the 41st.
+    let cut = &n1[40];
+    {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        send(&mut s, &n1[..40]);
+        s.write_all(&cut.as_bytes()[..cut.len() / 2]).unwrap();
+        s.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    } // closed here, with no newline after the half line
+    // Garbage on a third connection, between good events.
+    let garbage: Vec<Vec<u8>> = vec![
+        b"hello, not json".to_vec(),
+        b"[1,2,3]".to_vec(),
+        br#"{"message": "unterminated"#.to_vec(),
+        br#"{"message": "trailing"} x"#.to_vec(),
+        b"\xff\xfe\x00binary".to_vec(),
+    ];
+    let long = format!(r#"{{"message":"{}"}}"#, "x".repeat(10_000));
+    let mut rest = Vec::new();
+    {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        for (g, ev) in garbage.iter().zip(&n1[41..]) {
+            s.write_all(g).unwrap();
+            s.write_all(b"\n").unwrap();
+            send(&mut s, std::slice::from_ref(ev));
+            rest.push(ev.clone());
+        }
+        send(&mut s, std::slice::from_ref(&long));
+        send(&mut s, &n1[41 + garbage.len()..]);
+        rest.extend_from_slice(&n1[41 + garbage.len()..]);
+        s.write_all(b"\n\n").unwrap(); // empty lines hold no event
+    }
+    good.join().unwrap();
+
+    let mut want: Vec<String> = n1[..40].to_vec();
+    want.extend(rest);
+    want.extend(n2.clone());
+    let expected = want.len() + garbage.len();
+    serve.read_until(Duration::from_secs(30), |lines| split(lines).0.len() >= expected);
+    serve.read_more(Duration::from_millis(500));
+    let (records, _) = split(&serve.lines);
+    let (errors, events): (Vec<&String>, Vec<&String>) = records.iter().partition(|l| l.contains("\"resetwatch_error\""));
+    assert_eq!(counts(&events), counts(&want), "every good event exactly once; the cut line not at all");
+    assert!(!records.iter().any(|r| r == &cut[..cut.len() / 2]));
+    let carried: Vec<String> = errors
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["message"].as_str().unwrap().to_string())
+        .collect();
+    let sent_garbage: Vec<String> = garbage.iter().map(|g| String::from_utf8_lossy(g).into_owned()).collect();
+    assert_eq!(carried, sent_garbage, "garbage carried on, in order, as resetwatch_error events");
+    let err = serve.stderr();
+    assert!(err.contains("its last") && err.contains(&format!("last {} bytes had no newline", cut.len() / 2)), "{err}");
+    assert!(err.contains("malformed line (not a JSON object): hello, not json"), "{err}");
+    assert!(err.contains("malformed line (not valid JSON"), "{err}");
+    assert!(err.contains(&format!("a line of {} bytes is longer than --max-line-bytes", long.len())), "{err}");
+
+    // Still serving: a new client's event comes straight back.
+    let late = vector_event("nats-0", "[8368] 2026/11/26 14:19:00.000000 [INF] still here");
+    let before = serve.lines.len();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    send(&mut s, std::slice::from_ref(&late));
+    serve.read_until(Duration::from_secs(10), |lines| lines[before..].iter().any(|(_, l)| *l == late));
+    drop(s);
+
+    serve.sigterm();
+    assert!(serve.wait_exit(Duration::from_secs(10)).success());
+    let err = serve.stderr();
+    let total = want.len() + 1;
+    let (_, alerts) = split(&serve.lines);
+    assert!(
+        err.contains(&format!(
+            "stopped: {total} records in, {} alerts, {} lines out; {} malformed (passed on as resetwatch_error events); \
+             dropped: 1 too long, 1 cut off by a disconnect, 0 in and 0 out at shutdown",
+            alerts.len(),
+            total + garbage.len() + alerts.len(),
+            garbage.len()
+        )),
+        "{err}"
+    );
+}
+
+/// SIGTERM in the middle of an episode saves the state; a restart with
+/// the same --state goes on with it: the alert is not fired again from
+/// scratch (no second warning), it rises to critical at the 10th pair of
+/// the same episode (same first_seen).
+#[test]
+fn sigterm_saves_the_state_and_a_restart_continues_the_episode() {
+    let dir = tempdir("state");
+    let state = dir.join("resetwatch.state");
+    let n1 = events("n1", "nats-0");
+    // Up to the 5th reset: warning fired at the 3rd.
+    let fifth = n1.iter().enumerate().filter(|(_, e)| e.contains("Resetting stream")).nth(4).unwrap().0;
+    let (first, second) = n1.split_at(fifth + 1);
+
+    let mut a = Serve::start(&["--tcp", "127.0.0.1:0", "--state", state.to_str().unwrap()]);
+    a.wait_stderr("starting empty", Duration::from_secs(20));
+    let mut s = TcpStream::connect(a.tcp_addr()).unwrap();
+    send(&mut s, first);
+    a.read_until(Duration::from_secs(20), |l| split(l).0.len() >= first.len());
+    drop(s);
+    a.sigterm();
+    assert!(a.wait_exit(Duration::from_secs(10)).success());
+    let (records, alerts) = split(&a.lines);
+    assert_eq!(counts(&records), counts(first));
+    let got: Vec<_> = alerts.iter().map(|(_, a)| (a["severity"].clone(), a["pairs_total"].clone())).collect();
+    assert_eq!(got, [(json!("warning"), json!(3))]);
+    let first_seen = alerts[0].1["first_seen"].clone();
+    let err = a.stderr();
+    assert!(err.contains(&format!("state saved to {}", state.display())), "{err}");
+    assert!(state.exists() && !dir.join("resetwatch.state.tmp").exists());
+    assert!(std::fs::read(&state).unwrap().starts_with(b"resetwatch-state "));
+
+    let mut b = Serve::start(&["--tcp", "127.0.0.1:0", "--state", state.to_str().unwrap()]);
+    b.wait_stderr(&format!("state restored from {}", state.display()), Duration::from_secs(20));
+    let mut s = TcpStream::connect(b.tcp_addr()).unwrap();
+    send(&mut s, second);
+    b.read_until(Duration::from_secs(20), |l| split(l).0.len() >= second.len());
+    b.read_more(Duration::from_millis(500));
+    drop(s);
+    b.sigterm();
+    assert!(b.wait_exit(Duration::from_secs(10)).success());
+    let (records, alerts) = split(&b.lines);
+    assert_eq!(counts(&records), counts(second));
+    let got: Vec<_> = alerts.iter().map(|(_, a)| (a["severity"].clone(), a["pairs_total"].clone())).collect();
+    assert_eq!(got, [(json!("critical"), json!(10))], "the episode goes on: no new warning");
+    assert_eq!(alerts[0].1["first_seen"], first_seen);
+    assert_eq!(alerts[0].1["pairs_in_window"], 10);
+
+    // A damaged state file is reported, kept aside, and the server starts empty.
+    std::fs::write(&state, b"resetwatch-state 1\nnonsense").unwrap();
+    let mut c = Serve::start(&["--tcp", "127.0.0.1:0", "--state", state.to_str().unwrap()]);
+    let err = c.wait_stderr("starting empty", Duration::from_secs(20));
+    assert!(err.contains("resetwatch.unusable"), "{err}");
+    assert!(dir.join("resetwatch.unusable").exists());
+    c.sigterm();
+    assert!(c.wait_exit(Duration::from_secs(10)).success());
+}
+
+/// A reader that does not keep up: while stdout is not read, the server
+/// stops reading its clients (a client's writes block) and drops nothing;
+/// once stdout is read again, every event comes through exactly once.
+#[test]
+fn a_slow_stdout_slows_the_clients_and_loses_nothing() {
+    let mut serve = Serve::start_unread(&["--tcp", "127.0.0.1:0"]);
+    let addr = serve.tcp_addr();
+    // Far more than the pipe, both queues and the socket buffers hold
+    // (60 MB; loopback TCP buffers may grow to tens of MB).
+    let base = events("n3", "nats-2");
+    let pad = "p".repeat(3000);
+    let many: Vec<String> = (0..20_000)
+        .map(|i| {
+            let mut v: Value = serde_json::from_str(&base[i % base.len()]).unwrap();
+            v["seq"] = json!(i);
+            v["pad"] = json!(pad);
+            v.to_string()
+        })
+        .collect();
+    let done = Arc::new(Mutex::new(None::<Instant>));
+    let sender = {
+        let many = many.clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            send(&mut s, &many);
+            *done.lock().unwrap() = Some(Instant::now());
+        })
+    };
+    // Nobody reads stdout for 3 s: the client must be held back, not served
+    // by dropping.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(done.lock().unwrap().is_none(), "the client finished sending while stdout was not read");
+    serve.read_stdout();
+    serve.read_until(Duration::from_secs(120), |l| l.len() >= many.len());
+    sender.join().unwrap();
+    serve.read_more(Duration::from_millis(300));
+    let records: Vec<&String> = serve.lines.iter().map(|(_, l)| l).collect();
+    assert_eq!(records.len(), many.len());
+    assert!(records.iter().zip(&many).all(|(a, b)| *a == b), "every event once, in order (one client)");
+    serve.sigterm();
+    assert!(serve.wait_exit(Duration::from_secs(10)).success());
+    let err = serve.stderr();
+    assert!(err.contains(&format!("stopped: {} records in, 0 alerts, {} lines out; 0 malformed", many.len(), many.len())), "{err}");
+    assert!(err.contains("dropped: 0 too long, 0 cut off by a disconnect, 0 in and 0 out at shutdown"), "{err}");
+}
+
+/// Stopping while stdout is stuck and a client is still sending: the stop
+/// takes about the grace period (here 1 s for the clients, 1 s for stdout),
+/// the state is saved, and stderr says how much output was not written.
+#[test]
+fn a_stop_with_stdout_stuck_is_bounded_and_says_what_it_dropped() {
+    let dir = tempdir("stuck");
+    let state = dir.join("resetwatch.state");
+    let mut serve =
+        Serve::start_unread(&["--tcp", "127.0.0.1:0", "--shutdown-grace", "1", "--state", state.to_str().unwrap()]);
+    let addr = serve.tcp_addr();
+    let base = events("n1", "nats-0");
+    let many: Vec<String> = (0..40_000).map(|i| base[i % base.len()].clone()).collect();
+    // The server goes away under this client: its errors are expected.
+    std::thread::spawn(move || {
+        if let Ok(mut s) = TcpStream::connect(&addr) {
+            for chunk in many.chunks(100) {
+                let mut buf = chunk.join("\n");
+                buf.push('\n');
+                if s.write_all(buf.as_bytes()).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let asked = Instant::now();
+    serve.sigterm();
+    let st = serve.wait_exit(Duration::from_secs(10));
+    let took = asked.elapsed();
+    assert!(st.success(), "{st}");
+    assert!(took < Duration::from_secs(5), "the stop took {took:?}");
+    let err = serve.stderr();
+    assert!(err.contains("still connected at the stop"), "{err}");
+    assert!(err.contains("output lines not written (stdout did not take them)"), "{err}");
+    assert!(err.contains(&format!("state saved to {}", state.display())), "{err}");
+}
