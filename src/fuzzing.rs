@@ -8,7 +8,7 @@
 //! fuzzing`); none of it is in the shipped modules. A check panics when an
 //! invariant breaks; libFuzzer reports the panic as a crash.
 
-use crate::alert::{Alert, Severity, Status};
+use crate::alert::{Alert, Notice, Severity, Status};
 use crate::clock::{self, Micros, SECOND};
 use crate::config::Config;
 use crate::event::{self, Banner, Event, MAX_NAME};
@@ -305,7 +305,8 @@ pub fn check_config(data: &[u8]) {
         }
     }
     f.tick(BASE + 400 * 86_400 * SECOND);
-    while let Some(a) = f.next_alert() {
+    while let Some(n) = f.next_alert() {
+        let a = n.as_loop().expect("only lines were read: reset-loop alerts only");
         assert!(a.pairs_in_window <= a.pairs_total);
     }
 }
@@ -423,9 +424,10 @@ impl DetectorRun {
 
     /// Takes the alerts due, checks them, and compares with the restored copy.
     fn drain(&mut self) {
-        let got: Vec<Alert> = std::iter::from_fn(|| self.a.next_alert()).collect();
+        let got: Vec<Alert> =
+            std::iter::from_fn(|| self.a.next_alert()).map(|n| n.into_loop().expect("lines only: loop alerts")).collect();
         if let Some(b) = &mut self.b {
-            let again: Vec<Alert> = std::iter::from_fn(|| b.next_alert()).collect();
+            let again: Vec<Alert> = std::iter::from_fn(|| b.next_alert()).filter_map(Notice::into_loop).collect();
             assert_eq!(again, got, "a restored detector alerts as the original does");
             assert_eq!(b.detector().stats, self.a.detector().stats);
         }

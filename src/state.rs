@@ -3,7 +3,7 @@
 //! file. A header names the format and its version; anything else is
 //! refused with a reason, never half-loaded.
 
-use crate::alert::Alert;
+use crate::alert::{Alert, Notice};
 use crate::clock::Micros;
 use crate::config::Config;
 use crate::detector::{Detector, Stats};
@@ -11,8 +11,12 @@ use std::fmt;
 
 /// The first line of every state.
 pub const MAGIC: &[u8] = b"resetwatch-state ";
-/// The version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The version this build writes. Version 2 added `/jsz` storage
+/// tracking and storage alerts in the outbox; version 1 (reset-loop
+/// alerts only) is still read.
+pub const VERSION: u32 = 2;
+/// Older versions this build still reads.
+const READS: [u32; 2] = [1, 2];
 
 /// Why a state could not be restored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,7 +33,7 @@ impl fmt::Display for StateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StateError::Foreign => write!(f, "not a resetwatch state"),
-            StateError::Version(v) => write!(f, "state version {v}, this build reads version {VERSION}"),
+            StateError::Version(v) => write!(f, "state version {v}, this build reads versions 1 to {VERSION}"),
             StateError::Corrupt(why) => write!(f, "damaged state: {why}"),
         }
     }
@@ -37,15 +41,19 @@ impl fmt::Display for StateError {
 
 impl std::error::Error for StateError {}
 
-/// Everything the detector knows, in a form serde can carry.
+/// Everything the detector knows, in a form serde can carry. `O` is what
+/// the outbox holds (version 1: [`Alert`], version 2: [`Notice`]).
 #[derive(serde::Serialize, serde::Deserialize)]
-pub(crate) struct Snapshot<S, K, T> {
+pub(crate) struct Snapshot<S, K, T, O, G> {
     pub sources: Vec<(String, S)>,
     pub streams: Vec<(K, T)>,
     pub firing: Vec<K>,
-    pub outbox: Vec<Alert>,
+    pub outbox: Vec<O>,
     pub next_host_due: Micros,
     pub stats: Stats,
+    /// Per server ID (version 2 on).
+    #[serde(default = "Vec::new")]
+    pub storage: Vec<(String, G)>,
 }
 
 /// Writes `detector`'s state.
@@ -63,14 +71,28 @@ pub fn restore(cfg: Config, bytes: &[u8]) -> Result<Detector, StateError> {
     let rest = bytes.strip_prefix(MAGIC).ok_or(StateError::Foreign)?;
     let nl = rest.iter().position(|&c| c == b'\n').ok_or(StateError::Foreign)?;
     let version: u32 = std::str::from_utf8(&rest[..nl]).ok().and_then(|v| v.parse().ok()).ok_or(StateError::Foreign)?;
-    if version != VERSION {
+    if !READS.contains(&version) {
         return Err(StateError::Version(version));
     }
     let body = &rest[nl + 1..];
     if !crate::json::depth_at_most(body, 12) {
         return Err(StateError::Corrupt("nested too deep".into()));
     }
-    let snap = serde_json::from_slice(body).map_err(|e| StateError::Corrupt(e.to_string()))?;
+    let corrupt = |e: serde_json::Error| StateError::Corrupt(e.to_string());
+    let snap = if version == 1 {
+        let v1: Snapshot<_, _, _, Alert, _> = serde_json::from_slice(body).map_err(corrupt)?;
+        Snapshot {
+            sources: v1.sources,
+            streams: v1.streams,
+            firing: v1.firing,
+            outbox: v1.outbox.into_iter().map(Notice::Loop).collect(),
+            next_host_due: v1.next_host_due,
+            stats: v1.stats,
+            storage: v1.storage,
+        }
+    } else {
+        serde_json::from_slice(body).map_err(corrupt)?
+    };
     Ok(Detector::from_snapshot(cfg, snap))
 }
 
