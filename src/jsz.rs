@@ -151,16 +151,15 @@ fn unsigned(raw: &[u8]) -> Option<u64> {
 /// Reads one document (as found by [`find`]). `None` when it is not one,
 /// or not a whole one.
 pub fn parse(doc: &[u8]) -> Option<Jsz> {
-    if !is_doc(doc) {
-        return None;
-    }
     let mut server_id = None;
     let mut now = None;
     let mut reserved_storage = None;
     let mut max_storage = None;
     let mut hosted: Option<u64> = None;
     let mut details = None;
-    for m in Members::new(doc) {
+    let mut config = false;
+    let mut members = Members::new(doc);
+    for m in members.by_ref() {
         if json::key_is(m.key, "server_id") {
             server_id = text(m.value);
         } else if json::key_is(m.key, "now") {
@@ -168,12 +167,16 @@ pub fn parse(doc: &[u8]) -> Option<Jsz> {
         } else if json::key_is(m.key, "reserved_storage") {
             reserved_storage = unsigned(m.value);
         } else if json::key_is(m.key, "config") {
+            config = m.value.first() == Some(&b'{');
             max_storage = Members::new(m.value).find(|c| json::key_is(c.key, "max_storage")).and_then(|c| unsigned(c.value));
         } else if json::key_is(m.key, "streams") {
             hosted = unsigned(m.value);
         } else if json::key_is(m.key, "account_details") {
             details = Some(m.value);
         }
+    }
+    if !config || !members.complete() {
+        return None;
     }
     let mut jsz = Jsz {
         server_id: server_id?,
@@ -241,7 +244,7 @@ fn stream_limit(account: &str, s: &[u8]) -> Option<StreamLimit> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus");

@@ -257,12 +257,16 @@ impl ServerStorage {
     }
 
     fn remember_streams(&mut self, listed: &[StreamLimit]) {
-        let mut kept: Vec<(StreamLimit, u8)> = listed.iter().map(|s| (s.clone(), 0)).collect();
+        let names: std::collections::HashSet<(&str, &str)> =
+            listed.iter().map(|l| (l.account.as_str(), l.stream.as_str())).collect();
+        let mut carried = Vec::new();
         for (s, missed) in self.streams.drain(..) {
-            if missed == 0 && kept.len() < MAX_STREAMS && !listed.iter().any(|l| l.account == s.account && l.stream == s.stream) {
-                kept.push((s, 1));
+            if missed == 0 && !names.contains(&(s.account.as_str(), s.stream.as_str())) {
+                carried.push((s, 1));
             }
         }
+        let mut kept: Vec<(StreamLimit, u8)> = listed.iter().map(|s| (s.clone(), 0)).collect();
+        kept.extend(carried.into_iter().take(MAX_STREAMS.saturating_sub(kept.len())));
         self.streams = kept;
     }
 }
@@ -412,6 +416,272 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::{Alert, Notice};
+    use crate::config::Config;
+    use crate::filter::{Filter, Seen};
+    use crate::jsz::tests::captured;
+
+    const MIB: u64 = 1 << 20;
+    const LOGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus");
+    const N1_ID: &str = "NA3UI3NMQPXBAYAL46I4BZLCXSR22W44NRPLGBKGS57KQFDQJANOG4OP";
+
+    /// A captured document as Fluent Bit's `exec` input + `json` parser
+    /// hands it over (its members at the top; `tr -d '\n'`), at its `now`.
+    fn feed(f: &mut Filter, name: &str) -> Vec<Notice> {
+        let doc = captured(name).replace('\n', "");
+        let now = crate::jsz::parse(doc.as_bytes()).and_then(|j| j.now).unwrap();
+        assert_eq!(f.ingest_record("nats.jsz", now, doc.as_bytes()), Seen::Jsz, "{name}");
+        std::iter::from_fn(|| f.next_alert()).collect()
+    }
+
+    fn storage(notices: &[Notice]) -> Vec<&StorageAlert> {
+        notices.iter().filter_map(Notice::as_storage).collect()
+    }
+
+    /// A corpus log, line by line as source `node`, at each line's time.
+    fn log(f: &mut Filter, run: &str, node: &str) -> Vec<Notice> {
+        let text = std::fs::read_to_string(format!("{LOGS}/{run}/{node}.log")).unwrap();
+        let mut out = Vec::new();
+        for l in text.lines() {
+            let t = crate::line::split(l.as_bytes()).time(0, 0).unwrap_or(0);
+            f.ingest_line(node, t, l.as_bytes());
+            out.extend(std::iter::from_fn(|| f.next_alert()));
+        }
+        out
+    }
+
+    const S05: &str = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
+
+    #[test]
+    fn s05_two_inflated_snapshots_fire_with_their_growth() {
+        let mut f = Filter::new(Config::default());
+        assert!(feed(&mut f, "s05_v2.10.25/victim_alone_n1.json").is_empty(), "one snapshot proves nothing");
+        let got = feed(&mut f, "s05_v2.10.25/end_n1.json");
+        let a = storage(&got)[0].clone();
+        assert_eq!(got.len(), 1);
+        assert_eq!((a.status, a.severity), (Status::Firing, Severity::Warning));
+        assert_eq!((a.server_id.as_str(), a.source.as_str()), (N1_ID, "nats.jsz"), "no log source printed this ID");
+        assert_eq!((a.reserved_storage, a.sum_max_bytes, a.excess_bytes()), (896 * MIB, 64 * MIB, 832 * MIB));
+        // 768 MiB at 14:18:03.598, 896 MiB at 14:18:43.652: 40 s apart,
+        // measured over the one-minute minimum.
+        assert_eq!(a.growth_bytes_per_minute, 128 * MIB as i64);
+        // (20 GiB - 896 MiB) at 128 MiB a minute
+        assert_eq!(a.seconds_to_max_storage, Some((20480 - 896) * 60 / 128));
+        assert_eq!(rfc3339(a.first_seen, 0), "2026-11-26T14:18:03.598266Z");
+        assert_eq!(rfc3339(a.last_seen, 0), "2026-11-26T14:18:43.652507Z");
+        let v: serde_json::Value = serde_json::from_str(&a.to_json()).unwrap();
+        assert_eq!(v["alert"], "nats_reserved_storage_inflated");
+        assert_eq!(v["excess_bytes"], 832 * MIB);
+        assert_eq!(v["max_storage"], 20u64 << 30);
+        assert!(v["server_name"].is_null() && v["looping_streams"] == serde_json::json!([]));
+        assert!(a.summary().contains("896 MiB of storage reserved"), "{}", a.summary());
+        // The same snapshot again (a re-read) changes nothing.
+        assert!(feed(&mut f, "s05_v2.10.25/end_n1.json").is_empty());
+        assert_eq!(f.detector().stats.jsz_snapshots, 3);
+    }
+
+    #[test]
+    fn s02_single_leak_fires_flat_and_the_fixed_release_stays_quiet() {
+        // 2.10.25: n2's one reset leaked ORDERS' 64 MiB; it stays leaked.
+        let mut f = Filter::new(Config::default());
+        let mut got = Vec::new();
+        for when in ["t10s", "t30s", "end"] {
+            for n in ["n1", "n2", "n3"] {
+                got.extend(feed(&mut f, &format!("s02_v2.10.25/{when}_{n}.json")));
+            }
+        }
+        let alerts = storage(&got);
+        assert_eq!(alerts.len(), 1, "fired at t30s; end is 46 s later, within repeat_seconds");
+        let a = alerts[0];
+        assert_eq!((a.server_id.get(..8), a.reserved_storage, a.sum_max_bytes), (Some("NABNR74N"), 160 * MIB, 96 * MIB));
+        assert_eq!((a.growth_bytes_per_minute, a.seconds_to_max_storage, a.severity), (0, None, Severity::Warning));
+        assert!(a.summary().contains("not growing now"), "{}", a.summary());
+        // 2.10.26: the same reset, reservations flat.
+        let mut f = Filter::new(Config::default());
+        for when in ["t10s", "t30s", "end"] {
+            for n in ["n1", "n2", "n3"] {
+                assert!(feed(&mut f, &format!("s02_v2.10.26/{when}_{n}.json")).is_empty(), "{when}_{n}");
+            }
+        }
+        assert_eq!(f.detector().tracked_servers(), 3);
+    }
+
+    #[test]
+    fn healthy_restarts_stay_quiet() {
+        let mut f = Filter::new(Config::default());
+        for run in ["s01_v2.10.25", "s03_v2.10.25"] {
+            for when in ["before", "mid", "after"] {
+                for n in ["n1", "n2", "n3"] {
+                    if run == "s01_v2.10.25" && when == "mid" {
+                        continue;
+                    }
+                    assert!(feed(&mut f, &format!("{run}/{when}_{n}.json")).is_empty(), "{run} {when}_{n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn loop_alerts_gain_max_bytes_and_the_leak_estimate() {
+        let mut f = Filter::new(Config::default());
+        // n1's snapshot first: the join is by server ID, whenever it came.
+        feed(&mut f, "s05_v2.10.25/victim_alone_n1.json");
+        let loops: Vec<Alert> = log(&mut f, S05, "n1").into_iter().filter_map(Notice::into_loop).collect();
+        let last = loops.last().unwrap();
+        assert_eq!((last.server_id.as_deref(), last.max_bytes), (Some(N1_ID), Some(64 << 20)));
+        assert_eq!(last.leaking_resets_total, 10);
+        assert_eq!(last.estimated_leaked_bytes, Some(640 * MIB));
+        let v: serde_json::Value = serde_json::from_str(&last.to_json()).unwrap();
+        assert_eq!((v["max_bytes"].as_i64(), v["estimated_leaked_bytes"].as_u64()), (Some(64 << 20), Some(640 * MIB)));
+        // n2 sent no snapshot: unknown, not zero.
+        let n2: Vec<Alert> = log(&mut f, S05, "n2").into_iter().filter_map(Notice::into_loop).collect();
+        assert!(n2.iter().all(|a| a.max_bytes.is_none() && a.estimated_leaked_bytes.is_none()));
+    }
+
+    #[test]
+    fn the_storage_alert_names_the_server_and_its_looping_streams() {
+        let mut f = Filter::new(Config::default());
+        log(&mut f, S05, "n1");
+        feed(&mut f, "s05_v2.10.25/victim_alone_n1.json");
+        let got = feed(&mut f, "s05_v2.10.25/end_n1.json");
+        let a = storage(&got)[0];
+        assert_eq!((a.source.as_str(), a.server_name.as_deref(), a.server_version.as_deref()), ("n1", Some("n1"), Some("2.10.25")));
+        assert_eq!(a.known_leak, Some(true));
+        assert_eq!(a.looping_streams, ["$G > ORDERS"]);
+        assert!(a.summary().contains("in a reset loop here: $G > ORDERS"), "{}", a.summary());
+        assert!(a.runbook().iter().any(|s| s.contains("Stop the reset loop first")));
+        // n1 restarts: a new banner ID on its source resolves the old server's alert.
+        let new_id = "[8368] 2026/11/26 14:19:03.639329 [INF]   ID:       NA7VZU54HO5WWOWQ4RGJQNNXZQDZX37LYLGIRQYYNK6SEYPYQOBWXRIN";
+        f.ingest_line("n1", 0, new_id.as_bytes());
+        let got: Vec<Notice> = std::iter::from_fn(|| f.next_alert()).collect();
+        let r = storage(&got);
+        assert_eq!(r.len(), 1);
+        assert_eq!((r[0].status, r[0].server_id.as_str()), (Status::Resolved, N1_ID));
+    }
+
+    #[test]
+    fn the_previous_verdict_survives_a_restart_of_resetwatch() {
+        let mut f = Filter::new(Config::default());
+        feed(&mut f, "s05_v2.10.25/victim_alone_n1.json");
+        let saved = crate::state::save(f.detector());
+        let mut g = Filter::from_detector(crate::state::restore(Config::default(), &saved).unwrap());
+        let got = feed(&mut g, "s05_v2.10.25/end_n1.json");
+        assert_eq!(storage(&got).len(), 1, "the second inflated snapshot after the restart fires");
+        assert_eq!(storage(&got)[0].growth_bytes_per_minute, 128 * MIB as i64, "growth samples survive too");
+        // And storage alerts waiting in the outbox survive a save.
+        let mut h = Filter::new(Config::default());
+        feed(&mut h, "s05_v2.10.25/victim_alone_n1.json");
+        let doc = captured("s05_v2.10.25/end_n1.json");
+        h.ingest_record("nats.jsz", 0, doc.as_bytes());
+        let restored = crate::state::restore(Config::default(), &crate::state::save(h.detector())).unwrap();
+        let mut h2 = Filter::from_detector(restored);
+        assert_eq!(h2.next_alert(), h.next_alert());
+        assert!(h2.next_alert().and_then(|n| n.as_storage().cloned()).is_none());
+    }
+
+    #[test]
+    fn a_version_1_state_still_loads() {
+        // A version 1 state: loop alerts in the outbox as plain objects, no
+        // storage, no /jsz counters, no max_bytes in alerts.
+        let mut f = Filter::new(Config { warning_pairs: 1, ..Config::default() });
+        log(&mut f, S05, "n1");
+        let l = "[8368] 2026/11/26 14:30:00.000000 [WRN] Error applying entries to '$G > ORDERS': stream store EOF";
+        f.ingest_line("n1", 0, l.as_bytes());
+        f.ingest_line("n1", 0, l.replace("Error applying entries to '$G > ORDERS': stream store EOF", "Resetting stream cluster state for '$G > ORDERS'").as_bytes());
+        assert!(f.detector().pending_alerts() > 0);
+        let v2 = crate::state::save(f.detector());
+        let body: serde_json::Value = serde_json::from_slice(&v2[v2.iter().position(|&c| c == b'\n').unwrap() + 1..]).unwrap();
+        let mut v1 = body.clone();
+        let obj = v1.as_object_mut().unwrap();
+        obj.remove("storage");
+        for k in ["jsz_snapshots", "jsz_incomplete"] {
+            obj["stats"].as_object_mut().unwrap().remove(k);
+        }
+        let outbox: Vec<serde_json::Value> = obj["outbox"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                let mut a = n["Loop"].clone();
+                a.as_object_mut().unwrap().remove("max_bytes");
+                a.as_object_mut().unwrap().remove("estimated_leaked_bytes");
+                a
+            })
+            .collect();
+        obj["outbox"] = outbox.into();
+        let bytes = format!("resetwatch-state 1\n{v1}");
+        let mut restored = Filter::from_detector(crate::state::restore(Config { warning_pairs: 1, ..Config::default() }, bytes.as_bytes()).unwrap());
+        let want: Vec<Notice> = std::iter::from_fn(|| f.next_alert()).collect();
+        let got: Vec<Notice> = std::iter::from_fn(|| restored.next_alert()).collect();
+        assert_eq!(got, want);
+        assert!(crate::state::save(restored.detector()).starts_with(b"resetwatch-state 2\n"));
+    }
+
+    #[test]
+    fn snapshots_in_every_record_shape_reach_the_detector() {
+        let doc = captured("s05_v2.10.25/end_n1.json");
+        let line = doc.replace('\n', "");
+        let esc = |s: &str| serde_json::to_string(s).unwrap();
+        let table: Vec<(&str, String, Seen)> = vec![
+            ("exec + json parser", line.clone(), Seen::Jsz),
+            ("exec, no parser", format!("{{\"exec\":{}}}", esc(&line)), Seen::Jsz),
+            ("vector bytes decoding", format!("{{\"message\":{},\"source_type\":\"http_client\"}}", esc(&doc)), Seen::Jsz),
+            ("escaped under log", format!("{{\"log\":{}}}", esc(&line)), Seen::Jsz),
+            ("nested under log", format!("{{\"log\":{line}}}"), Seen::Jsz),
+            ("a JSON log line that is not /jsz", r#"{"log":"{\"level\":\"info\"}"}"#.to_string(), Seen::Other),
+            ("cut short (Buf_Size too small)", line[..line.len() / 2].to_string(), Seen::NoLine),
+            ("routed back with an alert", format!("{},\"resetwatch\":{{}}}}", &line[..line.len() - 1]), Seen::Alert),
+        ];
+        for (what, rec, want) in table {
+            let mut f = Filter::new(Config::default());
+            assert_eq!(f.ingest_record("nats.jsz", 0, rec.as_bytes()), want, "{what}");
+        }
+    }
+
+    #[test]
+    fn the_fluent_bit_answer_carries_the_storage_alert() {
+        let mut f = Filter::new(Config::default());
+        let mut out = Vec::new();
+        let first = captured("s05_v2.10.25/victim_alone_n1.json").replace('\n', "");
+        assert!(!f.filter_one("nats.jsz", 0, first.as_bytes(), &mut out));
+        let second = captured("s05_v2.10.25/end_n1.json").replace('\n', "");
+        assert!(f.filter_one("nats.jsz", 0, second.as_bytes(), &mut out));
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["resetwatch"]["alert"], "nats_reserved_storage_inflated");
+        assert_eq!(v["reserved_storage"], 939_524_096u64, "the record's own members are kept");
+    }
+
+    #[test]
+    fn servers_and_streams_stay_bounded() {
+        let cfg = Config { max_sources: 10, ..Config::default() };
+        let mut f = Filter::new(cfg);
+        let doc: serde_json::Value = serde_json::from_str(&captured("s05_v2.10.25/end_n1.json")).unwrap();
+        // ORDERS (64 MiB, file) repeated under 1500 names on each of 15 servers.
+        let orders = doc["account_details"][0]["stream_detail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "ORDERS")
+            .unwrap()
+            .clone();
+        let many: Vec<serde_json::Value> = (0..1500)
+            .map(|k| {
+                let mut s = orders.clone();
+                s["name"] = format!("S{k}").into();
+                s
+            })
+            .collect();
+        let mut d = doc.clone();
+        d["account_details"][0]["stream_detail"] = many.into();
+        for i in 0..15 {
+            d["server_id"] = format!("N{i:055}").into();
+            assert_eq!(f.ingest_record("nats.jsz", 0, d.to_string().as_bytes()), Seen::Jsz);
+        }
+        assert_eq!(f.detector().tracked_servers(), 10);
+        let j = crate::jsz::parse(d.to_string().as_bytes()).unwrap();
+        assert_eq!(j.streams.len(), crate::jsz::MAX_STREAMS, "kept for lookups: capped");
+        assert_eq!(j.sum_max_bytes, 1500 * 64 * MIB, "summed: every stream");
+    }
 
     #[test]
     fn megabytes_read_well() {

@@ -102,14 +102,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
             // Pairs first: the alert's span starts at a pair.
             collect_pairs(&mut detector, &mut summary, &mut timeline)?;
         }
-        for a in due {
+        for n in due {
             alerts += 1;
-            fired |= a.status == Status::Firing;
-            let core = component::core_alert(&a, cfg.line_utc_offset);
-            summary.add_alert(&core);
-            timeline.add_alert(&core, entry.time);
+            fired |= n.status() == Status::Firing;
+            // The per-stream table and the plot are about reset loops;
+            // storage alerts (from /jsz records) go to stdout only.
+            if let Some(a) = n.as_loop() {
+                let core = component::core_alert(a, cfg.line_utc_offset);
+                summary.add_alert(&core);
+                timeline.add_alert(&core, entry.time);
+            }
             if stdout_open {
-                stdout_open = progress.suspend(|| write_line(&mut out, a.json.as_bytes()))?;
+                stdout_open = progress.suspend(|| write_line(&mut out, n.json().as_bytes()))?;
             }
         }
         if n.is_multiple_of(BATCH) {
