@@ -683,6 +683,130 @@ mod tests {
         assert_eq!(j.sum_max_bytes, 1500 * 64 * MIB, "summed: every stream");
     }
 
+    /// Sequences the real-cluster test captured (tests/data/jsz, one
+    /// compact document a line, about one a second per node) and the logs
+    /// of the same runs (tests/data/cluster).
+    const SEQ: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    const PAIR_25: &str = "pair_loop_catchup_no_leader_v2.10.25";
+    const PAIR_26: &str = "pair_loop_catchup_no_leader_v2.10.26";
+
+    enum Input {
+        Doc(String),
+        Line(String),
+    }
+
+    /// Every node's documents (as Fluent Bit `exec` records, tag
+    /// `nats.jsz`) and, with `with_logs`, log lines (source `nX`), merged
+    /// by time; what the filter emits along the way.
+    fn sequence(run: &str, with_logs: bool) -> Vec<Notice> {
+        let mut items: Vec<(Micros, Input)> = Vec::new();
+        for n in ["n1", "n2", "n3"] {
+            let docs = std::fs::read_to_string(format!("{SEQ}/jsz/{run}/{n}.jsonl")).unwrap();
+            for d in docs.lines() {
+                let t = crate::jsz::parse(d.as_bytes()).and_then(|j| j.now).unwrap();
+                items.push((t, Input::Doc(d.to_string())));
+            }
+            if with_logs {
+                let log = std::fs::read_to_string(format!("{SEQ}/cluster/{run}/{n}.log")).unwrap();
+                for l in log.lines() {
+                    let t = crate::line::split(l.as_bytes()).time(0, 0).unwrap_or(0);
+                    items.push((t, Input::Line(format!("{n}\t{l}"))));
+                }
+            }
+        }
+        items.sort_by_key(|(t, _)| *t);
+        let mut f = Filter::new(Config::default());
+        let mut out = Vec::new();
+        for (t, item) in items {
+            match item {
+                Input::Doc(d) => assert_eq!(f.ingest_record("nats.jsz", t, d.as_bytes()), Seen::Jsz),
+                Input::Line(l) => {
+                    let (src, l) = l.split_once('\t').unwrap();
+                    f.ingest_line(src, t, l.as_bytes());
+                }
+            }
+            out.extend(std::iter::from_fn(|| f.next_alert()));
+        }
+        out
+    }
+
+    #[test]
+    fn captured_loop_fires_on_the_second_inflated_snapshot_of_each_looping_server() {
+        let got = sequence(PAIR_25, false);
+        let alerts = storage(&got);
+        for (id, first, last_reserved, sum) in [
+            ("NAH7TCHX", "2026-11-26T18:19:30.560934Z", 905_969_664, 96 * MIB),
+            ("NBU5KJDY", "2026-11-26T18:19:30.561543Z", 872_415_232, 64 * MIB),
+        ] {
+            let mine: Vec<_> = alerts.iter().filter(|a| a.server_id.starts_with(id)).collect();
+            assert!(!mine.is_empty(), "{id}");
+            // 18:19:30 is the first inflated snapshot, 18:19:31 the second.
+            assert_eq!(rfc3339(mine[0].first_seen, 0), first, "{id}");
+            assert!(rfc3339(mine[0].last_seen, 0).starts_with("2026-11-26T18:19:31."), "{id}");
+            assert_eq!(mine[0].excess_bytes(), 64 * MIB, "one reset's max_bytes");
+            // Warning first; critical once 20 GiB is less than an hour away
+            // at the measured rate; nothing more within repeat_seconds (60 s).
+            let sev: Vec<Severity> = mine.iter().map(|a| a.severity).collect();
+            assert_eq!(sev, [Severity::Warning, Severity::Critical], "{id}");
+            assert!(mine.iter().all(|a| a.status == Status::Firing && a.first_seen == mine[0].first_seen));
+            let (w, c) = (mine[0], mine[1]);
+            assert!(w.seconds_to_max_storage.unwrap() > 3600 && c.seconds_to_max_storage.unwrap() <= 3600, "{id}");
+            assert!(c.reserved_storage < last_reserved && c.sum_max_bytes == sum, "{id}");
+            // 64 MiB every 5 s is 768 MiB a minute: the first snapshots span
+            // less than the one-minute minimum, so the rate shows less.
+            let g = c.growth_bytes_per_minute as u64;
+            assert!((300 * MIB..=768 * MIB).contains(&g), "{id}: {} MiB/min", g / MIB);
+            assert_eq!(c.seconds_to_max_storage, Some((c.max_storage.unwrap() - c.reserved_storage) * 60 / g), "{id}");
+            assert_eq!(w.growth_bytes_per_minute, 64 * MIB as i64, "{id}: one reset within the first minute");
+        }
+        assert!(alerts.iter().all(|a| !a.server_id.starts_with("NAOHS6AA")), "n1 never inflated");
+    }
+
+    #[test]
+    fn captured_fixed_release_with_a_stream_missing_mid_reset_stays_quiet() {
+        // On 2.10.26 n2's snapshot at 18:20:58.796 lists no ORDERS while
+        // ORDERS is being reset: 96 MiB reserved, 32 MiB summed. One
+        // inflated snapshot, then flat again: no alert.
+        let docs = std::fs::read_to_string(format!("{SEQ}/jsz/{PAIR_26}/n2.jsonl")).unwrap();
+        let judged: Vec<bool> = docs
+            .lines()
+            .map(|d| crate::jsz::parse(d.as_bytes()).unwrap())
+            .map(|j| j.reserved_storage > j.sum_max_bytes)
+            .collect();
+        assert_eq!(judged.iter().filter(|&&x| x).count(), 1, "the capture holds the mid-reset snapshot");
+        assert!(sequence(PAIR_26, false).is_empty());
+        assert!(sequence(PAIR_26, true).iter().all(|n| n.as_storage().is_none()), "the loop alerts, storage does not");
+    }
+
+    #[test]
+    fn captured_loop_joins_logs_and_snapshots_by_server_id() {
+        let got = sequence(PAIR_25, true);
+        for (node, id) in [("n2", "NAH7TCHX"), ("n3", "NBU5KJDY")] {
+            let loops: Vec<&Alert> = got.iter().filter_map(Notice::as_loop).filter(|a| a.source == node).collect();
+            let crit = loops.iter().find(|a| a.severity == Severity::Critical).unwrap_or_else(|| panic!("{node}"));
+            assert_eq!(crit.server_id.as_deref().map(|i| &i[..8]), Some(id));
+            assert_eq!(crit.max_bytes, Some(64 << 20), "{node}: ORDERS' max_bytes from its latest snapshot");
+            assert_eq!(crit.estimated_leaked_bytes, Some(crit.leaking_resets_total * 64 * MIB));
+            assert_eq!(crit.leaking_resets_total, 10);
+            let st: Vec<&StorageAlert> = got.iter().filter_map(Notice::as_storage).filter(|a| a.server_id.starts_with(id)).collect();
+            assert_eq!((st[0].source.as_str(), st[0].server_name.as_deref()), (node, Some(node)));
+            assert_eq!((st[0].server_version.as_deref(), st[0].known_leak), (Some("2.10.25"), Some(true)));
+            // The storage alert fired after the first reset pair, before the
+            // loop alert (3 pairs): no loop yet. A minute later, looping.
+            assert!(st[0].looping_streams.is_empty(), "{node}");
+            assert_eq!(st.last().unwrap().looping_streams, ["$G > ORDERS"], "{node}");
+            // What the loop alert estimates from the logs is what the next
+            // snapshot shows leaked.
+            let docs = std::fs::read_to_string(format!("{SEQ}/jsz/{PAIR_25}/{node}.jsonl")).unwrap();
+            let next = docs
+                .lines()
+                .map(|d| crate::jsz::parse(d.as_bytes()).unwrap())
+                .find(|j| j.now.unwrap() >= crit.last_seen)
+                .unwrap();
+            assert_eq!(next.reserved_storage - next.sum_max_bytes, crit.estimated_leaked_bytes.unwrap(), "{node}");
+        }
+    }
+
     #[test]
     fn megabytes_read_well() {
         assert_eq!(mib(64 << 20), "64 MiB");
