@@ -779,6 +779,14 @@ mod tests {
     }
 
     #[test]
+    fn captured_healthy_rolling_restart_stays_quiet() {
+        // Every node restarted once (a new server ID each time), a first
+        // snapshot with nothing reserved yet: no alert of either kind.
+        assert!(sequence("healthy_rolling_restart_v2.10.25", false).is_empty());
+        assert!(sequence("healthy_rolling_restart_v2.10.25", true).is_empty());
+    }
+
+    #[test]
     fn captured_loop_joins_logs_and_snapshots_by_server_id() {
         let got = sequence(PAIR_25, true);
         for (node, id) in [("n2", "NAH7TCHX"), ("n3", "NBU5KJDY")] {
