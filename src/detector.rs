@@ -514,8 +514,11 @@ impl Detector {
             self.stats.jsz_incomplete += 1;
         }
         let time = jsz.now.unwrap_or(host_now);
-        if let Some(change) = self.storage.observe(jsz, source, time, self.cfg.repeat) {
+        let change = self.storage.observe(jsz, source, time, self.cfg.repeat);
+        if std::mem::take(&mut self.storage.verdict_changed) || change.is_some() {
             self.stats.changes += 1;
+        }
+        if let Some(change) = change {
             self.emit_storage(&jsz.server_id, change);
         }
     }

@@ -234,6 +234,9 @@ pub(crate) struct Change {
 /// Every server's storage, least recently seen evicted first.
 pub(crate) struct Storage {
     servers: Lru<String, ServerStorage>,
+    /// Set when a snapshot changed a server's verdict (inflated or not), so
+    /// that a shell that saves state on change keeps the previous verdict.
+    pub verdict_changed: bool,
 }
 
 impl ServerStorage {
@@ -273,7 +276,7 @@ impl ServerStorage {
 
 impl Storage {
     pub fn new(max_servers: usize) -> Self {
-        Storage { servers: Lru::new(max_servers) }
+        Storage { servers: Lru::new(max_servers), verdict_changed: false }
     }
 
     pub fn len(&self) -> usize {
@@ -352,6 +355,7 @@ impl Storage {
             Some(max) if growth > 0 => Some((max.saturating_sub(jsz.reserved_storage) as u128 * 60 / growth as u128) as u64),
             _ => None,
         };
+        self.verdict_changed |= previous.as_ref().is_none_or(|p| p.inflated != inflated);
         let twice = |v: bool| previous.as_ref().is_some_and(|p| p.inflated == v) && inflated == v;
         let full = jsz.max_storage.is_some_and(|m| jsz.reserved_storage >= m);
         let by_rate = if full || seconds_to_max.is_some_and(|s| s <= CRITICAL_WITHIN) { Severity::Critical } else { Severity::Warning };
@@ -813,6 +817,26 @@ mod tests {
                 .unwrap();
             assert_eq!(next.reserved_storage - next.sum_max_bytes, crit.estimated_leaked_bytes.unwrap(), "{node}");
         }
+    }
+
+    #[test]
+    fn state_is_marked_changed_when_the_verdict_flips_not_on_every_snapshot() {
+        // Shells save state when `changes` moved: that must happen when a
+        // server's verdict changes, so a restart keeps the previous verdict.
+        let docs = std::fs::read_to_string(format!("{SEQ}/jsz/{PAIR_25}/n2.jsonl")).unwrap();
+        let mut f = Filter::new(Config::default());
+        let mut moved = Vec::new();
+        for d in docs.lines() {
+            let before = f.detector().stats.changes;
+            f.ingest_record("nats.jsz", 0, d.as_bytes());
+            let j = crate::jsz::parse(d.as_bytes()).unwrap();
+            if f.detector().stats.changes != before {
+                moved.push((j.reserved_storage > j.sum_max_bytes, f.detector().pending_alerts()));
+            }
+        }
+        // The first snapshot (flat), the first inflated one, the second
+        // (alert) and the critical alert: not the 60 others.
+        assert_eq!(moved, [(false, 0), (true, 0), (true, 1), (true, 2)]);
     }
 
     #[test]
