@@ -220,16 +220,18 @@ pub fn elements(b: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// A raw JSON number as a whole number: integers as they are, others
-/// (`6.7108864e+07`, as a host that stores numbers as doubles may write
-/// them) when they are whole and in range. `None` for anything else.
+/// A raw JSON number that is an integer (from `i64::MIN` to `u64::MAX`).
+/// `None` for anything else: nats-server writes its counters as integers,
+/// and reading floats would pull a float parser into the module.
 pub fn whole_number(raw: &[u8]) -> Option<i128> {
     let text = std::str::from_utf8(raw).ok()?;
-    if let Ok(n) = text.parse::<i128>() {
-        return Some(n);
+    if text.starts_with('+') {
+        return None;
     }
-    let f: f64 = text.parse().ok()?;
-    (f.is_finite() && f.fract() == 0.0 && f.abs() < 1.8e19).then_some(f as i128)
+    match text.strip_prefix('-') {
+        Some(_) => text.parse::<i64>().ok().map(i128::from),
+        None => text.parse::<u64>().ok().map(i128::from),
+    }
 }
 
 /// `b.starts_with(p)`, with the 8-byte case (`{"log":"`) as one comparison.
@@ -523,7 +525,7 @@ mod tests {
             (b"67108864", Some(67108864)),
             (b"-1", Some(-1)),
             (b"18446744073709551615", Some(18446744073709551615)),
-            (b"6.7108864e+07", Some(67108864)),
+            (b"6.7108864e+07", None),
             (b"1.5", None),
             (b"\"1\"", None),
             (b"1e400", None),

@@ -3,7 +3,7 @@
 //! file. A header names the format and its version; anything else is
 //! refused with a reason, never half-loaded.
 
-use crate::alert::{Alert, Notice};
+use crate::alert::Notice;
 use crate::clock::Micros;
 use crate::config::Config;
 use crate::detector::{Detector, Stats};
@@ -42,7 +42,7 @@ impl fmt::Display for StateError {
 impl std::error::Error for StateError {}
 
 /// Everything the detector knows, in a form serde can carry. `O` is what
-/// the outbox holds (version 1: [`Alert`], version 2: [`Notice`]).
+/// the outbox holds ([`Notice`]; version 1 held bare reset-loop alerts).
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Snapshot<S, K, T, O, G> {
     pub sources: Vec<(String, S)>,
@@ -79,17 +79,18 @@ pub fn restore(cfg: Config, bytes: &[u8]) -> Result<Detector, StateError> {
         return Err(StateError::Corrupt("nested too deep".into()));
     }
     let corrupt = |e: serde_json::Error| StateError::Corrupt(e.to_string());
-    let snap = if version == 1 {
-        let v1: Snapshot<_, _, _, Alert, _> = serde_json::from_slice(body).map_err(corrupt)?;
-        Snapshot {
-            sources: v1.sources,
-            streams: v1.streams,
-            firing: v1.firing,
-            outbox: v1.outbox.into_iter().map(Notice::Loop).collect(),
-            next_host_due: v1.next_host_due,
-            stats: v1.stats,
-            storage: v1.storage,
+    let snap: Snapshot<_, _, _, Notice, _> = if version == 1 {
+        // Version 1's outbox held reset-loop alerts as plain objects: wrap
+        // each as version 2 writes it, then read one format (one reader in
+        // the module, not two).
+        let mut v1: serde_json::Value = serde_json::from_slice(body).map_err(corrupt)?;
+        if let Some(outbox) = v1.get_mut("outbox").and_then(|o| o.as_array_mut()) {
+            for a in outbox.iter_mut() {
+                *a = serde_json::json!({ "Loop": a.take() });
+            }
         }
+        let v2 = serde_json::to_vec(&v1).map_err(corrupt)?;
+        serde_json::from_slice(&v2).map_err(corrupt)?
     } else {
         serde_json::from_slice(body).map_err(corrupt)?
     };

@@ -65,12 +65,16 @@ pub struct StorageAlert {
     pub offset: Micros,
 }
 
+/// Bytes in MiB, whole from 10 MiB on, else to a tenth (integers only:
+/// float formatting would add kilobytes to the module).
 fn mib(n: u64) -> String {
-    let m = n as f64 / (1u64 << 20) as f64;
-    if m >= 10.0 || m.fract() == 0.0 {
-        format!("{m:.0} MiB")
+    const M: u128 = 1 << 20;
+    let n = n as u128;
+    if n >= 10 * M || n % M == 0 {
+        format!("{} MiB", (n + M / 2) / M)
     } else {
-        format!("{m:.1} MiB")
+        let tenths = (n * 10 + M / 2) / M;
+        format!("{}.{} MiB", tenths / 10, tenths % 10)
     }
 }
 
