@@ -224,7 +224,7 @@ pub fn example() -> Alert {
 }
 
 /// What the detector emits: a reset-loop alert or a reserved-storage alert.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Notice {
     /// `nats_stream_reset_loop`, from log lines.
     Loop(Alert),

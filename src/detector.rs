@@ -565,12 +565,20 @@ impl Detector {
 }
 
 impl Detector {
-    pub(crate) fn snapshot(&self) -> crate::state::Snapshot<&Source, &StreamKey, &StreamState, Notice, &ServerStorage> {
+    pub(crate) fn snapshot(&self) -> crate::state::Snapshot<&Source, &StreamKey, &StreamState, &ServerStorage> {
+        let (mut outbox, mut storage_outbox) = (Vec::new(), Vec::new());
+        for (i, n) in self.outbox.iter().enumerate() {
+            match n {
+                Notice::Loop(a) => outbox.push(a.clone()),
+                Notice::Storage(a) => storage_outbox.push((i, a.clone())),
+            }
+        }
         crate::state::Snapshot {
             sources: self.sources.iter_oldest_first().map(|(k, v)| (k.clone(), v)).collect(),
             streams: self.streams.iter_oldest_first().collect(),
             firing: self.firing.iter().collect(),
-            outbox: self.outbox.iter().cloned().collect(),
+            outbox,
+            storage_outbox,
             next_host_due: self.next_host_due,
             stats: self.stats.clone(),
             storage: self.storage.iter_oldest_first().map(|(k, v)| (k.clone(), v)).collect(),
@@ -579,7 +587,7 @@ impl Detector {
 
     pub(crate) fn from_snapshot(
         cfg: Config,
-        snap: crate::state::Snapshot<Source, StreamKey, StreamState, Notice, ServerStorage>,
+        snap: crate::state::Snapshot<Source, StreamKey, StreamState, ServerStorage>,
     ) -> Detector {
         let mut d = Detector::new(cfg);
         for (k, v) in snap.sources {
@@ -594,7 +602,18 @@ impl Detector {
         for (k, v) in snap.storage {
             d.storage.restore(&k, v);
         }
-        d.outbox = snap.outbox.into();
+        // The two kinds back in one queue, each storage alert at its place.
+        let mut loops = snap.outbox.into_iter();
+        let mut storage = snap.storage_outbox.into_iter().peekable();
+        loop {
+            let at = d.outbox.len();
+            let next = match storage.next_if(|(i, _)| *i <= at) {
+                Some((_, a)) => Some(Notice::Storage(a)),
+                None => loops.next().map(Notice::Loop).or_else(|| storage.next().map(|(_, a)| Notice::Storage(a))),
+            };
+            let Some(n) = next else { break };
+            d.outbox.push_back(n);
+        }
         d.next_host_due = snap.next_host_due;
         d.stats = snap.stats;
         d

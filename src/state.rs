@@ -3,7 +3,8 @@
 //! file. A header names the format and its version; anything else is
 //! refused with a reason, never half-loaded.
 
-use crate::alert::Notice;
+use crate::alert::Alert;
+use crate::storage::StorageAlert;
 use crate::clock::Micros;
 use crate::config::Config;
 use crate::detector::{Detector, Stats};
@@ -41,16 +42,21 @@ impl fmt::Display for StateError {
 
 impl std::error::Error for StateError {}
 
-/// Everything the detector knows, in a form serde can carry. `O` is what
-/// the outbox holds ([`Notice`]; version 1 held bare reset-loop alerts).
+/// Everything the detector knows, in a form serde can carry. Version 2
+/// only adds members (defaults when absent), so one reader reads both.
 #[derive(serde::Serialize, serde::Deserialize)]
-pub(crate) struct Snapshot<S, K, T, O, G> {
+pub(crate) struct Snapshot<S, K, T, G> {
     pub sources: Vec<(String, S)>,
     pub streams: Vec<(K, T)>,
     pub firing: Vec<K>,
-    pub outbox: Vec<O>,
+    /// Reset-loop alerts waiting, in order.
+    pub outbox: Vec<Alert>,
     pub next_host_due: Micros,
     pub stats: Stats,
+    /// Storage alerts waiting, each with its place in the whole queue
+    /// (version 2 on).
+    #[serde(default = "Vec::new")]
+    pub storage_outbox: Vec<(usize, StorageAlert)>,
     /// Per server ID (version 2 on).
     #[serde(default = "Vec::new")]
     pub storage: Vec<(String, G)>,
@@ -78,22 +84,7 @@ pub fn restore(cfg: Config, bytes: &[u8]) -> Result<Detector, StateError> {
     if !crate::json::depth_at_most(body, 12) {
         return Err(StateError::Corrupt("nested too deep".into()));
     }
-    let corrupt = |e: serde_json::Error| StateError::Corrupt(e.to_string());
-    let snap: Snapshot<_, _, _, Notice, _> = if version == 1 {
-        // Version 1's outbox held reset-loop alerts as plain objects: wrap
-        // each as version 2 writes it, then read one format (one reader in
-        // the module, not two).
-        let mut v1: serde_json::Value = serde_json::from_slice(body).map_err(corrupt)?;
-        if let Some(outbox) = v1.get_mut("outbox").and_then(|o| o.as_array_mut()) {
-            for a in outbox.iter_mut() {
-                *a = serde_json::json!({ "Loop": a.take() });
-            }
-        }
-        let v2 = serde_json::to_vec(&v1).map_err(corrupt)?;
-        serde_json::from_slice(&v2).map_err(corrupt)?
-    } else {
-        serde_json::from_slice(body).map_err(corrupt)?
-    };
+    let snap = serde_json::from_slice(body).map_err(|e| StateError::Corrupt(e.to_string()))?;
     Ok(Detector::from_snapshot(cfg, snap))
 }
 

@@ -589,8 +589,8 @@ mod tests {
 
     #[test]
     fn a_version_1_state_still_loads() {
-        // A version 1 state: loop alerts in the outbox as plain objects, no
-        // storage, no /jsz counters, no max_bytes in alerts.
+        // A version 1 state: no storage members, no /jsz counters, no
+        // max_bytes in alerts.
         let mut f = Filter::new(Config { warning_pairs: 1, ..Config::default() });
         log(&mut f, S05, "n1");
         let l = "[8368] 2026/11/26 14:30:00.000000 [WRN] Error applying entries to '$G > ORDERS': stream store EOF";
@@ -602,27 +602,50 @@ mod tests {
         let mut v1 = body.clone();
         let obj = v1.as_object_mut().unwrap();
         obj.remove("storage");
+        obj.remove("storage_outbox");
         for k in ["jsz_snapshots", "jsz_incomplete"] {
             obj["stats"].as_object_mut().unwrap().remove(k);
         }
-        let outbox: Vec<serde_json::Value> = obj["outbox"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| {
-                let mut a = n["Loop"].clone();
-                a.as_object_mut().unwrap().remove("max_bytes");
-                a.as_object_mut().unwrap().remove("estimated_leaked_bytes");
-                a
-            })
-            .collect();
-        obj["outbox"] = outbox.into();
+        for a in obj["outbox"].as_array_mut().unwrap() {
+            a.as_object_mut().unwrap().remove("max_bytes");
+            a.as_object_mut().unwrap().remove("estimated_leaked_bytes");
+        }
         let bytes = format!("resetwatch-state 1\n{v1}");
         let mut restored = Filter::from_detector(crate::state::restore(Config { warning_pairs: 1, ..Config::default() }, bytes.as_bytes()).unwrap());
         let want: Vec<Notice> = std::iter::from_fn(|| f.next_alert()).collect();
         let got: Vec<Notice> = std::iter::from_fn(|| restored.next_alert()).collect();
         assert_eq!(got, want);
         assert!(crate::state::save(restored.detector()).starts_with(b"resetwatch-state 2\n"));
+    }
+
+    #[test]
+    fn both_kinds_keep_their_order_through_a_save() {
+        // Loop alerts on n2 and n3 and storage alerts, interleaved in the queue.
+        let mut f = Filter::new(Config::default());
+        let docs = std::fs::read_to_string(format!("{SEQ}/jsz/{PAIR_25}/n2.jsonl")).unwrap();
+        let log = std::fs::read_to_string(format!("{SEQ}/cluster/{PAIR_25}/n2.log")).unwrap();
+        let mut items: Vec<(Micros, bool, &str)> = docs.lines().map(|d| (crate::jsz::parse(d.as_bytes()).unwrap().now.unwrap(), true, d)).collect();
+        items.extend(log.lines().map(|l| (crate::line::split(l.as_bytes()).time(0, 0).unwrap_or(0), false, l)));
+        items.sort_by_key(|(t, _, _)| *t);
+        for (t, doc, text) in items {
+            if doc {
+                f.ingest_record("nats.jsz", t, text.as_bytes());
+            } else {
+                f.ingest_line("n2", t, text.as_bytes());
+            }
+        }
+        let kinds: Vec<&str> = {
+            let restored = crate::state::restore(Config::default(), &crate::state::save(f.detector())).unwrap();
+            let mut g = Filter::from_detector(restored);
+            let got: Vec<Notice> = std::iter::from_fn(|| g.next_alert()).collect();
+            let want: Vec<Notice> = std::iter::from_fn(|| f.next_alert()).collect();
+            assert_eq!(got, want);
+            want.iter().map(|n| n.name()).collect()
+        };
+        assert_eq!(
+            kinds,
+            [RESERVED_STORAGE_INFLATED, crate::alert::RESET_LOOP, RESERVED_STORAGE_INFLATED, crate::alert::RESET_LOOP]
+        );
     }
 
     #[test]
