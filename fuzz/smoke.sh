@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-20}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(line record config detector)
+[ ${#targets[@]} -gt 0 ] || targets=(line record config detector jsz)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/fuzz-tgt}
 flags=(--sanitizer none --debug-assertions)
 

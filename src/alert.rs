@@ -4,6 +4,7 @@
 
 use crate::clock::{rfc3339, Micros, SECOND};
 use crate::json::ObjectWriter;
+use crate::storage::StorageAlert;
 
 /// The name of the reset-loop alert.
 pub const RESET_LOOP: &str = "nats_stream_reset_loop";
@@ -65,6 +66,14 @@ pub struct Alert {
     pub last_seen: Micros,
     /// The zone to print times in.
     pub offset: Micros,
+    /// The stream's `max_bytes` on this server, from its latest `/jsz`
+    /// snapshot (joined by `server_id`); `None` without one.
+    #[serde(default)]
+    pub max_bytes: Option<i64>,
+    /// `leaking_resets_total` times `max_bytes` (unlimited, -1, as 0; 0 on
+    /// a release that does not leak); `None` while `max_bytes` is unknown.
+    #[serde(default)]
+    pub estimated_leaked_bytes: Option<u64>,
 }
 
 impl Alert {
@@ -169,6 +178,8 @@ impl Alert {
             .num("leaking_resets_total", self.leaking_resets_total as i64)
             .num("declined_resets_total", self.declined_resets_total as i64)
             .opt_str("last_cause", self.last_cause.as_deref())
+            .opt_num("max_bytes", self.max_bytes)
+            .opt_num("estimated_leaked_bytes", self.estimated_leaked_bytes.map(|n| n.min(i64::MAX as u64) as i64))
             .str("first_seen", &rfc3339(self.first_seen, self.offset))
             .str("last_seen", &rfc3339(self.last_seen, self.offset))
             .str("summary", &self.summary())
@@ -207,6 +218,100 @@ pub fn example() -> Alert {
         first_seen: 0,
         last_seen: 60 * SECOND,
         offset: 0,
+        max_bytes: None,
+        estimated_leaked_bytes: None,
+    }
+}
+
+/// What the detector emits: a reset-loop alert or a reserved-storage alert.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Notice {
+    /// `nats_stream_reset_loop`, from log lines.
+    Loop(Alert),
+    /// `nats_reserved_storage_inflated`, from `/jsz` snapshots.
+    Storage(StorageAlert),
+}
+
+impl Notice {
+    /// The alert's name (its `alert` field).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Notice::Loop(_) => RESET_LOOP,
+            Notice::Storage(_) => crate::storage::RESERVED_STORAGE_INFLATED,
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        match self {
+            Notice::Loop(a) => a.status,
+            Notice::Storage(a) => a.status,
+        }
+    }
+
+    pub fn severity(&self) -> Severity {
+        match self {
+            Notice::Loop(a) => a.severity,
+            Notice::Storage(a) => a.severity,
+        }
+    }
+
+    pub fn source(&self) -> &str {
+        match self {
+            Notice::Loop(a) => &a.source,
+            Notice::Storage(a) => &a.source,
+        }
+    }
+
+    /// The reset-loop alert, if this is one.
+    pub fn as_loop(&self) -> Option<&Alert> {
+        match self {
+            Notice::Loop(a) => Some(a),
+            Notice::Storage(_) => None,
+        }
+    }
+
+    /// The reset-loop alert, if this is one.
+    pub fn into_loop(self) -> Option<Alert> {
+        match self {
+            Notice::Loop(a) => Some(a),
+            Notice::Storage(_) => None,
+        }
+    }
+
+    /// The reserved-storage alert, if this is one.
+    pub fn as_storage(&self) -> Option<&StorageAlert> {
+        match self {
+            Notice::Storage(a) => Some(a),
+            Notice::Loop(_) => None,
+        }
+    }
+
+    /// Appends the alert as one JSON object (its `alert` field names the kind).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Notice::Loop(a) => a.write_json(out),
+            Notice::Storage(a) => a.write_json(out),
+        }
+    }
+
+    /// The alert as a JSON string.
+    pub fn to_json(&self) -> String {
+        match self {
+            Notice::Loop(a) => a.to_json(),
+            Notice::Storage(a) => a.to_json(),
+        }
+    }
+}
+
+impl From<Alert> for Notice {
+    fn from(a: Alert) -> Self {
+        Notice::Loop(a)
+    }
+}
+
+impl From<StorageAlert> for Notice {
+    fn from(a: StorageAlert) -> Self {
+        Notice::Storage(a)
     }
 }
 
@@ -220,11 +325,12 @@ mod tests {
         for k in [
             "alert", "status", "severity", "source", "server_name", "server_id", "server_version", "known_leak", "account",
             "stream", "pairs_in_window", "window_seconds", "pairs_total", "leaking_resets_total", "declined_resets_total",
-            "last_cause", "first_seen", "last_seen", "summary", "runbook",
+            "last_cause", "max_bytes", "estimated_leaked_bytes", "first_seen", "last_seen", "summary", "runbook",
         ] {
             assert!(v.get(k).is_some(), "{k}");
         }
         assert!(v["server_id"].is_null());
+        assert!(v["max_bytes"].is_null() && v["estimated_leaked_bytes"].is_null());
         assert_eq!(v["first_seen"], "1970-01-01T00:00:00.000000Z");
         assert_eq!(v["window_seconds"], 300);
     }

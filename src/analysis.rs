@@ -14,13 +14,14 @@
 //! latest time any source reached, so that several files read one after
 //! another resolve the same alerts as the same files merged by time.
 
-use crate::alert::Alert;
+use crate::alert::{Alert, Notice};
 use crate::clock::Micros;
 use crate::config::Config;
 use crate::detector::{PairEvent, Stats};
 use crate::filter::Filter;
 use crate::line;
 use crate::record;
+use crate::storage::StorageAlert;
 use crate::summary::{StreamRow, Summary};
 use std::collections::BTreeMap;
 
@@ -64,6 +65,7 @@ pub struct Analysis {
     filter: Filter,
     summary: Summary,
     alerts: Vec<Alert>,
+    storage_alerts: Vec<StorageAlert>,
     pairs: Vec<PairEvent>,
     sources: BTreeMap<String, SourceState>,
     totals: Totals,
@@ -78,6 +80,7 @@ impl Analysis {
             filter,
             summary: Summary::default(),
             alerts: Vec::new(),
+            storage_alerts: Vec::new(),
             pairs: Vec::new(),
             sources: BTreeMap::new(),
             totals: Totals::default(),
@@ -183,15 +186,26 @@ impl Analysis {
                 self.totals.pairs_not_kept += 1;
             }
         }
-        while let Some(a) = self.filter.next_alert() {
-            self.summary.add_alert(&a);
-            self.alerts.push(a);
+        while let Some(n) = self.filter.next_alert() {
+            match n {
+                Notice::Loop(a) => {
+                    self.summary.add_alert(&a);
+                    self.alerts.push(a);
+                }
+                Notice::Storage(a) => self.storage_alerts.push(a),
+            }
         }
     }
 
-    /// Every alert raised so far, in the order raised.
+    /// Every reset-loop alert raised so far, in the order raised.
     pub fn alerts(&self) -> &[Alert] {
         &self.alerts
+    }
+
+    /// Every reserved-storage alert raised so far (from `/jsz` records), in
+    /// the order raised.
+    pub fn storage_alerts(&self) -> &[StorageAlert] {
+        &self.storage_alerts
     }
 
     /// The reset pairs kept so far (at most [`MAX_KEPT_PAIRS`]), in the order seen.

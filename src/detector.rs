@@ -7,12 +7,14 @@
 //! gives). Pair gaps, windows, repeats and quiet periods on a source's clock
 //! use line times; a source gone silent resolves by the host clock.
 
-use crate::alert::{Alert, Severity, Status};
+use crate::alert::{Alert, Notice, Severity, Status};
 use crate::clock::Micros;
 use crate::config::Config;
 use crate::event::{Cause, Event, StreamRef};
+use crate::jsz::Jsz;
 use crate::lru::Lru;
 use crate::server::{known_leak, ServerInfo};
+use crate::storage::{Change, ServerStorage, Storage, StorageAlert};
 use std::collections::VecDeque;
 
 /// How many recent event lines per source are remembered to drop repeats.
@@ -44,6 +46,7 @@ pub struct PairEvent {
 
 /// Counters that tell what the detector did with its input.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(default)]
 pub struct Stats {
     pub events: u64,
     pub duplicates: u64,
@@ -55,6 +58,11 @@ pub struct Stats {
     /// Bumped whenever the state changed (an event taken, an alert resolved):
     /// a shell that persists state saves when this moved.
     pub changes: u64,
+    /// `/jsz` snapshots read.
+    pub jsz_snapshots: u64,
+    /// `/jsz` snapshots that could not be judged (asked for without
+    /// `accounts=true&streams=true&config=true`).
+    pub jsz_incomplete: u64,
 }
 
 /// Counts reset pairs in a sliding window with bounded memory: the newest
@@ -182,7 +190,9 @@ pub struct Detector {
     streams: Lru<StreamKey, StreamState>,
     /// Streams that are firing now (few).
     firing: Vec<StreamKey>,
-    outbox: VecDeque<Alert>,
+    /// Storage reservations per server, from `/jsz` snapshots.
+    storage: Storage,
+    outbox: VecDeque<Notice>,
     /// Earliest host time at which a silent source's alert may resolve.
     next_host_due: Micros,
     /// Reset pairs kept for timelines, when asked for.
@@ -196,6 +206,7 @@ impl Detector {
         Detector {
             sources: Lru::new(cfg.max_sources),
             streams: Lru::new(cfg.max_keys),
+            storage: Storage::new(cfg.max_sources),
             cfg,
             firing: Vec::new(),
             outbox: VecDeque::new(),
@@ -232,13 +243,18 @@ impl Detector {
     }
 
     /// The next alert due, oldest first.
-    pub fn next_alert(&mut self) -> Option<Alert> {
+    pub fn next_alert(&mut self) -> Option<Notice> {
         self.outbox.pop_front()
     }
 
     /// Puts an alert back at the head of the queue (a shell could not deliver it yet).
-    pub fn requeue_front(&mut self, alert: Alert) {
+    pub fn requeue_front(&mut self, alert: Notice) {
         self.outbox.push_front(alert);
+    }
+
+    /// Number of servers whose `/jsz` snapshots or banner IDs are tracked.
+    pub fn tracked_servers(&self) -> usize {
+        self.storage.len()
     }
 
     /// Alerts waiting.
@@ -298,6 +314,11 @@ impl Detector {
         let clock = src.clock.unwrap_or(t);
         if let Event::Banner(b) = &event {
             src.server.learn(b);
+        }
+        if let Event::Banner(crate::event::Banner::Id(id)) = &event {
+            for (old, change) in self.storage.link(id, source) {
+                self.emit_storage(&old, change);
+            }
         }
         if evicted.is_some() {
             self.stats.evicted_sources += 1;
@@ -452,13 +473,20 @@ impl Detector {
             .or_else(|| server.name.as_ref().and_then(|n| self.cfg.server_versions.get(n).cloned()))
             .or_else(|| self.cfg.server_version.clone());
         let clock = self.sources.peek(&key.source).and_then(|s| s.clock).unwrap_or(ep.last_seen);
+        let known_leak = version.as_deref().and_then(known_leak);
+        let max_bytes =
+            server.id.as_deref().and_then(|id| self.storage.max_bytes(id, &key.stream.account, &key.stream.stream));
+        let estimated_leaked_bytes = max_bytes.map(|m| match known_leak {
+            Some(false) => 0,
+            _ => ep.leaking_resets_total.saturating_mul(m.max(0) as u64),
+        });
         let alert = Alert {
             status,
             severity: ep.severity.unwrap_or(Severity::Warning),
             source: key.source.clone(),
             server_name: server.name,
             server_id: server.id,
-            known_leak: version.as_deref().and_then(known_leak),
+            known_leak,
             server_version: version,
             account: key.stream.account.clone(),
             stream: key.stream.stream.clone(),
@@ -471,28 +499,103 @@ impl Detector {
             first_seen: ep.first_seen,
             last_seen: ep.last_seen,
             offset: self.cfg.line_utc_offset,
+            max_bytes,
+            estimated_leaked_bytes,
         };
+        self.push(Notice::Loop(alert));
+    }
+
+    fn push(&mut self, n: Notice) {
         if self.outbox.len() >= MAX_PENDING {
             self.outbox.pop_front();
             self.stats.dropped_alerts += 1;
         }
-        self.outbox.push_back(alert);
+        self.outbox.push_back(n);
+    }
+
+    /// Takes one `/jsz` snapshot read from a record of `source`.
+    pub fn observe_jsz(&mut self, source: &str, host_now: Micros, jsz: &Jsz) {
+        self.tick(host_now);
+        self.stats.jsz_snapshots += 1;
+        if !jsz.complete {
+            self.stats.jsz_incomplete += 1;
+        }
+        let time = jsz.now.unwrap_or(host_now);
+        let change = self.storage.observe(jsz, source, time, self.cfg.repeat);
+        if std::mem::take(&mut self.storage.verdict_changed) || change.is_some() {
+            self.stats.changes += 1;
+        }
+        if let Some(change) = change {
+            self.emit_storage(&jsz.server_id, change);
+        }
+    }
+
+    fn emit_storage(&mut self, server_id: &str, c: Change) {
+        let log_source = c.log_source.clone();
+        let server = log_source.as_ref().and_then(|s| self.sources.peek(s)).map(|s| s.server.clone()).unwrap_or_default();
+        let version = server
+            .version
+            .clone()
+            .or_else(|| log_source.as_ref().and_then(|s| self.cfg.server_versions.get(s).cloned()))
+            .or_else(|| server.name.as_ref().and_then(|n| self.cfg.server_versions.get(n).cloned()))
+            .or_else(|| self.cfg.server_version.clone());
+        // Streams looping on this server now: their source printed this ID.
+        let looping_streams = match (&log_source, c.status) {
+            (Some(src), Status::Firing) => self
+                .firing
+                .iter()
+                .filter(|k| k.source == *src)
+                .map(|k| format!("{} > {}", k.stream.account, k.stream.stream))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let alert = StorageAlert {
+            status: c.status,
+            severity: c.severity,
+            source: log_source.unwrap_or(c.source),
+            server_name: server.name,
+            server_id: server_id.to_string(),
+            known_leak: version.as_deref().and_then(known_leak),
+            server_version: version,
+            reserved_storage: c.reserved,
+            sum_max_bytes: c.sum,
+            max_storage: c.max_storage,
+            growth_bytes_per_minute: c.growth,
+            seconds_to_max_storage: c.seconds_to_max,
+            looping_streams,
+            first_seen: c.first_seen,
+            last_seen: c.time,
+            offset: self.cfg.line_utc_offset,
+        };
+        self.push(Notice::Storage(alert));
     }
 }
 
 impl Detector {
-    pub(crate) fn snapshot(&self) -> crate::state::Snapshot<&Source, &StreamKey, &StreamState> {
+    pub(crate) fn snapshot(&self) -> crate::state::Snapshot<&Source, &StreamKey, &StreamState, &ServerStorage> {
+        let (mut outbox, mut storage_outbox) = (Vec::new(), Vec::new());
+        for (i, n) in self.outbox.iter().enumerate() {
+            match n {
+                Notice::Loop(a) => outbox.push(a.clone()),
+                Notice::Storage(a) => storage_outbox.push((i, a.clone())),
+            }
+        }
         crate::state::Snapshot {
             sources: self.sources.iter_oldest_first().map(|(k, v)| (k.clone(), v)).collect(),
             streams: self.streams.iter_oldest_first().collect(),
             firing: self.firing.iter().collect(),
-            outbox: self.outbox.iter().cloned().collect(),
+            outbox,
+            storage_outbox,
             next_host_due: self.next_host_due,
             stats: self.stats.clone(),
+            storage: self.storage.iter_oldest_first().map(|(k, v)| (k.clone(), v)).collect(),
         }
     }
 
-    pub(crate) fn from_snapshot(cfg: Config, snap: crate::state::Snapshot<Source, StreamKey, StreamState>) -> Detector {
+    pub(crate) fn from_snapshot(
+        cfg: Config,
+        snap: crate::state::Snapshot<Source, StreamKey, StreamState, ServerStorage>,
+    ) -> Detector {
         let mut d = Detector::new(cfg);
         for (k, v) in snap.sources {
             let mut v = Some(v);
@@ -503,7 +606,21 @@ impl Detector {
             d.streams.get_or_insert_with(&k, || v.take().unwrap_or_default());
         }
         d.firing = snap.firing.into_iter().filter(|k| d.streams.peek(k).is_some()).collect();
-        d.outbox = snap.outbox.into();
+        for (k, v) in snap.storage {
+            d.storage.restore(&k, v);
+        }
+        // The two kinds back in one queue, each storage alert at its place.
+        let mut loops = snap.outbox.into_iter();
+        let mut storage = snap.storage_outbox.into_iter().peekable();
+        loop {
+            let at = d.outbox.len();
+            let next = match storage.next_if(|(i, _)| *i <= at) {
+                Some((_, a)) => Some(Notice::Storage(a)),
+                None => loops.next().map(Notice::Loop).or_else(|| storage.next().map(|(_, a)| Notice::Storage(a))),
+            };
+            let Some(n) = next else { break };
+            d.outbox.push_back(n);
+        }
         d.next_host_due = snap.next_host_due;
         d.stats = snap.stats;
         d

@@ -2,11 +2,12 @@
 //! alerts. No I/O, no clock, no globals: a shell hands in bytes and the host's
 //! time and takes alerts out.
 
-use crate::alert::Alert;
+use crate::alert::Notice;
 use crate::clock::Micros;
 use crate::config::Config;
 use crate::detector::{Detector, PairEvent};
 use crate::event;
+use crate::jsz;
 use crate::line;
 use crate::record;
 
@@ -21,6 +22,8 @@ pub enum Seen {
     Event,
     /// A record that already carries an alert; left alone.
     Alert,
+    /// A `/jsz` monitoring snapshot, handed to the detector.
+    Jsz,
 }
 
 /// resetwatch's core: configure once, feed records or lines, collect alerts.
@@ -105,13 +108,41 @@ impl Filter {
     fn ingest_tagged(&mut self, tag: &[u8], host_now: Micros, rec: &[u8]) -> Seen {
         self.detector.tick(host_now);
         let Some(start) = self.message_start(rec) else {
-            return Seen::NoLine;
+            return self.ingest_no_line(tag, host_now, rec);
         };
         // Classify on the still-escaped text first: almost every line stops here.
         if !may_matter_at(rec, start) {
+            // NATS lines never start with `{`; a `/jsz` document as a string does.
+            if rec.get(start) == Some(&b'{') && jsz::may_be_escaped_jsz(&rec[start..]) {
+                return self.ingest_jsz(tag, host_now, rec).unwrap_or(Seen::Other);
+            }
             return Seen::Other;
         }
         self.ingest_matter(tag, host_now, rec, start)
+    }
+
+    /// A record with no log line: a `/jsz` document when its first key says
+    /// it may be one, else nothing to read.
+    #[inline(never)]
+    fn ingest_no_line(&mut self, tag: &[u8], host_now: Micros, rec: &[u8]) -> Seen {
+        if !jsz::may_be_jsz(rec, &self.detector.config().message_keys) {
+            return Seen::NoLine;
+        }
+        self.ingest_jsz(tag, host_now, rec).unwrap_or(Seen::NoLine)
+    }
+
+    /// Reads the `/jsz` document in `rec`; `None` when there is none.
+    #[inline(never)]
+    fn ingest_jsz(&mut self, tag: &[u8], host_now: Micros, rec: &[u8]) -> Option<Seen> {
+        if record::has_alert(rec) {
+            return Some(Seen::Alert);
+        }
+        let cfg = self.detector.config();
+        let doc = jsz::find(rec, &cfg.message_keys)?;
+        let snapshot = jsz::parse(&doc)?;
+        let source = record::source(rec, cfg, &String::from_utf8_lossy(tag));
+        self.detector.observe_jsz(&source, host_now, &snapshot);
+        Some(Seen::Jsz)
     }
 
     /// The rare record whose line may be a NATS event. Kept out of line so
@@ -160,8 +191,8 @@ impl Filter {
         self.detector.next_pair()
     }
 
-    /// The next alert due.
-    pub fn next_alert(&mut self) -> Option<Alert> {
+    /// The next alert due (reset loop or reserved storage).
+    pub fn next_alert(&mut self) -> Option<Notice> {
         self.detector.next_alert()
     }
 
@@ -192,7 +223,7 @@ impl Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::{Severity, Status};
+    use crate::alert::{Alert, Severity, Status};
     use crate::clock::{self, SECOND};
 
     const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus");
@@ -209,7 +240,7 @@ mod tests {
         for (source, l) in inputs {
             now = host_time(l).max(now);
             f.ingest_line(source, now, l.as_bytes());
-            alerts.extend(std::iter::from_fn(|| f.next_alert()));
+            alerts.extend(std::iter::from_fn(|| f.next_alert()).filter_map(Notice::into_loop));
         }
         alerts
     }
@@ -324,7 +355,7 @@ mod tests {
             // host clock stands still: only the source clock can resolve
             f.ingest_line("n1", 0, l.as_bytes());
         }
-        let alerts: Vec<_> = std::iter::from_fn(|| f.next_alert()).collect();
+        let alerts: Vec<_> = std::iter::from_fn(|| f.next_alert()).filter_map(Notice::into_loop).collect();
         assert_eq!(alerts.iter().map(|a| a.status).collect::<Vec<_>>(), [Status::Firing, Status::Resolved]);
         assert_eq!(alerts[1].pairs_total, 3);
     }
@@ -336,12 +367,12 @@ mod tests {
         for l in &lines {
             f.ingest_line("n1", host_time(l), l.as_bytes());
         }
-        assert_eq!(f.next_alert().map(|a| a.status), Some(Status::Firing));
+        assert_eq!(f.next_alert().and_then(Notice::into_loop).map(|a| a.status), Some(Status::Firing));
         let last = host_time(lines.last().unwrap());
         f.tick(last + 599 * SECOND);
         assert!(f.next_alert().is_none());
         f.tick(last + 600 * SECOND);
-        let a = f.next_alert().expect("resolved");
+        let a = f.next_alert().and_then(Notice::into_loop).expect("resolved");
         assert_eq!((a.status, a.severity), (Status::Resolved, Severity::Warning));
         // and a new episode starts from scratch
         let again: Vec<String> = loop_lines(3, 5, "last sequence mismatch")
@@ -351,7 +382,7 @@ mod tests {
         for l in &again {
             f.ingest_line("n1", host_time(l), l.as_bytes());
         }
-        let a = f.next_alert().expect("fires again");
+        let a = f.next_alert().and_then(Notice::into_loop).expect("fires again");
         assert_eq!((a.status, a.pairs_total), (Status::Firing, 3));
     }
 
@@ -389,7 +420,7 @@ mod tests {
             f.ingest_line("n1", t, format!("[1] {ts} [WRN] Error applying entries to 'A > S': stream store EOF").as_bytes());
             f.ingest_line("n1", t, format!("[1] {ts} [WRN] Resetting stream cluster state for 'A > S'").as_bytes());
         }
-        let alerts: Vec<_> = std::iter::from_fn(|| f.next_alert()).collect();
+        let alerts: Vec<_> = std::iter::from_fn(|| f.next_alert()).filter_map(Notice::into_loop).collect();
         let last = alerts.last().unwrap();
         assert_eq!(last.severity, Severity::Critical);
         // re-emitted 60 s after turning critical; every pair so far is inside the window
@@ -411,7 +442,7 @@ mod tests {
         for (src, l) in &all {
             now = host_time(l).max(now);
             f.ingest_line(src, now, l.as_bytes());
-            out.extend(std::iter::from_fn(|| f.next_alert()));
+            out.extend(std::iter::from_fn(|| f.next_alert()).filter_map(Notice::into_loop));
         }
         out
     }

@@ -8,7 +8,7 @@
 //! fuzzing`); none of it is in the shipped modules. A check panics when an
 //! invariant breaks; libFuzzer reports the panic as a crash.
 
-use crate::alert::{Alert, Severity, Status};
+use crate::alert::{Alert, Notice, Severity, Status};
 use crate::clock::{self, Micros, SECOND};
 use crate::config::Config;
 use crate::event::{self, Banner, Event, MAX_NAME};
@@ -21,8 +21,13 @@ use std::collections::HashMap;
 pub type Check = fn(&[u8]);
 
 /// The fuzz targets by name, with the check each runs.
-pub const TARGETS: [(&str, Check); 4] =
-    [("line", check_line), ("record", check_record), ("config", check_config), ("detector", check_detector)];
+pub const TARGETS: [(&str, Check); 5] = [
+    ("line", check_line),
+    ("record", check_record),
+    ("config", check_config),
+    ("detector", check_detector),
+    ("jsz", check_jsz),
+];
 
 /// 2026-11-26T14:17:08Z, the time of the bundled loop (s05).
 const BASE: Micros = 1_795_702_628 * SECOND;
@@ -277,6 +282,53 @@ pub fn check_record(data: &[u8]) {
     }
 }
 
+// ------------------------------------------------------------------- jsz
+
+/// The `/jsz` reader on arbitrary bytes, as a record and inside each
+/// record shape: no panic, sums that hold, alerts that are JSON, a state
+/// that saves and restores to the same bytes.
+pub fn check_jsz(data: &[u8]) {
+    let keys = Config::default().message_keys;
+    let _ = crate::jsz::may_be_jsz(data, &keys);
+    let _ = crate::jsz::may_be_escaped_jsz(data);
+    let parsed = crate::jsz::find(data, &keys).and_then(|d| crate::jsz::parse(&d));
+    if let Some(j) = &parsed {
+        assert!(!j.server_id.is_empty() && j.server_id.len() <= 256);
+        assert!(j.streams.len() <= crate::jsz::MAX_STREAMS);
+        let kept: u128 = j.streams.iter().filter(|s| s.file).map(|s| s.max_bytes.max(0) as u128).sum();
+        assert!(kept <= j.sum_max_bytes as u128 || j.sum_max_bytes == u64::MAX, "the sum covers every kept stream");
+    }
+    let mut f = Filter::new(Config { repeat: SECOND, ..Config::default() });
+    let mut out = Vec::new();
+    let text = String::from_utf8_lossy(data);
+    let shapes = [
+        data.to_vec(),
+        format!("{{\"exec\":\"{}\"}}", fb_escape(&text)).into_bytes(),
+        format!("{{\"message\":\"{}\",\"source_type\":\"http_client\"}}", fb_escape(&text)).into_bytes(),
+    ];
+    for (i, rec) in shapes.iter().enumerate() {
+        for step in 0..2 {
+            let seen = f.ingest_record("nats.jsz", BASE + (i * 2 + step) as i64 * SECOND, rec);
+            if i == 0 && parsed.is_some() && !record::has_alert(data) {
+                assert_eq!(seen, crate::filter::Seen::Jsz);
+            }
+            if f.filter_one("nats.jsz", BASE, rec, &mut out) {
+                check_alert_added(rec, &out);
+            }
+        }
+    }
+    while let Some(n) = f.next_alert() {
+        let v: Value = serde_json::from_str(&n.to_json()).expect("alert JSON");
+        assert_eq!(v["alert"], n.name());
+        if let Some(a) = n.as_storage() {
+            assert!(a.excess_bytes() <= a.reserved_storage);
+        }
+    }
+    let saved = state::save(f.detector());
+    let restored = state::restore(Config::default(), &saved).expect("a saved state restores");
+    assert_eq!(state::save(&restored), saved);
+}
+
 // ---------------------------------------------------------------- config
 
 /// `Config::from_json` on arbitrary bytes: an error names a problem, a
@@ -308,7 +360,8 @@ pub fn check_config(data: &[u8]) {
         }
     }
     f.tick(BASE + 400 * 86_400 * SECOND);
-    while let Some(a) = f.next_alert() {
+    while let Some(n) = f.next_alert() {
+        let a = n.as_loop().expect("only lines were read: reset-loop alerts only");
         assert!(a.pairs_in_window <= a.pairs_total);
     }
 }
@@ -426,9 +479,10 @@ impl DetectorRun {
 
     /// Takes the alerts due, checks them, and compares with the restored copy.
     fn drain(&mut self) {
-        let got: Vec<Alert> = std::iter::from_fn(|| self.a.next_alert()).collect();
+        let got: Vec<Alert> =
+            std::iter::from_fn(|| self.a.next_alert()).map(|n| n.into_loop().expect("lines only: loop alerts")).collect();
         if let Some(b) = &mut self.b {
-            let again: Vec<Alert> = std::iter::from_fn(|| b.next_alert()).collect();
+            let again: Vec<Alert> = std::iter::from_fn(|| b.next_alert()).filter_map(Notice::into_loop).collect();
             assert_eq!(again, got, "a restored detector alerts as the original does");
             assert_eq!(b.detector().stats, self.a.detector().stats);
         }
@@ -846,5 +900,20 @@ mod tests {
         write("record", bytes(records));
         write("config", bytes(configs));
         write("detector", scripts);
+        // /jsz: documents the real-cluster test captured, one a line.
+        let seq = |run: &str, node: &str, n: usize| {
+            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/jsz").join(run).join(format!("{node}.jsonl"));
+            std::fs::read_to_string(p).unwrap().lines().nth(n).unwrap().to_string()
+        };
+        let inflated = seq("pair_loop_catchup_no_leader_v2.10.25", "n2", 20);
+        let docs: Vec<(&str, String)> = vec![
+            ("loop_n2_inflated", inflated.clone()),
+            ("loop_n1_flat", seq("pair_loop_catchup_no_leader_v2.10.25", "n1", 0)),
+            ("fixed_n2_first", seq("pair_loop_catchup_no_leader_v2.10.26", "n2", 0)),
+            ("escaped_under_log", format!("{{\"log\":\"{}\"}}", fb_escape(&inflated))),
+            ("nested_under_exec", format!("{{\"exec\":{inflated}}}")),
+            ("cut_short", inflated[..inflated.len() / 2].to_string()),
+        ];
+        write("jsz", bytes(docs));
     }
 }

@@ -185,6 +185,55 @@ pub fn first_string_member(b: &[u8], want: impl Fn(&[u8]) -> bool) -> Option<usi
     }
 }
 
+/// The raw values of the JSON array `b`, in order. Stops (without error)
+/// at the first thing that is not well-formed, like [`Members`].
+pub fn elements(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut i = ws(b, 0);
+    let mut ok = b.get(i) == Some(&b'[');
+    i += 1;
+    let mut first = true;
+    std::iter::from_fn(move || {
+        if !ok {
+            return None;
+        }
+        i = ws(b, i);
+        match (first, b.get(i)?) {
+            (_, b']') => {
+                ok = false;
+                return None;
+            }
+            (false, b',') => i = ws(b, i + 1),
+            (true, _) => {}
+            _ => {
+                ok = false;
+                return None;
+            }
+        }
+        first = false;
+        let start = i;
+        let Some(end) = value_end(b, start) else {
+            ok = false;
+            return None;
+        };
+        i = end;
+        b.get(start..end)
+    })
+}
+
+/// A raw JSON number that is an integer (from `i64::MIN` to `u64::MAX`).
+/// `None` for anything else: nats-server writes its counters as integers,
+/// and reading floats would pull a float parser into the module.
+pub fn whole_number(raw: &[u8]) -> Option<i128> {
+    let text = std::str::from_utf8(raw).ok()?;
+    if text.starts_with('+') {
+        return None;
+    }
+    match text.strip_prefix('-') {
+        Some(_) => text.parse::<i64>().ok().map(i128::from),
+        None => text.parse::<u64>().ok().map(i128::from),
+    }
+}
+
 /// `b.starts_with(p)`, with the 8-byte case (`{"log":"`) as one comparison.
 #[inline(always)]
 pub fn has_prefix(b: &[u8], p: &[u8]) -> bool {
@@ -461,6 +510,30 @@ mod tests {
         assert_eq!(find_path(rec, "kubernetes.labels.a"), Some(&br#"[1,{"b":"}"}]"#[..]));
         assert_eq!(find_path(rec, "kubernetes.nope"), None);
         assert_eq!(find_path(br#"{"a.b":1,"a":{"b":2}}"#, "a.b"), Some(&b"1"[..]));
+    }
+
+    #[test]
+    fn array_elements_and_numbers() {
+        let arr = br#" [1, {"a":[2,3]} ,"x]", [] ,-1.5e3]"#;
+        let got: Vec<_> = elements(arr).map(|e| String::from_utf8_lossy(e).into_owned()).collect();
+        assert_eq!(got, ["1", r#"{"a":[2,3]}"#, r#""x]""#, "[]", "-1.5e3"]);
+        assert_eq!(elements(b"[]").count(), 0);
+        for bad in [&b"[1,"[..], b"[1 2]", b"{}", b"", b"[,1]"] {
+            let _ = elements(bad).count();
+        }
+        let table: [(&[u8], Option<i128>); 8] = [
+            (b"67108864", Some(67108864)),
+            (b"-1", Some(-1)),
+            (b"18446744073709551615", Some(18446744073709551615)),
+            (b"6.7108864e+07", None),
+            (b"1.5", None),
+            (b"\"1\"", None),
+            (b"1e400", None),
+            (b"null", None),
+        ];
+        for (raw, want) in table {
+            assert_eq!(whole_number(raw), want, "{}", String::from_utf8_lossy(raw));
+        }
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! reserving the stream's `max_bytes` once more until the disk is full).
 //!
 //! The crate is one pure core — [`Filter`] takes records or lines and a time
-//! and yields [`Alert`]s — and thin shells that translate host ABIs to it:
+//! and yields [`Notice`]s (reset-loop [`Alert`]s from log lines,
+//! [`StorageAlert`]s from `/jsz` snapshots) — and thin shells that translate host ABIs to it:
 //! `shell::fluent_bit` (Fluent Bit's `wasm` filter, wasip1),
 //! `shell::component` (the Component Model world in `wit/`, wasip2) and
 //! `shell::js` (wasm-bindgen, for the browser and Node). The core does no
@@ -23,19 +24,22 @@ pub mod filter;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod json;
+pub mod jsz;
 pub mod line;
 mod lru;
 pub mod record;
 pub mod server;
 pub mod shell;
 pub mod state;
+pub mod storage;
 pub mod summary;
 
 #[cfg(test)]
 mod proptests;
 
-pub use alert::{Alert, Severity, Status};
+pub use alert::{Alert, Notice, Severity, Status};
 pub use config::{Config, ConfigError};
 pub use detector::PairEvent;
 pub use filter::{Filter, Seen};
+pub use storage::StorageAlert;
 pub use summary::{StreamRow, Summary};

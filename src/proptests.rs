@@ -652,7 +652,7 @@ fn compare(cfg: Config, steps: &[(Step, Micros)]) -> Result<(usize, Stats), Test
                 m.tick(*h);
             }
         }
-        let got: Vec<Predicted> = std::iter::from_fn(|| f.next_alert()).map(|a| Predicted::from(&a)).collect();
+        let got: Vec<Predicted> = std::iter::from_fn(|| f.next_alert()).map(|n| Predicted::from(n.as_loop().expect("lines only: loop alerts"))).collect();
         let want = std::mem::take(&mut m.out);
         prop_assert_eq!(&got, &want, "step {}: {:?}", i, step);
         alerts += got.len();

@@ -4,6 +4,7 @@
 //! refused with a reason, never half-loaded.
 
 use crate::alert::Alert;
+use crate::storage::StorageAlert;
 use crate::clock::Micros;
 use crate::config::Config;
 use crate::detector::{Detector, Stats};
@@ -11,8 +12,12 @@ use std::fmt;
 
 /// The first line of every state.
 pub const MAGIC: &[u8] = b"resetwatch-state ";
-/// The version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The version this build writes. Version 2 added `/jsz` storage
+/// tracking and storage alerts in the outbox; version 1 (reset-loop
+/// alerts only) is still read.
+pub const VERSION: u32 = 2;
+/// Older versions this build still reads.
+const READS: [u32; 2] = [1, 2];
 
 /// Why a state could not be restored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,7 +34,7 @@ impl fmt::Display for StateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StateError::Foreign => write!(f, "not a resetwatch state"),
-            StateError::Version(v) => write!(f, "state version {v}, this build reads version {VERSION}"),
+            StateError::Version(v) => write!(f, "state version {v}, this build reads versions 1 to {VERSION}"),
             StateError::Corrupt(why) => write!(f, "damaged state: {why}"),
         }
     }
@@ -37,15 +42,24 @@ impl fmt::Display for StateError {
 
 impl std::error::Error for StateError {}
 
-/// Everything the detector knows, in a form serde can carry.
+/// Everything the detector knows, in a form serde can carry. Version 2
+/// only adds members (defaults when absent), so one reader reads both.
 #[derive(serde::Serialize, serde::Deserialize)]
-pub(crate) struct Snapshot<S, K, T> {
+pub(crate) struct Snapshot<S, K, T, G> {
     pub sources: Vec<(String, S)>,
     pub streams: Vec<(K, T)>,
     pub firing: Vec<K>,
+    /// Reset-loop alerts waiting, in order.
     pub outbox: Vec<Alert>,
     pub next_host_due: Micros,
     pub stats: Stats,
+    /// Storage alerts waiting, each with its place in the whole queue
+    /// (version 2 on).
+    #[serde(default = "Vec::new")]
+    pub storage_outbox: Vec<(usize, StorageAlert)>,
+    /// Per server ID (version 2 on).
+    #[serde(default = "Vec::new")]
+    pub storage: Vec<(String, G)>,
 }
 
 /// Writes `detector`'s state.
@@ -63,7 +77,7 @@ pub fn restore(cfg: Config, bytes: &[u8]) -> Result<Detector, StateError> {
     let rest = bytes.strip_prefix(MAGIC).ok_or(StateError::Foreign)?;
     let nl = rest.iter().position(|&c| c == b'\n').ok_or(StateError::Foreign)?;
     let version: u32 = std::str::from_utf8(&rest[..nl]).ok().and_then(|v| v.parse().ok()).ok_or(StateError::Foreign)?;
-    if version != VERSION {
+    if !READS.contains(&version) {
         return Err(StateError::Version(version));
     }
     let body = &rest[nl + 1..];

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use resetwatch_host::component::{
-    self, Alert, ConfigError, Detector, DetectorComponent, RestoreError, Seen, Severity, Status,
+    self, Alert, ConfigError, Detector, DetectorComponent, Notice, RestoreError, Seen, Severity, Status,
 };
 use resetwatch_host::logs::{Kind, Merged};
 use serde_json::Value;
@@ -50,9 +50,14 @@ fn replay(d: &mut Detector, scenario: &str) -> Vec<Alert> {
     while let Some(e) = merged.next_entry().unwrap() {
         assert_eq!(e.kind, Kind::Line);
         let source = merged.source(e.input).to_string();
-        alerts.extend(d.process_line(&source, e.time * 1000, &e.bytes).unwrap());
+        alerts.extend(loops(d.process_line(&source, e.time * 1000, &e.bytes).unwrap()));
     }
     alerts
+}
+
+/// The reset-loop alerts among `notices` (log lines raise no other kind).
+fn loops(notices: Vec<Notice>) -> Vec<Alert> {
+    notices.into_iter().map(|n| n.as_loop().cloned().expect("log lines raise reset-loop alerts only")).collect()
 }
 
 #[test]
@@ -160,7 +165,7 @@ fn process_returns_the_record_and_the_alerts_apart() {
     let e = d.process("nats.n1", ns(&line(0, "reset", "ORDERS")), &second).unwrap();
     assert_eq!(e.record, second, "the record is never changed: the alert comes apart");
     assert_eq!(e.alerts.len(), 1);
-    assert_eq!(e.alerts[0].source, "nats.n1", "the tag names the source");
+    assert_eq!(e.alerts[0].source(), "nats.n1", "the tag names the source");
     // A record that names its own source; one that is not a NATS event; one
     // that is not an object; one that is not UTF-8; one that is an alert.
     let k8s = serde_json::json!({"log": line(1, "cause", "ORDERS"), "kubernetes": {"namespace_name": "nats", "pod_name": "nats-0"}});
@@ -168,18 +173,18 @@ fn process_returns_the_record_and_the_alerts_apart() {
     assert_eq!(e.seen, Seen::Event);
     let k8s = serde_json::json!({"log": line(1, "reset", "ORDERS"), "kubernetes": {"namespace_name": "nats", "pod_name": "nats-0"}});
     let e = d.process("kube.x", ns(&line(1, "reset", "ORDERS")), k8s.to_string().as_bytes()).unwrap();
-    assert_eq!(e.alerts.iter().map(|a| a.source.as_str()).collect::<Vec<_>>(), ["nats/nats-0"]);
+    assert_eq!(e.alerts.iter().map(|a| a.source()).collect::<Vec<_>>(), ["nats/nats-0"]);
     for (body, seen) in [
         (&b"{\"log\":\"[1] [INF] Server is ready\"}"[..], Seen::Other),
         (b"[\"log\"]", Seen::NoLine),
         (b"{\"msg\":\"no message key\"}", Seen::NoLine),
         (b"{\"log\":\"\xff\xfe not utf-8\"}", Seen::Other),
-        (e.alerts[0].json.as_bytes(), Seen::NoLine),
+        (e.alerts[0].json().as_bytes(), Seen::NoLine),
     ] {
         let out = d.process("nats.n1", 0, body).unwrap();
         assert_eq!((out.record.as_slice(), out.seen), (body, seen));
     }
-    let routed_back = format!("{{\"log\":{},\"resetwatch\":{}}}", serde_json::to_string(&line(2, "reset", "ORDERS")).unwrap(), e.alerts[0].json);
+    let routed_back = format!("{{\"log\":{},\"resetwatch\":{}}}", serde_json::to_string(&line(2, "reset", "ORDERS")).unwrap(), e.alerts[0].json());
     assert_eq!(d.process("alerts.ORDERS", 0, routed_back.as_bytes()).unwrap().seen, Seen::Alert);
 }
 
@@ -195,7 +200,7 @@ fn several_alerts_can_come_from_one_call() {
     // Both resolve at once by the host clock: two alerts from one record.
     let later = ns(&line(0, "reset", "B")) + 61_000_000_000;
     let e = d.process("nats.other", later, b"{\"log\":\"[2] [INF] unrelated\"}").unwrap();
-    let got: Vec<(Status, &str)> = e.alerts.iter().map(|a| (a.status, a.stream.as_str())).collect();
+    let got: Vec<(Status, &str)> = e.alerts.iter().filter_map(Notice::as_loop).map(|a| (a.status, a.stream.as_str())).collect();
     assert_eq!(got, [(Status::Resolved, "A"), (Status::Resolved, "B")]);
 }
 
@@ -208,12 +213,12 @@ fn advance_resolves_a_silent_stream_on_time() {
         for what in ["cause", "reset"] {
             let l = line(n, what, "ORDERS");
             last = ns(&l);
-            fired.extend(d.process_line("n1", last, l.as_bytes()).unwrap());
+            fired.extend(loops(d.process_line("n1", last, l.as_bytes()).unwrap()));
         }
     }
     assert_eq!(fired.iter().map(|a| a.status).collect::<Vec<_>>(), [Status::Firing]);
     assert_eq!(d.advance(last + 599_000_000_000).unwrap(), [], "quiet_seconds is 600");
-    let resolved = d.advance(last + 600_000_000_000).unwrap();
+    let resolved = loops(d.advance(last + 600_000_000_000).unwrap());
     assert_eq!(resolved.len(), 1);
     assert_eq!((resolved[0].status, resolved[0].severity, resolved[0].pairs_total), (Status::Resolved, Severity::Warning, 3));
     assert_eq!(d.advance(last + 10_000_000_000_000).unwrap(), [], "resolved once");
@@ -228,7 +233,7 @@ fn a_saved_state_goes_on_in_another_instance() {
     for n in 0..4 {
         for what in ["cause", "reset"] {
             let l = line(n, what, "ORDERS");
-            want.extend(whole.process_line("n1", ns(&l), l.as_bytes()).unwrap());
+            want.extend(loops(whole.process_line("n1", ns(&l), l.as_bytes()).unwrap()));
         }
     }
     // Two pairs, save, restore into a fresh instance, two more pairs.
@@ -240,14 +245,14 @@ fn a_saved_state_goes_on_in_another_instance() {
         }
     }
     let state = first.save().unwrap();
-    assert!(state.starts_with(b"resetwatch-state 1\n"), "versioned: {:?}", String::from_utf8_lossy(&state[..30]));
+    assert!(state.starts_with(b"resetwatch-state 2\n"), "versioned: {:?}", String::from_utf8_lossy(&state[..30]));
     drop(first);
     let mut second = component().restore(cfg, &state).unwrap().unwrap();
     let mut got = Vec::new();
     for n in 2..4 {
         for what in ["cause", "reset"] {
             let l = line(n, what, "ORDERS");
-            got.extend(second.process_line("n1", ns(&l), l.as_bytes()).unwrap());
+            got.extend(loops(second.process_line("n1", ns(&l), l.as_bytes()).unwrap()));
         }
     }
     assert_eq!(got, want);
@@ -283,5 +288,5 @@ fn it_imports_no_files_no_clocks_and_no_network() {
         assert!(["wasi:cli/", "wasi:io/", "wasi:random/"].iter().any(|p| i.starts_with(p)), "{i} in {imports:?}");
     }
     let exports: Vec<String> = ty.exports(&engine).map(|(name, _)| name.to_string()).collect();
-    assert_eq!(exports, ["resetwatch:detector/detection@0.1.0"]);
+    assert_eq!(exports, ["resetwatch:detector/detection@0.2.0"]);
 }

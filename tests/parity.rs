@@ -83,7 +83,7 @@ fn through_component(component: &DetectorComponent, records: &[TailRecord]) -> V
         let time_ns = r.time.sec * 1_000_000_000 + r.time.nsec as i64;
         let e = d.process(&r.tag, time_ns, r.record.as_bytes()).unwrap();
         assert_eq!(e.record, r.record.as_bytes());
-        alerts.extend(e.alerts.iter().map(|a| serde_json::from_str::<Value>(&a.json).unwrap()));
+        alerts.extend(e.alerts.iter().map(|a| serde_json::from_str::<Value>(a.json()).unwrap()));
     }
     alerts
 }

@@ -274,3 +274,30 @@ fn a_missing_component_says_how_to_build_it() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty() && stderr(&out).contains("/nonexistent/n9.log"), "{}", stderr(&out));
 }
+
+/// `/jsz` documents in NDJSON (one a line, as the real-cluster test captured
+/// them) read with the logs of the same run: both alerts, joined by server ID.
+#[test]
+fn jsz_lines_in_ndjson_just_work() {
+    let run_dir = |kind: &str, run: &str, file: &str| root().join("tests/data").join(kind).join(run).join(file);
+    let looping = "pair_loop_catchup_no_leader_v2.10.25";
+    let out = run(resetwatch()
+        .arg(run_dir("cluster", looping, "n2.log"))
+        .arg(run_dir("jsz", looping, "n2.jsonl")));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = alerts(&out);
+    let storage: Vec<&Value> = got.iter().filter(|a| a["alert"] == "nats_reserved_storage_inflated").collect();
+    let sev: Vec<&str> = storage.iter().map(|a| a["severity"].as_str().unwrap()).collect();
+    assert_eq!(sev, ["warning", "critical"], "{}", stderr(&out));
+    assert_eq!((storage[0]["source"].as_str(), storage[0]["server_name"].as_str()), (Some("n2"), Some("n2")));
+    let crit = got.iter().find(|a| a["alert"] == "nats_stream_reset_loop" && a["severity"] == "critical").unwrap();
+    assert_eq!(crit["max_bytes"], 67108864);
+    assert_eq!(crit["estimated_leaked_bytes"], 10 * 67108864u64);
+    // The fixed release: the loop alerts, the storage does not.
+    let fixed = "pair_loop_catchup_no_leader_v2.10.26";
+    let out = run(resetwatch()
+        .arg(run_dir("cluster", fixed, "n2.log"))
+        .arg(run_dir("jsz", fixed, "n2.jsonl")));
+    let got = alerts(&out);
+    assert!(!got.is_empty() && got.iter().all(|a| a["alert"] == "nats_stream_reset_loop"), "{got:?}");
+}

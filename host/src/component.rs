@@ -22,8 +22,48 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::resetwatch::detector::detection::{
-    Alert, ConfigError, Emitted, ResetPair, RestoreError, Seen, Severity, Status,
+    Alert, ConfigError, Emitted, Notice, ResetPair, RestoreError, Seen, Severity, Status, StorageAlert,
 };
+
+impl Notice {
+    /// The alert's JSON object (as the Fluent Bit build adds it under `resetwatch`).
+    pub fn json(&self) -> &str {
+        match self {
+            Notice::ResetLoop(a) => &a.json,
+            Notice::StorageInflated(a) => &a.json,
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        match self {
+            Notice::ResetLoop(a) => a.status,
+            Notice::StorageInflated(a) => a.status,
+        }
+    }
+
+    pub fn source(&self) -> &str {
+        match self {
+            Notice::ResetLoop(a) => &a.source,
+            Notice::StorageInflated(a) => &a.source,
+        }
+    }
+
+    /// The reset-loop alert, if this is one.
+    pub fn as_loop(&self) -> Option<&Alert> {
+        match self {
+            Notice::ResetLoop(a) => Some(a),
+            Notice::StorageInflated(_) => None,
+        }
+    }
+
+    /// The reserved-storage alert, if this is one.
+    pub fn as_storage(&self) -> Option<&StorageAlert> {
+        match self {
+            Notice::StorageInflated(a) => Some(a),
+            Notice::ResetLoop(_) => None,
+        }
+    }
+}
 
 impl ConfigError {
     /// `` `key`: problem `` (just the problem when the document itself is at fault).
@@ -77,7 +117,7 @@ impl DetectorComponent {
         let mut linker: Linker<State> = Linker::new(&engine);
         wt(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))?;
         let pre = wt(linker.instantiate_pre(&component).and_then(ResetwatchPre::new))
-            .context("the component does not export resetwatch:detector/detection@0.1.0")?;
+            .context("the component does not export resetwatch:detector/detection@0.2.0")?;
         Ok(DetectorComponent { engine, pre })
     }
 
@@ -127,13 +167,13 @@ impl Detector {
     }
 
     /// `detector.process-line(source, time-ns, line)`: one raw log line.
-    pub fn process_line(&mut self, source: &str, time_ns: i64, line: &[u8]) -> Result<Vec<Alert>> {
+    pub fn process_line(&mut self, source: &str, time_ns: i64, line: &[u8]) -> Result<Vec<Notice>> {
         let d = self.bindings.resetwatch_detector_detection().detector();
         wt(d.call_process_line(&mut self.store, self.handle, source, time_ns, line))
     }
 
     /// `detector.advance(time-ns)`: time passes with no record.
-    pub fn advance(&mut self, time_ns: i64) -> Result<Vec<Alert>> {
+    pub fn advance(&mut self, time_ns: i64) -> Result<Vec<Notice>> {
         let d = self.bindings.resetwatch_detector_detection().detector();
         wt(d.call_advance(&mut self.store, self.handle, time_ns))
     }
@@ -190,6 +230,8 @@ pub fn core_alert(a: &Alert, offset: i64) -> resetwatch::Alert {
         first_seen: a.first_seen_ns.div_euclid(1000),
         last_seen: a.last_seen_ns.div_euclid(1000),
         offset,
+        max_bytes: a.max_bytes,
+        estimated_leaked_bytes: a.estimated_leaked_bytes,
     }
 }
 

@@ -14,7 +14,8 @@
 //! - **Time**: a line's own time, read with the core's parser (NATS, CRI,
 //!   journald, syslog, stern layouts; NATS's zone-less times with
 //!   `line_utc_offset`); for a record, the time of its log line, else its
-//!   top-level `time`, `timestamp` or `@timestamp` (RFC 3339). A line with
+//!   top-level `time`, `timestamp` or `@timestamp` (RFC 3339), else, for a
+//!   `/jsz` document, its `now` (the server's time of the snapshot). A line with
 //!   none takes the time of the line before it in its input; lines before
 //!   an input's first timed line take that line's time (looked for up to
 //!   [`LOOKAHEAD`] lines ahead), else the file's modification time. So a
@@ -33,7 +34,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _, Result};
 use resetwatch::clock::{self, Micros};
-use resetwatch::{json, line, record, Config};
+use resetwatch::{json, jsz, line, record, Config};
 
 /// How far ahead an input is searched for its first timed line.
 pub const LOOKAHEAD: usize = 10_000;
@@ -204,17 +205,19 @@ fn classify(bytes: &[u8], rules: &Rules, now: Micros) -> (Kind, Option<Micros>) 
 }
 
 /// The time of a record's log line, else of its `time`, `timestamp` or
-/// `@timestamp` member.
+/// `@timestamp` member, else of the `/jsz` document in it.
 fn record_time(rec: &[u8], rules: &Rules, now: Micros) -> Option<Micros> {
     let from_line = record::message_start(rec, &rules.message_keys)
         .and_then(|start| line::split(&rec[start..]).time(rules.offset, now));
-    from_line.or_else(|| {
-        ["time", "timestamp", "@timestamp"].iter().find_map(|key| {
-            let raw = json::find_path(rec, key)?;
-            let text = json::string_value(raw)?;
-            clock::parse_rfc3339(text.as_bytes()).map(|(t, _)| t)
+    from_line
+        .or_else(|| {
+            ["time", "timestamp", "@timestamp"].iter().find_map(|key| {
+                let raw = json::find_path(rec, key)?;
+                let text = json::string_value(raw)?;
+                clock::parse_rfc3339(text.as_bytes()).map(|(t, _)| t)
+            })
         })
-    })
+        .or_else(|| jsz::find(rec, &rules.message_keys).and_then(|doc| jsz::parse(&doc)).and_then(|j| j.now))
 }
 
 /// Where an input comes from, for messages and the source.
@@ -370,6 +373,15 @@ mod tests {
         assert_eq!(classify(b"{not json", &rules(), 0), (Kind::Line, None));
         assert_eq!(classify(b"{} {}", &rules(), 0).0, Kind::Line);
         assert_eq!(classify(b"  {\"a\":1}", &rules(), 0), (Kind::Record, None));
+        // a /jsz document (captured from the real cluster, on one line) at its `now`
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/data/corpus/s05_pair_reset_loop_catchup_no_leader_v2.10.25/jsz/end_n1.json"
+        ))
+        .unwrap()
+        .replace('\n', "");
+        let now = clock::parse_rfc3339(b"2026-11-26T14:18:43.652507Z").unwrap().0;
+        assert_eq!(classify(doc.as_bytes(), &rules(), 0), (Kind::Record, Some(now)));
     }
 
     fn tmp(name: &str, content: &[u8]) -> PathBuf {

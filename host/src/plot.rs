@@ -463,6 +463,8 @@ mod tests {
             first_seen: 0,
             last_seen: 10,
             offset: 0,
+            max_bytes: None,
+            estimated_leaked_bytes: None,
         };
         tl.add_alert(&a, 10);
         a.severity = Severity::Critical;

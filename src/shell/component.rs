@@ -8,11 +8,12 @@
 //! a `RefCell` that is never borrowed twice (the component is single
 //! threaded and never re-entered).
 
-use crate::alert::{Alert, Severity, Status};
+use crate::alert::{Alert, Notice, Severity, Status};
 use crate::clock::Micros;
 use crate::config::{Config, ConfigError};
 use crate::filter::{Filter, Seen};
 use crate::state::{self, StateError};
+use crate::storage::StorageAlert;
 use crate::PairEvent;
 use std::cell::RefCell;
 
@@ -83,6 +84,37 @@ fn alert(a: Alert) -> wit::Alert {
         last_cause: a.last_cause,
         first_seen_ns: nanos(a.first_seen),
         last_seen_ns: nanos(a.last_seen),
+        max_bytes: a.max_bytes,
+        estimated_leaked_bytes: a.estimated_leaked_bytes,
+    }
+}
+
+fn storage_alert(a: StorageAlert) -> wit::StorageAlert {
+    wit::StorageAlert {
+        json: a.to_json(),
+        excess_bytes: a.excess_bytes(),
+        status: status(a.status),
+        severity: severity(a.severity),
+        source: a.source,
+        server_name: a.server_name,
+        server_id: a.server_id,
+        server_version: a.server_version,
+        known_leak: a.known_leak,
+        reserved_storage: a.reserved_storage,
+        sum_max_bytes: a.sum_max_bytes,
+        max_storage: a.max_storage,
+        growth_bytes_per_minute: a.growth_bytes_per_minute,
+        seconds_to_max_storage: a.seconds_to_max_storage,
+        looping_streams: a.looping_streams,
+        first_seen_ns: nanos(a.first_seen),
+        last_seen_ns: nanos(a.last_seen),
+    }
+}
+
+fn notice(n: Notice) -> wit::Notice {
+    match n {
+        Notice::Loop(a) => wit::Notice::ResetLoop(alert(a)),
+        Notice::Storage(a) => wit::Notice::StorageInflated(storage_alert(a)),
     }
 }
 
@@ -104,6 +136,7 @@ fn seen(s: Seen) -> wit::Seen {
         Seen::Other => wit::Seen::Other,
         Seen::Event => wit::Seen::Event,
         Seen::Alert => wit::Seen::Alert,
+        Seen::Jsz => wit::Seen::Jsz,
     }
 }
 
@@ -113,10 +146,10 @@ impl DetectorShell {
     }
 
     /// Runs `f` on the filter and drains the alerts due.
-    fn with<R>(&self, f: impl FnOnce(&mut Filter) -> R) -> (R, Vec<wit::Alert>) {
+    fn with<R>(&self, f: impl FnOnce(&mut Filter) -> R) -> (R, Vec<wit::Notice>) {
         let mut filter = self.filter.borrow_mut();
         let r = f(&mut filter);
-        let alerts = std::iter::from_fn(|| filter.next_alert()).map(alert).collect();
+        let alerts = std::iter::from_fn(|| filter.next_alert()).map(notice).collect();
         (r, alerts)
     }
 }
@@ -131,11 +164,11 @@ impl wit::GuestDetector for DetectorShell {
         wit::Emitted { record: body, seen: seen(s), alerts }
     }
 
-    fn process_line(&self, source: String, time_ns: i64, line: Vec<u8>) -> Vec<wit::Alert> {
+    fn process_line(&self, source: String, time_ns: i64, line: Vec<u8>) -> Vec<wit::Notice> {
         self.with(|f| f.ingest_line(&source, micros(time_ns), &line)).1
     }
 
-    fn advance(&self, time_ns: i64) -> Vec<wit::Alert> {
+    fn advance(&self, time_ns: i64) -> Vec<wit::Notice> {
         self.with(|f| f.tick(micros(time_ns))).1
     }
 

@@ -6,6 +6,7 @@
 
 use crate::alert::Alert;
 use crate::analysis::Analysis;
+use crate::storage::StorageAlert;
 use crate::clock::{rfc3339, Micros, SECOND};
 use crate::config::Config;
 use crate::json::ObjectWriter;
@@ -31,7 +32,36 @@ export interface Alert {
   leaking_resets_total: number;
   declined_resets_total: number;
   last_cause: string | null;
+  /** The stream's max_bytes from the server's latest /jsz snapshot (-1: unlimited); null without one. */
+  max_bytes: number | null;
+  /** leaking_resets_total times max_bytes; null while max_bytes is unknown. */
+  estimated_leaked_bytes: number | null;
   /** RFC 3339 at `line_utc_offset`. */
+  first_seen: string;
+  last_seen: string;
+  summary: string;
+  runbook: string[];
+}
+
+/** One reserved-storage alert, from /jsz records (README, "/jsz snapshots"). */
+export interface StorageAlert {
+  alert: "nats_reserved_storage_inflated";
+  status: "firing" | "resolved";
+  severity: "warning" | "critical";
+  source: string;
+  server_name: string | null;
+  server_id: string;
+  server_version: string | null;
+  known_leak: boolean | null;
+  reserved_storage: number;
+  sum_max_bytes: number;
+  excess_bytes: number;
+  max_storage: number | null;
+  growth_bytes_per_minute: number;
+  /** null when reserved storage is not growing. */
+  seconds_to_max_storage: number | null;
+  /** `<account> > <stream>` in a reset loop on this server now. */
+  looping_streams: string[];
   first_seen: string;
   last_seen: string;
   summary: string;
@@ -181,10 +211,16 @@ impl Analyzer {
         self.inner.finish();
     }
 
-    /// Every alert raised, in order.
+    /// Every reset-loop alert raised, in order.
     #[wasm_bindgen(unchecked_return_type = "Alert[]")]
     pub fn alerts(&self) -> JsValue {
         array(self.inner.alerts().iter(), |a: &&Alert, out| a.write_json(out))
+    }
+
+    /// Every reserved-storage alert raised (from /jsz records), in order.
+    #[wasm_bindgen(js_name = storageAlerts, unchecked_return_type = "StorageAlert[]")]
+    pub fn storage_alerts(&self) -> JsValue {
+        array(self.inner.storage_alerts().iter(), |a: &&StorageAlert, out| a.write_json(out))
     }
 
     /// The reset pairs, in the order seen (the first 200,000).

@@ -114,17 +114,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
             // Pairs first: the alert's span starts at a pair.
             collect_pairs(&mut detector, &mut summary, &mut timeline)?;
         }
-        for a in due {
+        for n in due {
             alerts += 1;
-            fired |= a.status == Status::Firing;
-            let core = component::core_alert(&a, cfg.line_utc_offset);
-            summary.add_alert(&core);
-            if let Some(n) = &notifier {
-                n.send(&a.json);
+            fired |= n.status() == Status::Firing;
+            // The per-stream table and the plot are about reset loops;
+            // storage alerts (from /jsz records) go to stdout only.
+            if let Some(a) = n.as_loop() {
+                let core = component::core_alert(a, cfg.line_utc_offset);
+                summary.add_alert(&core);
+                timeline.add_alert(&core, entry.time);
             }
-            timeline.add_alert(&core, entry.time);
+            if let Some(am) = &notifier {
+                am.send(n.json());
+            }
             if stdout_open {
-                stdout_open = progress.suspend(|| write_line(&mut out, a.json.as_bytes()))?;
+                stdout_open = progress.suspend(|| write_line(&mut out, n.json().as_bytes()))?;
             }
         }
         if n.is_multiple_of(BATCH) {
