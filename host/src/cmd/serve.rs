@@ -34,7 +34,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context as _, Result};
 use resetwatch::clock::rfc3339;
 use resetwatch::Config;
-use resetwatch_host::component::{Alert, Detector, DetectorComponent, Seen, DEFAULT_COMPONENT};
+use resetwatch_host::alertmanager::Notifier;
+use resetwatch_host::component::{Detector, DetectorComponent, Notice, Seen, DEFAULT_COMPONENT};
 use resetwatch_host::listen::{Input, Listener, Readers};
 use resetwatch_host::vector::{self, SourceKeys, DEFAULT_FALLBACK, DEFAULT_SOURCE_KEYS};
 
@@ -91,6 +92,14 @@ pub struct Args {
     /// How often a changed state is saved (with --state).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     save_every: f64,
+    /// Also post alerts to this Alertmanager (`http://host:9093`), in
+    /// batches from a thread of their own, retried with backoff; a slow or
+    /// absent Alertmanager never holds up the events.
+    #[arg(long, value_name = "URL")]
+    alertmanager: Option<String>,
+    /// At the stop, how long to keep trying to deliver alerts to Alertmanager.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    alertmanager_deadline: f64,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -106,6 +115,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let at = args.config.as_deref().map_or("configuration".to_string(), |p| p.display().to_string());
     let cfg = Config::from_json(config_json.as_bytes()).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
     // The Fluent Bit build's file name inside `state_dir` (src/shell/state_file.rs).
+    let am_deadline = seconds("--alertmanager-deadline", args.alertmanager_deadline)?;
+    let notifier = args.alertmanager.as_deref().map(|url| Notifier::start(url, &cfg)).transpose()?;
     let state_file = args.state.clone().or_else(|| cfg.state_dir.as_ref().map(|d| Path::new(d).join("resetwatch.state")));
 
     if !args.wasm.exists() {
@@ -170,13 +181,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
         counts: Counts::default(),
         reported: Counts::default(),
         now_ns: 0,
+        notifier,
     };
     let result = server.serve(&in_rx, save_every);
     let saved = server.save_state();
     // Let stdout take what is queued, within the grace period.
-    let Server { out, counts, .. } = server;
+    let Server { out, counts, notifier, .. } = server;
     drop(out);
     let written = writer.finish(grace);
+    let delivery = notifier.map(|n| {
+        let url = n.url().to_string();
+        (url, n.finish(am_deadline))
+    });
     for f in &socket_files {
         let _ = std::fs::remove_file(f);
     }
@@ -190,6 +206,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(Ok(p)) => end.push_str(&format!("; state saved to {}", p.display())),
         Some(Err(e)) => end.push_str(&format!("; state NOT saved: {e}")),
         None => {}
+    }
+    if let Some((url, d)) = &delivery {
+        end.push_str(&format!("; alertmanager: {} of {} alerts delivered to {url}", d.delivered, d.delivered + d.undelivered()));
     }
     eprintln!("{end}");
     Ok(ExitCode::SUCCESS)
@@ -320,6 +339,8 @@ struct Server {
     reported: Counts,
     /// The host clock handed to the detector (ns), never going back.
     now_ns: i64,
+    /// `--alertmanager`: alerts are also handed to it (it never blocks).
+    notifier: Option<Notifier>,
 }
 
 impl Server {
@@ -482,13 +503,15 @@ impl Server {
     }
 
     /// Every alert passes here, once, in the order it fell due: out on
-    /// stdout as an event of its own. (Other destinations, such as an
-    /// Alertmanager client, belong here too.)
-    fn alert(&mut self, a: &Alert) -> Result<()> {
+    /// stdout as an event of its own, and to Alertmanager when asked.
+    fn alert(&mut self, a: &Notice) -> Result<()> {
         self.dirty = true;
         self.counts.alerts += 1;
+        if let Some(am) = &self.notifier {
+            am.send(a.json());
+        }
         let ts = rfc3339(self.now_ns.div_euclid(1000), 0);
-        self.emit(vector::alert_event(&a.json, &ts))
+        self.emit(vector::alert_event(a.json(), &ts))
     }
 
     /// Queues one output line. While stdout is slow this waits (and with it
