@@ -309,7 +309,10 @@ pub fn check_jsz(data: &[u8]) {
     for (i, rec) in shapes.iter().enumerate() {
         for step in 0..2 {
             let seen = f.ingest_record("nats.jsz", BASE + (i * 2 + step) as i64 * SECOND, rec);
-            if i == 0 && parsed.is_some() && !record::has_alert(data) {
+            // A raw document is read when the record holds no log line; one
+            // with a log line beside it (found by the fuzzer: a `log` member
+            // among the document's) is a log record, read as such.
+            if i == 0 && parsed.is_some() && !record::has_alert(data) && record::message_start(data, &keys).is_none() {
                 assert_eq!(seen, crate::filter::Seen::Jsz);
             }
             if f.filter_one("nats.jsz", BASE, rec, &mut out) {
