@@ -25,6 +25,14 @@
 //! it arrived: a loop re-emitted once and then quiet for 10 minutes would
 //! look over before resetwatch says so.) A resolved alert ends at
 //! `last_seen + quiet`: the moment its quiet period ran out.
+//!
+//! The storage alert (`nats_reserved_storage_inflated`) is about a server,
+//! not a stream: it has no `account` or `stream`, so its labels are
+//! `alertname`, `severity`, `source` and `server_name`. It is re-emitted
+//! every `repeat` while snapshots stay inflated and resolves on the
+//! snapshot that shows it gone (its `last_seen`), so a firing one gets the
+//! same `endsAt` as a loop (`quiet` is the slack for snapshots that come
+//! late or stop) and a resolved one ends at `last_seen` itself.
 
 use crate::clock::{parse_rfc3339, rfc3339, Micros};
 use crate::config::Config;
@@ -35,6 +43,8 @@ use std::fmt;
 
 /// Alertmanager's `alertname` for the reset-loop alert.
 pub const RESET_LOOP_NAME: &str = "NatsStreamResetLoop";
+/// Alertmanager's `alertname` for the reserved-storage alert.
+pub const RESERVED_STORAGE_NAME: &str = "NatsReservedStorageInflated";
 
 /// Alert fields that become labels, when they are non-empty strings.
 const LABELS: [&str; 5] = ["severity", "account", "stream", "source", "server_name"];
@@ -111,17 +121,65 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
+/// `nats-server 2.10.25, which leaks ...`: the version and what it means.
+fn version(a: &Map<String, Value>) -> String {
+    match (text(a, "server_version"), a.get("known_leak").and_then(Value::as_bool)) {
+        (Some(v), Some(true)) => format!("nats-server {v}, which leaks a reservation on every reset"),
+        (Some(v), Some(false)) => format!("nats-server {v}, which does not leak reservations"),
+        (Some(v), None) => format!("nats-server {v}"),
+        (None, _) => "nats-server version unknown".to_string(),
+    }
+}
+
+/// A byte count as `939524096 bytes (896 MiB)`; `?` when absent.
+fn bytes(a: &Map<String, Value>, k: &str) -> String {
+    match a.get(k).and_then(Value::as_u64) {
+        Some(n) => format!("{n} bytes ({})", crate::storage::mib(n)),
+        None => "?".to_string(),
+    }
+}
+
+/// The storage alert's numbers in prose.
+fn storage_description(a: &Map<String, Value>) -> String {
+    let growth = a.get("growth_bytes_per_minute").and_then(Value::as_i64).unwrap_or(0);
+    let trend = if growth > 0 {
+        let to_max = match (a.get("max_storage").and_then(Value::as_u64), a.get("seconds_to_max_storage").and_then(Value::as_u64)) {
+            (Some(_), Some(s)) => format!("max_storage, {}, is reached in about {s} s at that rate", bytes(a, "max_storage")),
+            (Some(_), None) => format!("max_storage is {}", bytes(a, "max_storage")),
+            (None, _) => "max_storage unknown".to_string(),
+        };
+        format!("Growing by {growth} bytes ({}) a minute; {to_max}.", crate::storage::mib(growth.unsigned_abs()))
+    } else {
+        format!("Not growing now ({growth} bytes a minute); max_storage {}.", bytes(a, "max_storage"))
+    };
+    let looping: Vec<&str> =
+        a.get("looping_streams").and_then(Value::as_array).map_or(Vec::new(), |l| l.iter().filter_map(Value::as_str).collect());
+    let looping = if looping.is_empty() {
+        "No stream is in a reset loop on this server now.".to_string()
+    } else {
+        format!("In a reset loop on this server: {}.", looping.join(", "))
+    };
+    format!(
+        "Reserved storage {} against {} of its file streams' max_bytes: {} in excess, leaked by stream resets (nats-server issue 6455). {trend} {looping} Snapshots from {} to {}. Server: {} (ID {}, {}, source {}).",
+        bytes(a, "reserved_storage"),
+        bytes(a, "sum_max_bytes"),
+        bytes(a, "excess_bytes"),
+        text(a, "first_seen").unwrap_or("?"),
+        text(a, "last_seen").unwrap_or("?"),
+        text(a, "server_name").unwrap_or("name unknown"),
+        text(a, "server_id").unwrap_or("?"),
+        version(a),
+        text(a, "source").unwrap_or("?"),
+    )
+}
+
 /// The `description` annotation: counts and cause, in prose for the kinds
 /// resetwatch knows, as `field: value` lines for any other.
 pub fn description(a: &Map<String, Value>) -> String {
     match text(a, "alert") {
+        Some(crate::storage::RESERVED_STORAGE_INFLATED) => storage_description(a),
         Some(crate::alert::RESET_LOOP) => {
-            let version = match (text(a, "server_version"), a.get("known_leak").and_then(Value::as_bool)) {
-                (Some(v), Some(true)) => format!("nats-server {v}, which leaks a reservation on every reset"),
-                (Some(v), Some(false)) => format!("nats-server {v}, which does not leak reservations"),
-                (Some(v), None) => format!("nats-server {v}"),
-                (None, _) => "nats-server version unknown".to_string(),
-            };
+            let version = version(a);
             format!(
                 "{} reset pairs in the last {} s; {} this episode ({} leaking a reservation, {} resets declined), from {} to {}. Cause: {}. Server: {} ({}, source {}).",
                 count(a, "pairs_in_window"),
@@ -170,6 +228,9 @@ pub fn write_alert(a: &Map<String, Value>, cfg: &Config, out: &mut Vec<u8>) -> R
     let last_seen = time(a, "last_seen")?;
     let ends = if firing {
         last_seen.saturating_add(cfg.quiet).saturating_add(cfg.repeat)
+    } else if kind == crate::storage::RESERVED_STORAGE_INFLATED {
+        // Resolved by the snapshot at `last_seen`, not by a quiet period.
+        last_seen
     } else {
         last_seen.saturating_add(cfg.quiet)
     };
@@ -399,14 +460,14 @@ mod tests {
     #[test]
     fn another_kind_needs_no_code_to_be_delivered() {
         // The shape a second kind may have: its own fields, no stream.
-        let a = br#"{"alert":"nats_reserved_storage_inflated","status":"firing","severity":"warning",
+        let a = br#"{"alert":"nats_consumer_stalled","status":"firing","severity":"warning",
             "source":"nats.n1","server_name":"n1","account":null,"stream":null,"reserved_bytes":939524096,
             "max_bytes":67108864,"first_seen":"2026-11-26T13:17:08Z","last_seen":"2026-11-26T14:18:08+01:00",
             "summary":"s","runbook":["a","b"]}"#;
         let v: Value = serde_json::from_str(&from_alert_json(a, &Config::default()).unwrap()).unwrap();
         assert_eq!(
             v["labels"],
-            serde_json::json!({"alertname": "NatsReservedStorageInflated", "severity": "warning", "source": "nats.n1", "server_name": "n1"})
+            serde_json::json!({"alertname": "NatsConsumerStalled", "severity": "warning", "source": "nats.n1", "server_name": "n1"})
         );
         assert_eq!(v["annotations"]["runbook"], "1. a\n2. b");
         let d = v["annotations"]["description"].as_str().unwrap();
@@ -414,6 +475,69 @@ mod tests {
         // times in any zone come out in UTC; endsAt = last_seen + 600 s + 60 s
         assert_eq!(v["startsAt"], "2026-11-26T13:17:08.000000Z");
         assert_eq!(v["endsAt"], "2026-11-26T13:29:08.000000Z");
+    }
+
+    /// The storage alerts of the captured 2.10.25 loop (tests/data/jsz and
+    /// tests/data/cluster: snapshots and logs of n1..n3, merged by time).
+    #[test]
+    fn the_captured_storage_alerts_in_alertmanager_form() {
+        let cfg = Config::default();
+        let got = crate::storage::tests::sequence(crate::storage::tests::PAIR_25, true);
+        let alerts: Vec<_> = got.iter().filter_map(crate::Notice::as_storage).collect();
+        // (server, severity, startsAt, endsAt = last snapshot + 600 s + 60 s,
+        //  description parts: reserved/sum/excess, growth, time to max, loops)
+        let want = [
+            ("n2", "warning", "2026-11-26T18:19:30.560934Z", "2026-11-26T18:30:31.575285Z",
+             ["167772160 bytes (160 MiB) against 100663296 bytes (96 MiB)", "67108864 bytes (64 MiB) in excess",
+              "Growing by 67108864 bytes (64 MiB) a minute", "in about 19050 s", "No stream is in a reset loop"]),
+            ("n3", "warning", "2026-11-26T18:19:30.561543Z", "2026-11-26T18:30:31.575873Z",
+             ["134217728 bytes (128 MiB) against 67108864 bytes (64 MiB)", "67108864 bytes (64 MiB) in excess",
+              "Growing by 67108864 bytes (64 MiB) a minute", "in about 19080 s", "No stream is in a reset loop"]),
+            ("n2", "critical", "2026-11-26T18:19:30.560934Z", "2026-11-26T18:30:54.761543Z",
+             ["503316480 bytes (480 MiB) against 100663296 bytes (96 MiB)", "402653184 bytes (384 MiB) in excess",
+              "Growing by 402653184 bytes (384 MiB) a minute", "in about 3125 s", "In a reset loop on this server: $G > ORDERS."]),
+            ("n3", "critical", "2026-11-26T18:19:30.561543Z", "2026-11-26T18:30:54.762077Z",
+             ["469762048 bytes (448 MiB) against 67108864 bytes (64 MiB)", "402653184 bytes (384 MiB) in excess",
+              "Growing by 402653184 bytes (384 MiB) a minute", "in about 3130 s", "In a reset loop on this server: $G > ORDERS."]),
+        ];
+        assert_eq!(alerts.len(), want.len(), "{alerts:#?}");
+        for (a, (server, severity, starts, ends, parts)) in alerts.iter().zip(want) {
+            let v: Value = serde_json::from_str(&from_alert_json(a.to_json().as_bytes(), &cfg).unwrap()).unwrap();
+            assert_eq!(
+                v["labels"],
+                serde_json::json!({"alertname": RESERVED_STORAGE_NAME, "severity": severity, "source": server, "server_name": server}),
+                "a server's alert: no account, no stream"
+            );
+            assert_eq!((v["startsAt"].as_str().unwrap(), v["endsAt"].as_str().unwrap()), (starts, ends), "{server} {severity}");
+            let n = v["annotations"].as_object().unwrap();
+            assert!(n.values().all(Value::is_string));
+            assert_eq!(n["summary"].as_str().unwrap(), a.summary());
+            let d = n["description"].as_str().unwrap();
+            for p in parts {
+                assert!(d.contains(p), "{p:?} not in {d}");
+            }
+            assert!(d.starts_with("Reserved storage "), "{d}");
+            assert!(d.contains(&format!("Server: {server} (ID {}, nats-server 2.10.25, which leaks", a.server_id)), "{d}");
+            let r = n["runbook"].as_str().unwrap();
+            assert!(r.starts_with(&format!("1. Confirm on {server}: `curl")), "{r}");
+            let last = format!("{}. Upgrade nats-server to 2.10.26", a.runbook().len());
+            assert!(r.contains(&last), "{r}");
+        }
+        // Resolved: ends at the snapshot that showed it (no quiet period);
+        // the name unknown (no banner seen): no server_name label.
+        let mut r = alerts[2].clone();
+        r.status = Status::Resolved;
+        r.server_name = None;
+        let v: Value = serde_json::from_str(&from_alert_json(r.to_json().as_bytes(), &cfg).unwrap()).unwrap();
+        assert_eq!((v["startsAt"].as_str().unwrap(), v["endsAt"].as_str().unwrap()), ("2026-11-26T18:19:30.560934Z", "2026-11-26T18:19:54.761543Z"));
+        assert_eq!(v["labels"], serde_json::json!({"alertname": RESERVED_STORAGE_NAME, "severity": "critical", "source": "n2"}));
+        assert!(v["annotations"]["description"].as_str().unwrap().contains("Server: name unknown (ID NAH7TCHX"));
+        // Not growing: said so, with no time to max_storage.
+        let mut flat = alerts[0].clone();
+        (flat.growth_bytes_per_minute, flat.seconds_to_max_storage) = (0, None);
+        let v: Value = serde_json::from_str(&from_alert_json(flat.to_json().as_bytes(), &cfg).unwrap()).unwrap();
+        let d = v["annotations"]["description"].as_str().unwrap();
+        assert!(d.contains("Not growing now (0 bytes a minute); max_storage 21474836480 bytes (20480 MiB)."), "{d}");
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub struct StorageAlert {
 
 /// Bytes in MiB, whole from 10 MiB on, else to a tenth (integers only:
 /// float formatting would add kilobytes to the module).
-fn mib(n: u64) -> String {
+pub(crate) fn mib(n: u64) -> String {
     const M: u128 = 1 << 20;
     let n = n as u128;
     if n >= 10 * M || n % M == 0 {
@@ -422,7 +422,7 @@ impl Storage {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::alert::{Alert, Notice};
     use crate::config::Config;
@@ -718,7 +718,7 @@ mod tests {
     /// compact document a line, about one a second per node) and the logs
     /// of the same runs (tests/data/cluster).
     const SEQ: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
-    const PAIR_25: &str = "pair_loop_catchup_no_leader_v2.10.25";
+    pub(crate) const PAIR_25: &str = "pair_loop_catchup_no_leader_v2.10.25";
     const PAIR_26: &str = "pair_loop_catchup_no_leader_v2.10.26";
 
     enum Input {
@@ -729,7 +729,7 @@ mod tests {
     /// Every node's documents (as Fluent Bit `exec` records, tag
     /// `nats.jsz`) and, with `with_logs`, log lines (source `nX`), merged
     /// by time; what the filter emits along the way.
-    fn sequence(run: &str, with_logs: bool) -> Vec<Notice> {
+    pub(crate) fn sequence(run: &str, with_logs: bool) -> Vec<Notice> {
         let mut items: Vec<(Micros, Input)> = Vec::new();
         for n in ["n1", "n2", "n3"] {
             let docs = std::fs::read_to_string(format!("{SEQ}/jsz/{run}/{n}.jsonl")).unwrap();
