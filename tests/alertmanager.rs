@@ -6,8 +6,11 @@
 //!
 //! The s05 loop's real lines are replayed with their times moved to the last
 //! minutes (Alertmanager takes an alert whose `endsAt` has passed as over),
-//! through `resetwatch replay --alertmanager` and through the Fluent Bit
-//! build's two filter instances. Run `cargo xtask dist` first.
+//! through `resetwatch replay --alertmanager`, through the Fluent Bit
+//! build's two filter instances, and as Vector events over TCP into the
+//! real `resetwatch serve --alertmanager`; the captured /jsz snapshots and
+//! logs of a real 2.10.25 loop, moved likewise, through `resetwatch replay
+//! --alertmanager` for the storage alert. Run `cargo xtask dist` first.
 
 use resetwatch::clock::{parse_rfc3339, rfc3339, Micros, SECOND};
 use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Outcome};
@@ -90,18 +93,23 @@ impl Alertmanager {
         serde_json::from_str(&self.get(path).unwrap_or_else(|| panic!("GET {path}"))).unwrap()
     }
 
-    /// Alerts named `NatsStreamResetLoop` that have not ended (active or
-    /// inhibited: the API leaves out those whose `endsAt` has passed).
-    fn loop_alerts(&self) -> Vec<Value> {
-        let v = self.json("/api/v2/alerts?filter=alertname%3D%22NatsStreamResetLoop%22");
+    /// Alerts named `name` that have not ended (active or inhibited: the
+    /// API leaves out those whose `endsAt` has passed).
+    fn alerts(&self, name: &str) -> Vec<Value> {
+        let v = self.json(&format!("/api/v2/alerts?filter=alertname%3D%22{name}%22"));
         v.as_array().unwrap().clone()
     }
 
     /// Waits until `ok` holds on the active loop alerts.
     fn wait_for(&self, what: &str, ok: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        self.wait_for_named("NatsStreamResetLoop", what, ok)
+    }
+
+    /// Waits until `ok` holds on the active alerts named `name`.
+    fn wait_for_named(&self, name: &str, what: &str, ok: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let t = Instant::now();
         loop {
-            let a = self.loop_alerts();
+            let a = self.alerts(name);
             if ok(&a) {
                 return a;
             }
@@ -157,18 +165,28 @@ fn s05_reset_at(dir: &Path, last_reset: Micros) -> Vec<PathBuf> {
     ["n1", "n2", "n3"]
         .iter()
         .map(|n| {
-            let text: String = read(n)
-                .lines()
-                .map(|l| match line_time(l) {
-                    Some((at, t)) => with_time(l, at, t + shift) + "\n",
-                    None => format!("{l}\n"),
-                })
-                .collect();
             let p = dir.join(format!("{n}.log"));
-            std::fs::write(&p, text).unwrap();
+            std::fs::write(&p, shift_log(&read(n), shift)).unwrap();
             p
         })
         .collect()
+}
+
+/// A log with every line time moved by `shift`.
+fn shift_log(text: &str, shift: Micros) -> String {
+    text.lines()
+        .map(|l| match line_time(l) {
+            Some((at, t)) => with_time(l, at, t + shift) + "\n",
+            None => format!("{l}\n"),
+        })
+        .collect()
+}
+
+/// A /jsz document's `now` (its time).
+fn jsz_now(doc: &str) -> Option<(usize, usize, Micros)> {
+    let at = doc.find(r#""now":""#)? + 7;
+    let len = doc[at..].find('"')?;
+    Some((at, at + len, parse_rfc3339(doc[at..at + len].as_bytes())?.0))
 }
 
 fn resetwatch() -> Command {
@@ -355,6 +373,250 @@ fn the_second_fluent_bit_instance_posts_what_alertmanager_takes() {
         groups.as_array().unwrap().iter().filter(|g| g["labels"]["alertname"] == "NatsStreamResetLoop").collect();
     assert_eq!(ours.len(), 1, "{groups:#}");
     assert_eq!(ours[0]["alerts"].as_array().unwrap().len(), 4);
+    drop(am);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A Vector `kubernetes_logs` event for one nats-server line (as
+/// tests/serve.rs builds them): the line in `message`, the pod in
+/// `kubernetes`, which `resetwatch serve` makes the source `nats/<pod>`.
+fn vector_event(pod: &str, line: &str) -> String {
+    let ts = line_time(line).map(|(_, t)| rfc3339(t, 0)).unwrap_or_default();
+    serde_json::json!({
+        "kubernetes": {"pod_name": pod, "pod_namespace": "nats", "container_name": "nats"},
+        "message": line,
+        "source_type": "kubernetes_logs",
+        "stream": "stderr",
+        "timestamp": ts
+    })
+    .to_string()
+}
+
+/// A running `resetwatch serve` (stdout read and dropped, stderr kept),
+/// killed by pid on drop.
+struct Serve {
+    child: Child,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Serve {
+    fn start(args: &[&str]) -> Serve {
+        let mut child = resetwatch()
+            .arg("serve")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (mut err, kept) = (child.stderr.take().unwrap(), stderr.clone());
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    return;
+                }
+                kept.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Serve { child, stderr }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    fn wait_stderr(&self, what: &str) -> String {
+        let t = Instant::now();
+        loop {
+            let s = self.stderr();
+            if s.contains(what) {
+                return s;
+            }
+            assert!(t.elapsed() < Duration::from_secs(30), "no `{what}` on stderr:\n{s}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serve_posts_the_s05_loop_grouped_then_resolved() {
+    let dir = scratch("serve");
+    let am = Alertmanager::start(&dir);
+    // The loop up to its last reset, which was 2 s ago (the servers'
+    // shutdown lines after it are left out: they would be in the future).
+    // With a quiet period of 10 s serve resolves the loop on its own
+    // clock, with no further event.
+    let last = now() - 2 * SECOND;
+    let logs = s05_reset_at(&dir, last);
+    let config = dir.join("resetwatch.json");
+    std::fs::write(&config, r#"{"quiet_seconds": 10, "repeat_seconds": 120}"#).unwrap();
+    let mut serve = Serve::start(&[
+        "--tcp",
+        "127.0.0.1:0",
+        "--config",
+        config.to_str().unwrap(),
+        "--alertmanager",
+        &am.url,
+        "--alertmanager-deadline",
+        "5",
+    ]);
+    let s = serve.wait_stderr("listening on tcp ");
+    let addr = s.split("listening on tcp ").nth(1).unwrap().lines().next().unwrap().trim().to_string();
+    let mut senders = Vec::new();
+    for (log, pod) in logs.iter().zip(["nats-0", "nats-1", "nats-2"]) {
+        let events: Vec<String> = std::fs::read_to_string(log)
+            .unwrap()
+            .lines()
+            .filter(|l| line_time(l).is_none_or(|(_, t)| t <= last))
+            .map(|l| vector_event(pod, l) + "\n")
+            .collect();
+        let addr = addr.clone();
+        senders.push(std::thread::spawn(move || {
+            use std::io::Write;
+            let mut c = std::net::TcpStream::connect(&addr).unwrap();
+            c.write_all(events.concat().as_bytes()).unwrap();
+        }));
+    }
+    for s in senders {
+        s.join().unwrap();
+    }
+
+    // Both servers' critical alerts, the warnings resolved at the rise.
+    let active = am.wait_for("both servers' critical alerts from serve", |a| {
+        a.len() == 2 && a.iter().all(|a| a["status"]["state"] == "active" && a["labels"]["severity"] == "critical")
+    });
+    let mut got: Vec<_> = active.iter().map(|a| a["labels"]["source"].as_str().unwrap().to_string()).collect();
+    got.sort();
+    assert_eq!(got, ["nats/nats-0", "nats/nats-1"], "serve names a source by namespace and pod");
+    for a in &active {
+        let l = a["labels"].as_object().unwrap();
+        let mut keys: Vec<_> = l.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["account", "alertname", "server_name", "severity", "source", "stream"]);
+        assert_eq!((&l["account"], &l["stream"]), (&Value::from("$G"), &Value::from("ORDERS")));
+        let pod = l["source"].as_str().unwrap();
+        assert_eq!(l["server_name"], if pod.ends_with("nats-0") { "n1" } else { "n2" }, "from the banner");
+        let n = &a["annotations"];
+        assert!(n["description"].as_str().unwrap().starts_with("10 reset pairs in the last 300 s"), "{n}");
+        assert!(n["runbook"].as_str().unwrap().starts_with("1. Confirm:"), "{n}");
+    }
+    let groups = am.json("/api/v2/alerts/groups");
+    let ours: Vec<&Value> =
+        groups.as_array().unwrap().iter().filter(|g| g["labels"]["alertname"] == "NatsStreamResetLoop").collect();
+    assert_eq!(ours.len(), 1, "{groups:#}");
+    assert_eq!(ours[0]["labels"], serde_json::json!({"alertname": "NatsStreamResetLoop", "account": "$G", "stream": "ORDERS"}));
+    assert_eq!(ours[0]["alerts"].as_array().unwrap().len(), 2);
+
+    // 10 s after the last reset, on serve's clock: resolved, none active.
+    am.wait_for("the loop resolved by serve", |a| a.is_empty());
+
+    // SIGTERM: the report names what was delivered: per server a warning,
+    // a critical, the warning resolved at the rise, the critical resolved.
+    // SAFETY: kill(2) on the pid of our own child, not yet waited for.
+    assert_eq!(unsafe { libc::kill(serve.child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let t = Instant::now();
+    while serve.child.try_wait().unwrap().is_none() {
+        assert!(t.elapsed() < Duration::from_secs(20), "serve did not stop:\n{}", serve.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stderr = serve.wait_stderr("resetwatch serve: stopped");
+    let want = format!("alertmanager: 8 of 8 alerts delivered to {}/api/v2/alerts", am.url);
+    assert!(stderr.contains(&want), "{stderr}");
+    drop(am);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The captured 2.10.25 loop (tests/data/cluster logs and tests/data/jsz
+/// snapshots of the same run), moved to the last minute, replayed with
+/// `--alertmanager`: the storage alerts land as NatsReservedStorageInflated,
+/// one group per server.
+#[test]
+fn replay_posts_the_captured_storage_alerts() {
+    const RUN: &str = "pair_loop_catchup_no_leader_v2.10.25";
+    let dir = scratch("storage");
+    let am = Alertmanager::start(&dir);
+    let read = |sub: &str, file: String| std::fs::read_to_string(root().join("tests/data").join(sub).join(RUN).join(file)).unwrap();
+    let nodes = ["n1", "n2", "n3"];
+    let newest = nodes
+        .iter()
+        .flat_map(|n| {
+            let logs = read("cluster", format!("{n}.log")).lines().filter_map(line_time).map(|(_, t)| t).collect::<Vec<_>>();
+            let docs = read("jsz", format!("{n}.jsonl")).lines().filter_map(jsz_now).map(|(_, _, t)| t).collect::<Vec<_>>();
+            logs.into_iter().chain(docs)
+        })
+        .max()
+        .unwrap();
+    let shift = now() - 2 * SECOND - newest;
+    let mut files = Vec::new();
+    for n in nodes {
+        let log = dir.join(format!("{n}.log"));
+        std::fs::write(&log, shift_log(&read("cluster", format!("{n}.log")), shift)).unwrap();
+        let docs: String = read("jsz", format!("{n}.jsonl"))
+            .lines()
+            .map(|d| {
+                let (from, to, t) = jsz_now(d).unwrap();
+                format!("{}{}{}\n", &d[..from], rfc3339(t + shift, 0), &d[to..])
+            })
+            .collect();
+        let jsz = dir.join(format!("jsz-{n}.jsonl"));
+        std::fs::write(&jsz, docs).unwrap();
+        files.extend([log, jsz]);
+    }
+    let out = resetwatch().args(["replay", "--alertmanager", &am.url]).args(&files).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let storage = stdout.matches(r#""alert":"nats_reserved_storage_inflated""#).count();
+    assert_eq!(storage, 4, "warning and critical on n2 and n3: {stdout}");
+    let sent = stdout.lines().filter(|l| l.starts_with('{')).count();
+    // Each rise also resends the warning as resolved: one more per server per kind.
+    let all = sent + 4;
+    assert!(stderr.contains(&format!("alertmanager: {all} of {all} alerts delivered")), "{sent} alerts on stdout; {stderr}");
+
+    let active = am.wait_for_named("NatsReservedStorageInflated", "both servers' critical storage alerts", |a| {
+        a.len() == 2 && a.iter().all(|a| a["status"]["state"] == "active")
+    });
+    let mut got: Vec<Value> = active.iter().map(|a| a["labels"].clone()).collect();
+    got.sort_by_key(|l| l["source"].as_str().unwrap().to_string());
+    let want: Vec<Value> = ["n2", "n3"]
+        .iter()
+        .map(|n| {
+            serde_json::json!({"alertname": "NatsReservedStorageInflated", "severity": "critical", "source": n, "server_name": n})
+        })
+        .collect();
+    assert_eq!(got, want, "a server's alert: no account or stream label");
+    for a in &active {
+        let d = a["annotations"]["description"].as_str().unwrap();
+        assert!(d.starts_with("Reserved storage ") && d.contains("In a reset loop on this server: $G > ORDERS."), "{d}");
+        assert!(a["annotations"]["runbook"].as_str().unwrap().starts_with("1. Confirm on n"), "{a}");
+    }
+    // One group per server.
+    let groups = am.json("/api/v2/alerts/groups");
+    let mut ours: Vec<Value> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["labels"]["alertname"] == "NatsReservedStorageInflated")
+        .map(|g| g["labels"].clone())
+        .collect();
+    ours.sort_by_key(|l| l["source"].as_str().unwrap().to_string());
+    let want: Vec<Value> = ["n2", "n3"]
+        .iter()
+        .map(|n| serde_json::json!({"alertname": "NatsReservedStorageInflated", "server_name": n, "source": n}))
+        .collect();
+    assert_eq!(ours, want, "{groups:#}");
     drop(am);
     let _ = std::fs::remove_dir_all(&dir);
 }
