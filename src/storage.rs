@@ -34,7 +34,7 @@ const MAX_SAMPLES: usize = 32;
 const CRITICAL_WITHIN: u64 = 3600;
 
 /// One reserved-storage alert for one server.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StorageAlert {
     pub status: Status,
     pub severity: Severity,
@@ -183,7 +183,7 @@ fn clamp(n: u64) -> i64 {
 }
 
 /// The judged part of a server's latest snapshot.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Judged {
     time: Micros,
     reserved: u64,
@@ -192,7 +192,7 @@ struct Judged {
     inflated: bool,
 }
 
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Episode {
     first_seen: Micros,
     last_emit: Micros,
@@ -200,7 +200,7 @@ struct Episode {
 }
 
 /// What is known of one server's storage.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct ServerStorage {
     /// The log source whose banner printed this server ID.
     log_source: Option<String>,
@@ -420,6 +420,16 @@ impl Storage {
         self.servers.get_or_insert_with(&id.to_string(), || s.take().unwrap_or_default());
     }
 }
+
+// The saved state's shape (see `state`), as of version 2.
+crate::state::carry_struct!(StorageAlert {
+    status, severity, source, server_name, server_id, server_version, known_leak,
+    reserved_storage, sum_max_bytes, max_storage, growth_bytes_per_minute,
+    seconds_to_max_storage, looping_streams, first_seen, last_seen, offset,
+});
+crate::state::carry_struct!(Judged { time, reserved, sum, max_storage, inflated });
+crate::state::carry_struct!(Episode { first_seen, last_emit, severity });
+crate::state::carry_struct!(ServerStorage { log_source, jsz_source, last_time, last, streams, samples, episode });
 
 #[cfg(test)]
 mod tests {
