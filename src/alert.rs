@@ -10,7 +10,7 @@ use crate::storage::StorageAlert;
 pub const RESET_LOOP: &str = "nats_stream_reset_loop";
 
 /// Firing or over.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     Firing,
     Resolved,
@@ -26,7 +26,7 @@ impl Status {
 }
 
 /// How bad; never falls within an episode.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Warning,
     Critical,
@@ -42,7 +42,7 @@ impl Severity {
 }
 
 /// One reset-loop alert for one (source, account, stream).
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Alert {
     pub status: Status,
     pub severity: Severity,
@@ -68,11 +68,9 @@ pub struct Alert {
     pub offset: Micros,
     /// The stream's `max_bytes` on this server, from its latest `/jsz`
     /// snapshot (joined by `server_id`); `None` without one.
-    #[serde(default)]
     pub max_bytes: Option<i64>,
     /// `leaking_resets_total` times `max_bytes` (unlimited, -1, as 0; 0 on
     /// a release that does not leak); `None` while `max_bytes` is unknown.
-    #[serde(default)]
     pub estimated_leaked_bytes: Option<u64>,
 }
 
@@ -314,6 +312,16 @@ impl From<StorageAlert> for Notice {
         Notice::Storage(a)
     }
 }
+
+// The saved state's shape (see `state`); `max_bytes` and
+// `estimated_leaked_bytes` (absent before version 2) read as `None`.
+crate::state::carry_enum!(Status { Firing, Resolved });
+crate::state::carry_enum!(Severity { Warning, Critical });
+crate::state::carry_struct!(Alert {
+    status, severity, source, server_name, server_id, server_version, known_leak, account,
+    stream, pairs_in_window, window, pairs_total, leaking_resets_total, declined_resets_total,
+    last_cause, first_seen, last_seen, offset, max_bytes, estimated_leaked_bytes,
+});
 
 #[cfg(test)]
 mod tests {

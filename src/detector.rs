@@ -45,8 +45,7 @@ pub struct PairEvent {
 }
 
 /// Counters that tell what the detector did with its input.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
-#[serde(default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     pub events: u64,
     pub duplicates: u64,
@@ -69,7 +68,7 @@ pub struct Stats {
 /// [`EXACT_PAIRS`] times exactly, older ones in [`BUCKETS`] coarse buckets.
 /// The count is exact while the window holds at most `EXACT_PAIRS` pairs;
 /// beyond that it may include pairs up to one bucket older than the window.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct PairWindow {
     recent: VecDeque<Micros>,
     spilled: Option<Box<[(i64, u64); BUCKETS]>>,
@@ -118,7 +117,7 @@ impl PairWindow {
 }
 
 /// One source: its clock, its server, what it said lately.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Source {
     /// Newest line time seen.
     clock: Option<Micros>,
@@ -153,7 +152,7 @@ impl Source {
     }
 }
 
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct StreamKey {
     source: String,
     stream: StreamRef,
@@ -161,7 +160,7 @@ pub(crate) struct StreamKey {
 
 /// An episode: from a stream's first pair after a quiet period to its
 /// resolution (or to the next quiet period, if it never fired).
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
+#[derive(Clone, Debug)]
 struct Episode {
     first_seen: Micros,
     last_seen: Micros,
@@ -174,7 +173,7 @@ struct Episode {
     last_emit: Micros,
 }
 
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct StreamState {
     /// A reset cause waiting for its reset: (line time, cause).
     pending: Option<(Micros, Cause)>,
@@ -645,3 +644,19 @@ fn stream_entry<'a>(
     }
     (st, key)
 }
+
+// The saved state's shape (see `state`): unchanged since version 1, and
+// every counter of `Stats` optional.
+crate::state::carry_struct!(default Stats {
+    events, duplicates, pairs, resets_without_cause, evicted_streams, evicted_sources,
+    dropped_alerts, changes, jsz_snapshots, jsz_incomplete,
+});
+crate::state::carry_struct!(PairWindow { recent, spilled });
+crate::state::carry_struct!(Source { clock, last_host, server, seen, last_cause });
+crate::state::carry_struct!(StreamKey { source, stream });
+crate::state::carry_struct!(Episode {
+    first_seen, last_seen, pairs_total, leaking_resets_total, declined_resets_total,
+    last_cause, severity, last_emit,
+});
+crate::state::carry_struct!(StreamState { pending, pairs, last_pair, episode });
+

@@ -6,7 +6,7 @@
 //! changed between releases (WRN in 2.9-2.12, ERR in 2.14).
 
 /// A stream's identity as NATS prints it: `'<account> > <stream>'`.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StreamRef {
     pub account: String,
     pub stream: String,
@@ -17,7 +17,7 @@ pub struct StreamRef {
 pub const MAX_NAME: usize = 256;
 
 /// Why a stream's apply loop failed, and what nats-server does about it.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cause {
     /// The error text after `': `.
     pub text: String,
@@ -226,6 +226,10 @@ pub fn parse_size(text: &str) -> Option<u64> {
     }
     Some((n * 1024f64.powi(exp)).round() as u64)
 }
+
+// The saved state's shape (see `state`).
+crate::state::carry_struct!(StreamRef { account, stream });
+crate::state::carry_struct!(Cause { text, resets, leaks });
 
 #[cfg(test)]
 mod tests {

@@ -503,7 +503,9 @@ impl DetectorRun {
             // ended without a word, and the next one starts afresh.
             let mut live = std::collections::HashSet::new();
             for (k, _) in d.snapshot().streams {
-                let k = serde_json::to_value(k).expect("a stream key");
+                let mut txt = Vec::new();
+                crate::state::Put::put(k, &mut txt);
+                let k: Value = serde_json::from_slice(&txt).expect("a stream key");
                 let txt = |v: &Value| v.as_str().unwrap_or_default().to_string();
                 live.insert((txt(&k["source"]), txt(&k["stream"]["account"]), txt(&k["stream"]["stream"])));
             }

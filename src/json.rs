@@ -417,7 +417,8 @@ impl<'a> ObjectWriter<'a> {
         ObjectWriter { out, first: true }
     }
 
-    fn key(&mut self, k: &str) -> &mut Vec<u8> {
+    /// Starts member `k`; its value is to be appended to what this returns.
+    pub fn member(&mut self, k: &str) -> &mut Vec<u8> {
         if !self.first {
             self.out.push(b',');
         }
@@ -429,7 +430,7 @@ impl<'a> ObjectWriter<'a> {
 
     /// A string member.
     pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
-        let out = self.key(k);
+        let out = self.member(k);
         write_str(out, v);
         self
     }
@@ -469,7 +470,7 @@ impl<'a> ObjectWriter<'a> {
 
     /// An array of strings.
     pub fn str_list(&mut self, k: &str, items: &[String]) -> &mut Self {
-        let out = self.key(k);
+        let out = self.member(k);
         out.push(b'[');
         for (i, s) in items.iter().enumerate() {
             if i > 0 {
@@ -483,7 +484,7 @@ impl<'a> ObjectWriter<'a> {
 
     /// A member whose value is already JSON text.
     pub fn raw(&mut self, k: &str, json: &str) -> &mut Self {
-        let out = self.key(k);
+        let out = self.member(k);
         out.extend_from_slice(json.as_bytes());
         self
     }

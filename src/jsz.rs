@@ -30,7 +30,7 @@ const MAX_TEXT: usize = 256;
 pub const EXEC_KEY: &str = "exec";
 
 /// One stream's limit as the snapshot states it.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamLimit {
     pub account: String,
     pub stream: String,
@@ -400,3 +400,7 @@ pub(crate) mod tests {
         assert_eq!(parse(doc.as_bytes()).map(|j| j.reserved_storage), Some(939_524_096));
     }
 }
+
+// The saved state's shape (see `state`).
+crate::state::carry_struct!(StreamLimit { account, stream, max_bytes, file });
+

@@ -4,7 +4,7 @@
 use crate::event::Banner;
 
 /// A server's identity and limits, each `None` until known.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServerInfo {
     pub version: Option<String>,
     pub name: Option<String>,
@@ -44,6 +44,9 @@ pub fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
 pub fn known_leak(version: &str) -> Option<bool> {
     parse_version(version).map(|v| v < (2, 10, 26))
 }
+
+// The saved state's shape (see `state`).
+crate::state::carry_struct!(ServerInfo { version, name, id, max_storage });
 
 #[cfg(test)]
 mod tests {

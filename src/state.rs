@@ -8,6 +8,9 @@ use crate::storage::StorageAlert;
 use crate::clock::Micros;
 use crate::config::Config;
 use crate::detector::{Detector, Stats};
+use crate::json::ObjectWriter;
+use serde_json::{Map, Value};
+use std::collections::VecDeque;
 use std::fmt;
 
 /// The first line of every state.
@@ -42,9 +45,8 @@ impl fmt::Display for StateError {
 
 impl std::error::Error for StateError {}
 
-/// Everything the detector knows, in a form serde can carry. Version 2
-/// only adds members (defaults when absent), so one reader reads both.
-#[derive(serde::Serialize, serde::Deserialize)]
+/// Everything the detector knows. Version 2 only adds members (empty when
+/// absent), so one reader reads both.
 pub(crate) struct Snapshot<S, K, T, G> {
     pub sources: Vec<(String, S)>,
     pub streams: Vec<(K, T)>,
@@ -55,10 +57,8 @@ pub(crate) struct Snapshot<S, K, T, G> {
     pub stats: Stats,
     /// Storage alerts waiting, each with its place in the whole queue
     /// (version 2 on).
-    #[serde(default = "Vec::new")]
     pub storage_outbox: Vec<(usize, StorageAlert)>,
     /// Per server ID (version 2 on).
-    #[serde(default = "Vec::new")]
     pub storage: Vec<(String, G)>,
 }
 
@@ -66,8 +66,17 @@ pub(crate) struct Snapshot<S, K, T, G> {
 pub fn save(detector: &Detector) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
     out.extend_from_slice(format!("{VERSION}\n").as_bytes());
-    // Serializing plain data into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut out, &detector.snapshot());
+    let s = detector.snapshot();
+    let mut w = ObjectWriter::new(&mut out);
+    w.put("sources", &s.sources)
+        .put("streams", &s.streams)
+        .put("firing", &s.firing)
+        .put("outbox", &s.outbox)
+        .put("next_host_due", &s.next_host_due)
+        .put("stats", &s.stats)
+        .put("storage_outbox", &s.storage_outbox)
+        .put("storage", &s.storage);
+    w.finish();
     out
 }
 
@@ -84,9 +93,308 @@ pub fn restore(cfg: Config, bytes: &[u8]) -> Result<Detector, StateError> {
     if !crate::json::depth_at_most(body, 12) {
         return Err(StateError::Corrupt("nested too deep".into()));
     }
-    let snap = serde_json::from_slice(body).map_err(|e| StateError::Corrupt(e.to_string()))?;
+    let doc: Value = serde_json::from_slice(body).map_err(|e| StateError::Corrupt(e.to_string()))?;
+    let f = Fields::of(&doc).ok_or_else(|| StateError::Corrupt("the body is not an object".into()))?;
+    fn get<T: Take>(f: &Fields, k: &str, absent: Option<T>) -> Result<T, StateError> {
+        match f.0.get(k) {
+            Some(v) => T::take(v),
+            None => absent,
+        }
+        .ok_or_else(|| StateError::Corrupt(format!("`{k}` is missing or malformed")))
+    }
+    let snap = Snapshot {
+        sources: get(&f, "sources", None)?,
+        streams: get(&f, "streams", None)?,
+        firing: get(&f, "firing", None)?,
+        outbox: get(&f, "outbox", None)?,
+        next_host_due: get(&f, "next_host_due", None)?,
+        stats: get(&f, "stats", None)?,
+        storage_outbox: get(&f, "storage_outbox", Some(Vec::new()))?,
+        storage: get(&f, "storage", Some(Vec::new()))?,
+    };
     Ok(Detector::from_snapshot(cfg, snap))
 }
+
+// The body codec. Written by hand rather than derived: serde's derived
+// (de)serialisers for these types cost about 30 KB of every .wasm module,
+// while reading through `Value` reuses the parser the configuration
+// already needs. The shape is the one serde's derives wrote for versions
+// 1 and 2: structs as objects (members in field order), tuples and fixed
+// arrays as arrays, unit enums as their variant name, `None` as null.
+
+/// A state value that can be written as JSON.
+pub(crate) trait Put {
+    fn put(&self, out: &mut Vec<u8>);
+}
+
+/// A state value that can be read back from parsed JSON; `None` when the
+/// value has another shape.
+pub(crate) trait Take: Sized {
+    fn take(v: &Value) -> Option<Self>;
+    /// The value of an absent object member: an error, except for options
+    /// (which serde's derives also read as `None`).
+    fn absent() -> Option<Self> {
+        None
+    }
+}
+
+impl ObjectWriter<'_> {
+    /// A member holding any state value.
+    pub(crate) fn put<T: Put + ?Sized>(&mut self, k: &str, v: &T) -> &mut Self {
+        v.put(self.member(k));
+        self
+    }
+}
+
+/// The members of one JSON object, read by name.
+pub(crate) struct Fields<'a>(&'a Map<String, Value>);
+
+impl<'a> Fields<'a> {
+    pub fn of(v: &'a Value) -> Option<Self> {
+        v.as_object().map(Fields)
+    }
+
+    /// Member `k`; absent is `None` for options, an error otherwise.
+    pub fn get<T: Take>(&self, k: &str) -> Option<T> {
+        match self.0.get(k) {
+            Some(v) => T::take(v),
+            None => T::absent(),
+        }
+    }
+
+    /// Member `k`, its default when absent.
+    pub fn or_default<T: Take + Default>(&self, k: &str) -> Option<T> {
+        match self.0.get(k) {
+            Some(v) => T::take(v),
+            None => Some(T::default()),
+        }
+    }
+}
+
+fn put_int(out: &mut Vec<u8>, n: impl fmt::Display) {
+    use std::io::Write;
+    let _ = write!(out, "{n}");
+}
+
+impl Put for u64 {
+    fn put(&self, out: &mut Vec<u8>) {
+        put_int(out, self)
+    }
+}
+impl Take for u64 {
+    fn take(v: &Value) -> Option<Self> {
+        v.as_u64()
+    }
+}
+impl Put for i64 {
+    fn put(&self, out: &mut Vec<u8>) {
+        put_int(out, self)
+    }
+}
+impl Take for i64 {
+    fn take(v: &Value) -> Option<Self> {
+        v.as_i64()
+    }
+}
+impl Put for usize {
+    fn put(&self, out: &mut Vec<u8>) {
+        put_int(out, self)
+    }
+}
+impl Take for usize {
+    fn take(v: &Value) -> Option<Self> {
+        v.as_u64()?.try_into().ok()
+    }
+}
+impl Put for u8 {
+    fn put(&self, out: &mut Vec<u8>) {
+        put_int(out, self)
+    }
+}
+impl Take for u8 {
+    fn take(v: &Value) -> Option<Self> {
+        v.as_u64()?.try_into().ok()
+    }
+}
+impl Put for bool {
+    fn put(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(if *self { b"true" } else { b"false" })
+    }
+}
+impl Take for bool {
+    fn take(v: &Value) -> Option<Self> {
+        v.as_bool()
+    }
+}
+impl Put for String {
+    fn put(&self, out: &mut Vec<u8>) {
+        crate::json::write_str(out, self)
+    }
+}
+impl Take for String {
+    fn take(v: &Value) -> Option<Self> {
+        v.as_str().map(str::to_string)
+    }
+}
+impl<T: Put + ?Sized> Put for &T {
+    fn put(&self, out: &mut Vec<u8>) {
+        (**self).put(out)
+    }
+}
+impl<T: Put> Put for Option<T> {
+    fn put(&self, out: &mut Vec<u8>) {
+        match self {
+            Some(v) => v.put(out),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+}
+impl<T: Take> Take for Option<T> {
+    fn take(v: &Value) -> Option<Self> {
+        match v {
+            Value::Null => Some(None),
+            v => T::take(v).map(Some),
+        }
+    }
+    fn absent() -> Option<Self> {
+        Some(None)
+    }
+}
+impl<T: Put> Put for Box<T> {
+    fn put(&self, out: &mut Vec<u8>) {
+        (**self).put(out)
+    }
+}
+impl<T: Take> Take for Box<T> {
+    fn take(v: &Value) -> Option<Self> {
+        T::take(v).map(Box::new)
+    }
+}
+
+/// Writes `items` as one array.
+fn put_seq<'a, T: Put + 'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a T>) {
+    out.push(b'[');
+    for (i, v) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        v.put(out);
+    }
+    out.push(b']');
+}
+
+/// Reads an array, every element or nothing.
+fn take_seq<T: Take, C: FromIterator<T>>(v: &Value) -> Option<C> {
+    v.as_array()?.iter().map(T::take).collect()
+}
+
+impl<T: Put> Put for [T] {
+    fn put(&self, out: &mut Vec<u8>) {
+        put_seq(out, self.iter())
+    }
+}
+impl<T: Put> Put for Vec<T> {
+    fn put(&self, out: &mut Vec<u8>) {
+        put_seq(out, self.iter())
+    }
+}
+impl<T: Take> Take for Vec<T> {
+    fn take(v: &Value) -> Option<Self> {
+        take_seq(v)
+    }
+}
+impl<T: Put> Put for VecDeque<T> {
+    fn put(&self, out: &mut Vec<u8>) {
+        put_seq(out, self.iter())
+    }
+}
+impl<T: Take> Take for VecDeque<T> {
+    fn take(v: &Value) -> Option<Self> {
+        take_seq(v)
+    }
+}
+impl<T: Put, const N: usize> Put for [T; N] {
+    fn put(&self, out: &mut Vec<u8>) {
+        put_seq(out, self.iter())
+    }
+}
+impl<T: Take, const N: usize> Take for [T; N] {
+    fn take(v: &Value) -> Option<Self> {
+        take_seq::<T, Vec<T>>(v)?.try_into().ok()
+    }
+}
+impl<A: Put, B: Put> Put for (A, B) {
+    fn put(&self, out: &mut Vec<u8>) {
+        out.push(b'[');
+        self.0.put(out);
+        out.push(b',');
+        self.1.put(out);
+        out.push(b']');
+    }
+}
+impl<A: Take, B: Take> Take for (A, B) {
+    fn take(v: &Value) -> Option<Self> {
+        match v.as_array()?.as_slice() {
+            [a, b] => Some((A::take(a)?, B::take(b)?)),
+            _ => None,
+        }
+    }
+}
+
+/// `Put` and `Take` for a struct, as an object of the named fields in
+/// order; with `default`, absent members take their default (as serde's
+/// `#[serde(default)]`).
+macro_rules! carry_struct {
+    ($t:ty { $($f:ident),* $(,)? }) => {
+        crate::state::carry_struct!(@put $t { $($f),* });
+        impl crate::state::Take for $t {
+            fn take(v: &serde_json::Value) -> Option<Self> {
+                let f = crate::state::Fields::of(v)?;
+                Some(Self { $($f: f.get(stringify!($f))?,)* })
+            }
+        }
+    };
+    (default $t:ty { $($f:ident),* $(,)? }) => {
+        crate::state::carry_struct!(@put $t { $($f),* });
+        impl crate::state::Take for $t {
+            fn take(v: &serde_json::Value) -> Option<Self> {
+                let f = crate::state::Fields::of(v)?;
+                Some(Self { $($f: f.or_default(stringify!($f))?,)* })
+            }
+        }
+    };
+    (@put $t:ty { $($f:ident),* }) => {
+        impl crate::state::Put for $t {
+            fn put(&self, out: &mut Vec<u8>) {
+                let mut w = crate::json::ObjectWriter::new(out);
+                $(w.put(stringify!($f), &self.$f);)*
+                w.finish();
+            }
+        }
+    };
+}
+pub(crate) use carry_struct;
+
+/// `Put` and `Take` for a fieldless enum, by variant name.
+macro_rules! carry_enum {
+    ($t:ty { $($v:ident),* $(,)? }) => {
+        impl crate::state::Put for $t {
+            fn put(&self, out: &mut Vec<u8>) {
+                let name = match self { $(Self::$v => stringify!($v),)* };
+                crate::json::write_str(out, name)
+            }
+        }
+        impl crate::state::Take for $t {
+            fn take(v: &serde_json::Value) -> Option<Self> {
+                match v.as_str()? {
+                    $(stringify!($v) => Some(Self::$v),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+pub(crate) use carry_enum;
 
 #[cfg(test)]
 mod tests {

@@ -34,7 +34,7 @@ const MAX_SAMPLES: usize = 32;
 const CRITICAL_WITHIN: u64 = 3600;
 
 /// One reserved-storage alert for one server.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StorageAlert {
     pub status: Status,
     pub severity: Severity,
@@ -183,7 +183,7 @@ fn clamp(n: u64) -> i64 {
 }
 
 /// The judged part of a server's latest snapshot.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Judged {
     time: Micros,
     reserved: u64,
@@ -192,7 +192,7 @@ struct Judged {
     inflated: bool,
 }
 
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Episode {
     first_seen: Micros,
     last_emit: Micros,
@@ -200,7 +200,7 @@ struct Episode {
 }
 
 /// What is known of one server's storage.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct ServerStorage {
     /// The log source whose banner printed this server ID.
     log_source: Option<String>,
@@ -421,6 +421,16 @@ impl Storage {
     }
 }
 
+// The saved state's shape (see `state`), as of version 2.
+crate::state::carry_struct!(StorageAlert {
+    status, severity, source, server_name, server_id, server_version, known_leak,
+    reserved_storage, sum_max_bytes, max_storage, growth_bytes_per_minute,
+    seconds_to_max_storage, looping_streams, first_seen, last_seen, offset,
+});
+crate::state::carry_struct!(Judged { time, reserved, sum, max_storage, inflated });
+crate::state::carry_struct!(Episode { first_seen, last_emit, severity });
+crate::state::carry_struct!(ServerStorage { log_source, jsz_source, last_time, last, streams, samples, episode });
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -585,6 +595,46 @@ pub(crate) mod tests {
         let mut h2 = Filter::from_detector(restored);
         assert_eq!(h2.next_alert(), h.next_alert());
         assert!(h2.next_alert().and_then(|n| n.as_storage().cloned()).is_none());
+    }
+
+
+    /// A state with something in every member: sources with banners,
+    /// streams past the exact pair window (spilled buckets), waiting alerts
+    /// of both kinds, servers with judged snapshots and samples.
+    fn rich_state() -> Vec<u8> {
+        let mut f = Filter::new(Config { warning_pairs: 1, ..Config::default() });
+        log(&mut f, S05, "n1");
+        let mut host_now = 0;
+        for name in ["s05_v2.10.25/victim_alone_n1.json", "s05_v2.10.25/end_n1.json"] {
+            let doc = captured(name).replace('\n', "");
+            host_now = crate::jsz::parse(doc.as_bytes()).and_then(|j| j.now).unwrap();
+            f.ingest_record("nats.jsz", host_now, doc.as_bytes());
+        }
+        for i in 0..70 {
+            let t = format!("2026/11/26 14:{:02}:{:02}", 40 + i / 60, i % 60);
+            let a = format!("[1] {t}.000000 [WRN] Error applying entries to '$G > SPILL': stream store EOF");
+            let r = format!("[1] {t}.000500 [WRN] Resetting stream cluster state for '$G > SPILL'");
+            f.ingest_line("n1", host_now, a.as_bytes());
+            f.ingest_line("n1", host_now, r.as_bytes());
+        }
+        crate::state::save(f.detector())
+    }
+
+    #[test]
+    fn a_state_written_by_the_serde_build_reads_and_writes_the_same_bytes() {
+        // `tests/data/state/rich_v2_serde.state` is `rich_state()` as the
+        // build before the hand-written codec wrote it (serde's derives):
+        // the codec writes the same bytes, and reads them back losslessly.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/state/rich_v2_serde.state");
+        let old = std::fs::read(path).unwrap();
+        let now = rich_state();
+        assert!(now.len() > 8_000, "the fixture covers spilled buckets, both outboxes and servers");
+        assert_eq!(String::from_utf8_lossy(&now), String::from_utf8_lossy(&old));
+        let restored = crate::state::restore(Config { warning_pairs: 1, ..Config::default() }, &old).unwrap();
+        assert_eq!(crate::state::save(&restored), old);
+        for member in ["\"spilled\":[[", "\"storage_outbox\":[[", "\"samples\":[[", "\"last_cause\":[{"] {
+            assert!(String::from_utf8_lossy(&old).contains(member), "{member}");
+        }
     }
 
     #[test]
