@@ -30,7 +30,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Outcome};
-use resetwatch_host::tail;
+use resetwatch_host::tail::{self, EventTime, TailRecord};
 use serde_json::Value;
 
 const IGNORE: &str = "needs nats-server binaries: run through `cargo xtask test` (see README, real nats-server clusters)";
@@ -537,8 +537,15 @@ fn run_loop(version: &str) -> PathBuf {
 /// What a finished scenario left: the three logs and, per node, the raw
 /// `/jsz` documents (one per line, as captured).
 struct Captured {
+    dir: PathBuf,
     logs: Vec<PathBuf>,
     jsz: BTreeMap<String, Vec<String>>,
+}
+
+impl Captured {
+    fn jsz_file(&self, node: &str) -> PathBuf {
+        self.dir.join("jsz").join(format!("{node}.jsonl"))
+    }
 }
 
 fn captured(dir: &Path) -> Captured {
@@ -552,12 +559,13 @@ fn captured(dir: &Path) -> Captured {
         let lines = fs::read_to_string(&p).map(|s| s.lines().map(String::from).collect()).unwrap_or_default();
         jsz.insert(format!("n{i}"), lines);
     }
-    Captured { logs, jsz }
+    Captured { dir: dir.to_path_buf(), logs, jsz }
 }
 
-/// The alert objects the Fluent Bit module `name` adds to the tail records
-/// of `logs`; every other record must come back byte-identical.
-fn fluent_bit_alerts(name: &str, logs: &[PathBuf]) -> Vec<Value> {
+/// The alert objects the Fluent Bit module `name` adds to `records`; every
+/// other record must come back byte-identical, and one with an alert must be
+/// the record as it was plus `resetwatch`.
+fn fluent_bit_alerts(name: &str, records: &[TailRecord]) -> Vec<Value> {
     let p = root().join("dist").join(name);
     let wasm = fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask dist` first", p.display()));
     let mut opts = FluentBitOptions { accessible_paths: vec![], ..Default::default() };
@@ -566,26 +574,29 @@ fn fluent_bit_alerts(name: &str, logs: &[PathBuf]) -> Vec<Value> {
     }
     let mut h = FluentBitHost::new(&wasm, opts).unwrap();
     let mut alerts = Vec::new();
-    for r in tail::read_files(logs).unwrap() {
+    for r in records {
         let out = match h.filter_record(&r.tag, r.time.sec, r.time.nsec, r.record.as_bytes()).unwrap() {
             Outcome::Output(o) => o,
-            Outcome::Dropped(why) => panic!("{name}: record dropped ({why}): {}", r.record),
+            Outcome::Dropped(why) => panic!("{name}: record dropped ({why}): {}", &r.record[..r.record.len().min(200)]),
         };
         if out != r.record.as_bytes() {
-            let v: Value = serde_json::from_slice(&out).unwrap();
-            alerts.push(v["resetwatch"].clone());
+            let mut v: Value = serde_json::from_slice(&out).unwrap();
+            let alert = v.as_object_mut().unwrap().remove("resetwatch").expect("a changed record carries `resetwatch`");
+            assert_eq!(v, serde_json::from_str::<Value>(&r.record).unwrap(), "{name}: the record is kept as it was");
+            alerts.push(alert);
         }
     }
     assert!(h.take_guest_stderr().is_empty(), "{name}: the module reported a problem");
     alerts
 }
 
-/// `resetwatch replay` (the real binary) on `logs`: its NDJSON alerts.
-fn replay_alerts(logs: &[PathBuf]) -> Vec<Value> {
+/// `resetwatch replay` (the real binary) on `inputs` (logs, NDJSON): its
+/// NDJSON alerts.
+fn replay_alerts(inputs: &[PathBuf]) -> Vec<Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_resetwatch"))
         .current_dir(root())
         .arg("replay")
-        .args(logs)
+        .args(inputs)
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -597,12 +608,50 @@ fn replay_alerts(logs: &[PathBuf]) -> Vec<Value> {
         .collect()
 }
 
-/// Every alert source: both Fluent Bit modules and `resetwatch replay`.
+/// Every alert source on the logs alone: both Fluent Bit modules and
+/// `resetwatch replay`.
 fn all_alerts(logs: &[PathBuf]) -> Vec<(&'static str, Vec<Value>)> {
+    let records = tail::read_files(logs).unwrap();
     vec![
-        ("resetwatch.wasm", fluent_bit_alerts("resetwatch.wasm", logs)),
-        ("resetwatch-lean.wasm", fluent_bit_alerts("resetwatch-lean.wasm", logs)),
+        ("resetwatch.wasm", fluent_bit_alerts("resetwatch.wasm", &records)),
+        ("resetwatch-lean.wasm", fluent_bit_alerts("resetwatch-lean.wasm", &records)),
         ("resetwatch replay", replay_alerts(logs)),
+    ]
+}
+
+/// Every alert source on the logs and the live `/jsz` captures together,
+/// merged by time. In Fluent Bit the logs are `tail` records (tag
+/// `nats.<path>`) and each document an `exec` + `json` parser record (its
+/// members at the top, tag `nats.jsz.nX`, at its own `now`); `replay` gets
+/// the NDJSON files beside the logs and merges them itself. Neither names
+/// the server: the filter joins a document to its log by `server_id`.
+fn all_alerts_with_jsz(got: &Captured) -> Vec<(&'static str, Vec<Value>)> {
+    let mut files: Vec<Vec<TailRecord>> = got.logs.iter().map(|l| tail::read_file(l).unwrap()).collect();
+    for (node, docs) in &got.jsz {
+        let path = got.jsz_file(node);
+        files.push(
+            docs.iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let now = doc_now(&serde_json::from_str(d).unwrap());
+                    TailRecord {
+                        tag: format!("nats.jsz.{node}"),
+                        time: EventTime { sec: now.div_euclid(1_000_000), nsec: (now.rem_euclid(1_000_000) * 1000) as u32 },
+                        record: d.clone(),
+                        path: path.clone(),
+                        line_no: i + 1,
+                    }
+                })
+                .collect(),
+        );
+    }
+    let records = tail::merge_by_time(files);
+    let mut inputs = got.logs.clone();
+    inputs.extend(got.jsz.keys().map(|n| got.jsz_file(n)));
+    vec![
+        ("resetwatch.wasm + /jsz", fluent_bit_alerts("resetwatch.wasm", &records)),
+        ("resetwatch-lean.wasm + /jsz", fluent_bit_alerts("resetwatch-lean.wasm", &records)),
+        ("resetwatch replay + /jsz", replay_alerts(&inputs)),
     ]
 }
 
@@ -650,13 +699,225 @@ fn assert_loop_alerts(dir: &Path, version: &str, known_leak: bool) {
         let third = (1..=3).find(|i| !pair.contains(i)).unwrap();
         assert!(alerts.iter().all(|a| a["server_name"] != format!("n{third}").as_str()), "{source}: n{third} never looped");
     }
-    // ---- JSZ ASSERTIONS GO HERE -----------------------------------------
-    // `got.jsz["n1"]` ... are the raw /jsz documents, one per second. The
-    // jsz support (nats_reserved_storage_inflated) checks them here.
+    // The same run with its live /jsz documents beside the logs.
     for i in pair {
         let docs = &got.jsz[&format!("n{i}")];
         assert!(docs.len() >= 30, "n{i}: only {} /jsz documents captured", docs.len());
     }
+    assert_jsz_loop(&got, pair, version, known_leak);
+}
+
+
+// ------------------------------------------------------------ what /jsz said
+
+const MIB: u64 = 1 << 20;
+
+/// A document's `now`, microseconds since the epoch.
+fn doc_now(doc: &Value) -> i64 {
+    let now = doc["now"].as_str().unwrap_or_else(|| panic!("a /jsz document without `now`"));
+    resetwatch::clock::parse_rfc3339(now.as_bytes()).unwrap_or_else(|| panic!("now {now:?}")).0
+}
+
+/// The numbers of one captured document, read here independently of the
+/// core: the README's definition (file streams' `config.max_bytes`, -1
+/// counting as 0; top-level `reserved_storage` and `config.max_storage`).
+#[derive(Debug, Clone)]
+struct Snap {
+    now: i64,
+    server_id: String,
+    reserved: u64,
+    sum_max_bytes: u64,
+    max_storage: u64,
+    /// `config.max_bytes` of ORDERS, when listed.
+    orders_max_bytes: Option<i64>,
+}
+
+impl Snap {
+    fn inflated(&self) -> bool {
+        self.reserved > self.sum_max_bytes
+    }
+}
+
+fn snaps(docs: &[String]) -> Vec<Snap> {
+    docs.iter()
+        .map(|d| {
+            let v: Value = serde_json::from_str(d).unwrap();
+            let streams: Vec<&Value> = v["account_details"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|a| a["stream_detail"].as_array().into_iter().flatten())
+                .collect();
+            let sum_max_bytes = streams
+                .iter()
+                .filter(|s| s["config"]["storage"] == "file")
+                .map(|s| s["config"]["max_bytes"].as_i64().unwrap_or(-1).max(0) as u64)
+                .sum();
+            Snap {
+                now: doc_now(&v),
+                server_id: v["server_id"].as_str().unwrap().to_string(),
+                reserved: v["reserved_storage"].as_u64().unwrap(),
+                sum_max_bytes,
+                max_storage: v["config"]["max_storage"].as_u64().unwrap(),
+                orders_max_bytes: streams.iter().find(|s| s["name"] == "ORDERS").and_then(|s| s["config"]["max_bytes"].as_i64()),
+            }
+        })
+        .collect()
+}
+
+/// The node's first document with its streams loaded (ORDERS listed): what
+/// it reserved before any reset. A document polled while the server starts
+/// may list nothing yet.
+fn baseline(s: &[Snap]) -> &Snap {
+    s.iter().find(|d| d.orders_max_bytes.is_some()).expect("a document listing ORDERS")
+}
+
+/// The first index `k` with documents `k` and `k + 1` both inflated: where
+/// the two-consecutive rule must fire.
+fn first_inflated_pair(s: &[Snap]) -> Option<usize> {
+    s.windows(2).position(|w| w[0].inflated() && w[1].inflated())
+}
+
+fn rfc3339_micros(v: &Value) -> i64 {
+    resetwatch::clock::parse_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")).as_bytes()).unwrap().0
+}
+
+/// The storage alerts and the loop alerts of one source, in order.
+fn split(alerts: &[Value]) -> (Vec<&Value>, Vec<&Value>) {
+    let storage = alerts.iter().filter(|a| a["alert"] == "nats_reserved_storage_inflated").collect();
+    let loops = alerts.iter().filter(|a| a["alert"] == "nats_stream_reset_loop").collect();
+    (storage, loops)
+}
+
+fn severity_rank(a: &Value) -> u8 {
+    match a["severity"].as_str() {
+        Some("warning") => 1,
+        Some("critical") => 2,
+        other => panic!("severity {other:?}: {a}"),
+    }
+}
+
+/// The /jsz half of the loop scenarios, on the logs and the documents read
+/// together by every source. All expected numbers come from the documents
+/// (`Snap`) and the logs of this run.
+fn assert_jsz_loop(got: &Captured, pair: [usize; 2], version: &str, known_leak: bool) {
+    let third = (1..=3).find(|i| !pair.contains(i)).unwrap();
+    let by_node: BTreeMap<String, Vec<Snap>> = got.jsz.iter().map(|(n, d)| (n.clone(), snaps(d))).collect();
+    // The latest document listing ORDERS (a reset may hide it for a moment).
+    let orders_max = by_node[&format!("n{}", pair[0])].iter().rev().find_map(|s| s.orders_max_bytes).expect("ORDERS listed");
+    // The setup (jsclient.py) makes ORDERS with 64 MiB; the rest follows from the documents.
+    assert_eq!(orders_max, 64 * MIB as i64, "ORDERS config.max_bytes in the last document");
+    let orders_max = orders_max as u64;
+
+    // What the servers themselves say: 2.10.25 grows by max_bytes per reset
+    // on the looping pair, 2.10.26 stays flat; the healthy node is flat.
+    for (node, s) in &by_node {
+        let looping = pair.iter().any(|i| format!("n{i}") == *node);
+        let grew = s.last().unwrap().reserved as i64 - baseline(s).reserved as i64;
+        eprintln!(
+            "[{version}] {node}: {} documents, reserved {} -> {} MiB, sum max_bytes {} MiB, first inflated pair {:?}",
+            s.len(),
+            baseline(s).reserved / MIB,
+            s.last().unwrap().reserved / MIB,
+            s.last().unwrap().sum_max_bytes / MIB,
+            first_inflated_pair(s)
+        );
+        if looping && known_leak {
+            assert!(grew >= 10 * orders_max as i64 && grew % orders_max as i64 == 0, "{node} on {version}: reserved grew {grew}");
+            assert!(first_inflated_pair(s).is_some(), "{node} on {version}: never two inflated documents in a row");
+        } else {
+            assert_eq!(grew, 0, "{node} on {version}: reserved_storage moved");
+            assert_eq!(first_inflated_pair(s), None, "{node} on {version}: two inflated documents in a row");
+        }
+    }
+
+    let mut storage_seen = Vec::new();
+    for (source, alerts) in all_alerts_with_jsz(got) {
+        let (storage, loops) = split(&alerts);
+        for i in pair {
+            let node = format!("n{i}");
+            let s = &by_node[&node];
+            let resets = count(&got.logs[i - 1], "Resetting stream cluster state for '$G > ORDERS'");
+            let mine: Vec<&Value> = storage.iter().copied().filter(|a| a["server_name"] == node.as_str()).collect();
+            if known_leak {
+                // Fires exactly where the documents first show two inflated in a row.
+                let k = first_inflated_pair(s).unwrap();
+                let first = mine.first().unwrap_or_else(|| panic!("{source} on {version}: no storage alert for {node}: {storage:?}"));
+                assert_eq!((rfc3339_micros(&first["first_seen"]), rfc3339_micros(&first["last_seen"])), (s[k].now, s[k + 1].now), "{source} {node}: {first}");
+                for a in &mine {
+                    // Every number as the document at `last_seen` has it.
+                    let at = rfc3339_micros(&a["last_seen"]);
+                    let doc = s.iter().find(|d| d.now == at).unwrap_or_else(|| panic!("{source} {node}: no document at last_seen: {a}"));
+                    assert_eq!(a["status"], "firing", "{source} {node}");
+                    assert_eq!(a["server_id"], doc.server_id.as_str(), "{source} {node}");
+                    assert_eq!(a["server_version"], version, "{source} {node}: the banner joined by ID");
+                    assert_eq!(a["known_leak"], true, "{source} {node}");
+                    assert_eq!(a["reserved_storage"].as_u64(), Some(doc.reserved), "{source} {node}: {a}");
+                    assert_eq!(a["sum_max_bytes"].as_u64(), Some(doc.sum_max_bytes), "{source} {node}: {a}");
+                    assert_eq!(a["max_storage"].as_u64(), Some(doc.max_storage), "{source} {node}: {a}");
+                    let excess = a["excess_bytes"].as_u64().unwrap();
+                    assert_eq!(excess, doc.reserved - doc.sum_max_bytes, "{source} {node}");
+                    assert!(excess >= orders_max && excess % orders_max == 0, "{source} {node}: excess {excess} is not whole ORDERS reservations");
+                    if a["looping_streams"].as_array().is_some_and(|l| l.iter().any(|x| x == "$G > ORDERS")) {
+                        assert!(a["growth_bytes_per_minute"].as_i64() > Some(0), "{source} {node}: looping but not growing: {a}");
+                    }
+                    if !source.starts_with("resetwatch replay") {
+                        // The log's tag, not the document's: joined by server_id.
+                        assert!(a["source"].as_str().is_some_and(|t| t.ends_with(&format!("{node}.log"))), "{source} {node}: {a}");
+                    }
+                }
+                assert!(mine.windows(2).all(|w| severity_rank(w[0]) <= severity_rank(w[1])), "{source} {node}: severity fell");
+                assert!(
+                    mine.iter().any(|a| a["looping_streams"] == serde_json::json!(["$G > ORDERS"])),
+                    "{source} {node}: ORDERS never named as looping: {mine:?}"
+                );
+            } else {
+                assert_eq!(mine, Vec::<&Value>::new(), "{source} {node} on {version}: reserved flat, no storage alert");
+            }
+            // Loop alerts gain max_bytes (from the documents) and the estimate.
+            let my_loops: Vec<&Value> = loops.iter().copied().filter(|a| a["server_name"] == node.as_str()).collect();
+            assert!(my_loops.len() >= 2, "{source} {node}: {my_loops:?}");
+            for a in &my_loops {
+                assert_eq!(a["max_bytes"].as_u64(), Some(orders_max), "{source} {node}: {a}");
+                let leaking = a["leaking_resets_total"].as_u64().unwrap();
+                let want = if known_leak { leaking * orders_max } else { 0 };
+                assert_eq!(a["estimated_leaked_bytes"].as_u64(), Some(want), "{source} {node}: {a}");
+                if known_leak {
+                    // The estimate against the server's own count: what the
+                    // latest document before the alert shows leaked, give or
+                    // take the one reset between a poll and the alert.
+                    let at = rfc3339_micros(&a["last_seen"]);
+                    let before = s.iter().rev().find(|d| d.now <= at).expect("a document before the alert");
+                    let leaked = before.reserved as i64 - baseline(s).reserved as i64;
+                    assert!((want as i64 - leaked).abs() <= orders_max as i64, "{source} {node}: estimated {want}, /jsz shows {leaked} leaked: {a}");
+                    assert!(leaking as usize <= resets, "{source} {node}: {leaking} leaking of {resets} resets logged");
+                }
+            }
+            let crit = my_loops.iter().find(|a| a["severity"] == "critical").unwrap_or_else(|| panic!("{source} {node}: no critical loop alert"));
+            assert_eq!(crit["known_leak"], known_leak, "{source} {node}");
+        }
+        let healthy = format!("n{third}");
+        let healthy_ids: Vec<&str> = by_node[&healthy].iter().map(|s| s.server_id.as_str()).collect();
+        assert!(
+            alerts.iter().all(|a| a["server_name"] != healthy.as_str() && !healthy_ids.contains(&a["server_id"].as_str().unwrap_or(""))),
+            "{source}: {healthy} neither looped nor leaked"
+        );
+        assert!(storage.iter().all(|a| a["server_name"].is_string()), "{source}: a storage alert not joined to its log");
+        // The three sources agree (replay names sources by file stem).
+        let same: Vec<Value> = storage
+            .iter()
+            .map(|a| {
+                let mut a = (*a).clone();
+                a.as_object_mut().unwrap().remove("source");
+                a
+            })
+            .collect();
+        storage_seen.push((source, same));
+    }
+    for w in storage_seen.windows(2) {
+        assert_eq!(w[0].1, w[1].1, "{} and {} disagree on storage alerts", w[0].0, w[1].0);
+    }
+    eprintln!("[{version}] storage alerts per source: {}", storage_seen[0].1.len());
 }
 
 // ------------------------------------------------------------ the tests
@@ -676,9 +937,21 @@ fn healthy_rolling_restart_on_2_10_25_raises_nothing() {
     for (source, alerts) in all_alerts(&got.logs) {
         assert_eq!(alerts, Vec::<Value>::new(), "{source}");
     }
-    // ---- JSZ ASSERTIONS GO HERE (healthy: nothing inflated) --------------
+    assert_jsz_healthy(&got);
+}
+
+/// With the live /jsz documents: restarts and stream creation never keep
+/// reserved_storage above the streams' max_bytes for two documents in a
+/// row, and nothing is raised.
+fn assert_jsz_healthy(got: &Captured) {
     for (node, docs) in &got.jsz {
         assert!(docs.len() >= 10, "{node}: only {} /jsz documents captured", docs.len());
+        let s = snaps(docs);
+        assert_eq!(first_inflated_pair(&s), None, "{node}: two inflated documents in a row");
+        assert!(s.iter().any(|d| d.sum_max_bytes >= 64 * MIB), "{node}: ORDERS never listed");
+    }
+    for (source, alerts) in all_alerts_with_jsz(got) {
+        assert_eq!(alerts, Vec::<Value>::new(), "{source}");
     }
 }
 
@@ -703,3 +976,4 @@ fn compact_json_keeps_strings_and_order() {
     let doc = b"{\n  \"b\": \"a \\\" b\",\n  \"a\": [1, 2.50],\n  \"c\": \"x\\\\\"\n}\n";
     assert_eq!(compact_json(doc), b"{\"b\":\"a \\\" b\",\"a\":[1,2.50],\"c\":\"x\\\\\"}".to_vec());
 }
+
