@@ -162,6 +162,12 @@ pub fn check_line(data: &[u8]) {
     let matters = event::may_matter(l.message);
     // The fixed-offset fast path the record path uses answers as `split` does.
     assert_eq!(line::message_may_matter(data), matters, "fast path disagrees with split");
+    // The record path's quicker check only ever rules out what `split` rules out.
+    if let Some(h) = data.get(..48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
+        if line::surely_irrelevant(h) {
+            assert!(!matters && data[0] != b'{', "quick check rules out a line that may matter");
+        }
+    }
     let ev = std::str::from_utf8(l.message).ok().and_then(event::classify);
     if let Some(ev) = &ev {
         assert!(matters, "classified as {ev:?} but rejected by may_matter");

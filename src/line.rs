@@ -224,6 +224,95 @@ pub fn message_may_matter(b: &[u8]) -> bool {
     crate::event::may_matter(b.get(start..).unwrap_or_default())
 }
 
+/// What the first byte of a line tells [`surely_irrelevant`] (one table
+/// load instead of a chain of range tests).
+const NO: u8 = 0; // the message is the whole line and no head starts so
+const DIGIT: u8 = 1; // the same, unless `dddd-dd-` starts a CRI/stern time
+const UPPER: u8 = 2; // the same, unless `Mmm dd hh:` starts a journald line
+const NATS: u8 = 3; // `[`: nats-server's own prefix, read at fixed offsets
+const ASK: u8 = 4; // a wrapper, a message head or `{` (a `/jsz` document): no quick answer
+/// Bit set on the bytes a message head may start with (`event::may_matter`).
+const HEAD: u8 = 8;
+
+const FIRST: [u8; 256] = {
+    let mut t = [NO; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_digit() {
+            DIGIT
+        } else if b == b'[' {
+            NATS
+        } else if matches!(b, b'E' | b'R' | b'D' | b'W' | b'S' | b's' | b' ' | b'\\' | b'<' | b'{' | 0x1b) {
+            ASK
+        } else if b.is_ascii_uppercase() {
+            UPPER
+        } else {
+            NO
+        };
+        if matches!(b, b'E' | b'R' | b'D' | b'W' | b'S' | b's' | b' ') {
+            t[c] |= HEAD;
+        }
+        c += 1;
+    }
+    t
+};
+
+/// A quicker, partial [`message_may_matter`] for the record path: `true`
+/// only when that answers `false` for any line `h` begins (the first 48
+/// bytes of the rest of the record) and `h` does not start a `/jsz`
+/// document (`{`); `false` means "ask the full check". It answers the
+/// common shapes: a line no wrapper starts whose first byte starts no
+/// message head, and nats-server's `[pid] yyyy/mm/dd hh:mm:ss.uuuuuu [LVL] `
+/// whose message starts with no head's first byte.
+///
+/// For nats-server's prefix it tests only what could move the message's
+/// start, not what `nats_prefix` merely requires: where a required byte is
+/// wrong there is no prefix, the message is the whole line, and a line
+/// starting with `[` never matters, so "irrelevant" is right either way.
+/// What could move the start: a pid of 8 or more digits, a time without
+/// the fraction (`nats_prefix` then looks for the space), a line without
+/// a time (`[pid] [LVL]`: the byte after `] ` is `[`, not a digit), ANSI
+/// colour before the label (ESC or `\u001b`, neither an uppercase letter)
+/// or after it (then no `]` three bytes on).
+#[inline(always)]
+pub fn surely_irrelevant(h: &[u8; 48]) -> bool {
+    let class = FIRST[h[0] as usize] & !HEAD;
+    if class == NO {
+        return true;
+    }
+    if class == DIGIT {
+        return !(h[4] == b'-' && h[7] == b'-');
+    }
+    if class == UPPER {
+        return !(h[3] == b' ' && h[9] == b':');
+    }
+    if class != NATS {
+        return false;
+    }
+    // The pid's digits as in `nats_message_start`; `n` == 0 is no pid (no
+    // prefix: irrelevant whatever follows), 8 may be a longer pid.
+    let word = u64::from_le_bytes([h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]]);
+    let t = word ^ 0x3030_3030_3030_3030;
+    let not_digit = (t.wrapping_add(0x7676_7676_7676_7676) | t) & 0x8080_8080_8080_8080;
+    let n = (not_digit.trailing_zeros() / 8) as usize;
+    if n >= 8 {
+        return false;
+    }
+    // After `[pid] `: a digit starts the time (0x3a-0x3f pass too: then no
+    // prefix at all); `[` would be a line without time.
+    if h[n + 3] & 0xf0 != 0x30 || h[n + 22] != b'.' {
+        return false;
+    }
+    // `n+29..n+37`: ` [LVL] m` or ` [LVL]m`.
+    let Some(&[sp, _, l0, _, _, close, after, next]) = h.get(n + 29..n + 37) else { return false };
+    if sp != b' ' || !l0.is_ascii_uppercase() || close != b']' {
+        return false;
+    }
+    let first = if after == b' ' { next } else { after };
+    FIRST[first as usize] & HEAD == 0
+}
+
 /// The general answer, out of line: `split` returns its `Line` through the
 /// stack, and that frame would otherwise be set up for every line.
 #[inline(never)]
@@ -492,13 +581,14 @@ mod tests {
         }
         texts.push("[12345678] 2026/11/26 14:17:08.682791 [WRN] Resetting stream cluster state for 'A > B'".into());
         texts.push("[1] [\\u001b[0;93mWRN\\u001b[0m] Resetting stream cluster state for 'A > B'".into());
-        let mut matched = 0;
+        let (mut matched, mut sure) = (0, 0);
         for t in &texts {
             let b = t.as_bytes();
             for n in 0..=b.len() {
                 let want = crate::event::may_matter(split(&b[..n]).message);
                 assert_eq!(message_may_matter(&b[..n]), want, "{:?}", String::from_utf8_lossy(&b[..n]));
                 matched += want as usize;
+                sure += check_surely(&b[..n]) as usize;
             }
         }
         assert!(matched > 100, "the table exercises lines that matter ({matched})");
@@ -519,7 +609,54 @@ mod tests {
                     }
                 }
                 assert_eq!(message_may_matter(&b), crate::event::may_matter(split(&b).message), "{:?}", String::from_utf8_lossy(&b));
+                sure += check_surely(&b) as usize;
             }
+        }
+        assert!(sure > 1000, "the quick answer is given ({sure})");
+    }
+
+    /// `surely_irrelevant` on the line as a record holds it (`"}` after
+    /// it, padded to 48 bytes): only ever where the full check says no.
+    fn check_surely(line: &[u8]) -> bool {
+        let mut b = line.to_vec();
+        b.extend_from_slice(b"\"}");
+        b.resize(b.len().max(48), b'x');
+        let sure = surely_irrelevant(b[..48].try_into().unwrap());
+        if sure {
+            for b in [&b[..], &b[..48]] {
+                assert!(!message_may_matter(b) && b[0] != b'{', "{:?}", String::from_utf8_lossy(b));
+            }
+        }
+        sure
+    }
+
+    #[test]
+    fn usual_lines_get_the_quick_answer() {
+        for l in [
+            "[8368] 2026/11/26 14:17:08.682791 [INF] 127.0.0.1:16222 - rid:19 - Route connection created",
+            "[8368] 2026/11/26 14:17:08.682791 [WRN] JetStream has not established contact with a meta leader",
+            "[1234567] 2026/11/26 14:17:08.682791 [DBG] 127.0.0.1:16222 - rid:19 - Route connection created",
+            r#"10.0.0.1 - - [26/Nov/2026:14:17:08 +0000] "GET /healthz HTTP/1.1" 200 2 "-" "kube-probe/1.29""#,
+            "level=info msg=\"compacting\" component=tsdb duration=12.3ms",
+            "Get http://example failed: connection refused (retrying in 5 s)",
+        ] {
+            assert!(check_surely(l.as_bytes()), "{l}");
+        }
+        // and lines that may matter, or that it cannot place, are not
+        for l in [
+            "[8368] 2026/11/26 14:17:08.682791 [WRN] Resetting stream cluster state for '$G > S'",
+            "[8368] 2026/11/26 14:17:08.682791 [INF]   Version:  2.10.25",
+            "[8368] 2026/11/26 14:17:08.682791 [ERR] Error applying entries to '$G > S': stream store EOF",
+            "[715] 2022/01/21 13:27:25 [INF] Listening for route connections on 0.0.0.0:6222",
+            "[37] [INF] Listening for route connections on 0.0.0.0:6222",
+            "[12345678] 2026/11/26 14:17:08.682791 [INF] 127.0.0.1:16222 - rid:19 - Route",
+            "[1] 2025/02/04 09:00:01.000001 [\\u001b[0;93mINF\\u001b[0m] Listening for route connections",
+            "2025-06-11T09:45:46.671167074+01:00 stderr F [223] 2025/06/11 08:45:46.671100 [INF] Listening for route connections",
+            "Oct 24 13:50:39 host nats-b[7261]: [7261] 2023/10/24 13:50:39.100000 [INF] Listening for route connections",
+            "stream 'A > B' errored, account resources exceeded, and more words here",
+            "{\"server_id\":\"NABC\",\"now\":\"2026-11-26T14:17:08Z\",\"streams\":1}",
+        ] {
+            assert!(!check_surely(l.as_bytes()), "{l}");
         }
     }
 
