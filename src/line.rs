@@ -231,8 +231,11 @@ const DIGIT: u8 = 1; // the same, unless `dddd-dd-` starts a CRI/stern time
 const UPPER: u8 = 2; // the same, unless `Mmm dd hh:` starts a journald line
 const NATS: u8 = 3; // `[`: nats-server's own prefix, read at fixed offsets
 const ASK: u8 = 4; // a wrapper, a message head or `{` (a `/jsz` document): no quick answer
-/// Bit set on the bytes a message head may start with (`event::may_matter`).
-const HEAD: u8 = 8;
+
+/// The bytes a message head may start with (`event::may_matter`).
+const fn starts_head(b: u8) -> bool {
+    matches!(b, b'E' | b'R' | b'D' | b'W' | b'S' | b's' | b' ')
+}
 
 const FIRST: [u8; 256] = {
     let mut t = [NO; 256];
@@ -243,16 +246,35 @@ const FIRST: [u8; 256] = {
             DIGIT
         } else if b == b'[' {
             NATS
-        } else if matches!(b, b'E' | b'R' | b'D' | b'W' | b'S' | b's' | b' ' | b'\\' | b'<' | b'{' | 0x1b) {
+        } else if starts_head(b) || matches!(b, b'\\' | b'<' | b'{' | 0x1b) {
             ASK
         } else if b.is_ascii_uppercase() {
             UPPER
         } else {
             NO
         };
-        if matches!(b, b'E' | b'R' | b'D' | b'W' | b'S' | b's' | b' ') {
-            t[c] |= HEAD;
-        }
+        c += 1;
+    }
+    t
+};
+
+/// `starts_head` as a table: 1 where a head may start.
+const HEAD: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = starts_head(c as u8) as u8;
+        c += 1;
+    }
+    t
+};
+
+/// 1 on `A`-`Z`: a table load is cheaper in wasm than a range test.
+const UPPERCASE: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_uppercase() as u8;
         c += 1;
     }
     t
@@ -277,7 +299,7 @@ const FIRST: [u8; 256] = {
 /// or after it (then no `]` three bytes on).
 #[inline(always)]
 pub fn surely_irrelevant(h: &[u8; 48]) -> bool {
-    let class = FIRST[h[0] as usize] & !HEAD;
+    let class = FIRST[h[0] as usize];
     if class == NO {
         return true;
     }
@@ -301,16 +323,24 @@ pub fn surely_irrelevant(h: &[u8; 48]) -> bool {
     }
     // After `[pid] `: a digit starts the time (0x3a-0x3f pass too: then no
     // prefix at all); `[` would be a line without time.
-    if h[n + 3] & 0xf0 != 0x30 || h[n + 22] != b'.' {
+    if (h[n + 3] as u32) >> 4 != 3 {
         return false;
     }
-    // `n+29..n+37`: ` [LVL] m` or ` [LVL]m`.
-    let Some(&[sp, _, l0, _, _, close, after, next]) = h.get(n + 29..n + 37) else { return false };
-    if sp != b' ' || !l0.is_ascii_uppercase() || close != b']' {
+    // `.uuuuuu ` at n+22: the fraction's dot and the space after it, in one load.
+    let Some(frac) = h.get(n + 22..n + 30).and_then(|s| <[u8; 8]>::try_from(s).ok()) else { return false };
+    if u64::from_le_bytes(frac) & 0xff00_0000_0000_00ff != 0x2000_0000_0000_002e {
         return false;
     }
-    let first = if after == b' ' { next } else { after };
-    FIRST[first as usize] & HEAD == 0
+    // `[LVL]` at n+30: a letter first (no colour code), `]` after it.
+    if UPPERCASE[h[n + 31] as usize] == 0 || h[n + 34] != b']' {
+        return false;
+    }
+    // One space after the label, or none (banner lines keep theirs).
+    let after = h[n + 35];
+    if after != b' ' {
+        return HEAD[after as usize] == 0;
+    }
+    HEAD[h[n + 36] as usize] == 0
 }
 
 /// The general answer, out of line: `split` returns its `Line` through the
