@@ -142,6 +142,16 @@ fn check_event(ev: &Event) {
     }
 }
 
+/// The record path's quicker check (`line::surely_irrelevant`, the Fluent
+/// Bit pass gate) only ever rules out what `split` rules out.
+fn check_quick(data: &[u8], matters: bool) {
+    if let Some(h) = data.get(..48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
+        if line::surely_irrelevant(h) {
+            assert!(!matters && data[0] != b'{', "quick check rules out a line that may matter");
+        }
+    }
+}
+
 /// The line splitter and classifier on one arbitrary line, plus the
 /// promise the record path relies on: a line the classifier reads as an
 /// event is not rejected by the fast check on its escaped form, and a tail
@@ -162,12 +172,7 @@ pub fn check_line(data: &[u8]) {
     let matters = event::may_matter(l.message);
     // The fixed-offset fast path the record path uses answers as `split` does.
     assert_eq!(line::message_may_matter(data), matters, "fast path disagrees with split");
-    // The record path's quicker check only ever rules out what `split` rules out.
-    if let Some(h) = data.get(..48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
-        if line::surely_irrelevant(h) {
-            assert!(!matters && data[0] != b'{', "quick check rules out a line that may matter");
-        }
-    }
+    check_quick(data, matters);
     let ev = std::str::from_utf8(l.message).ok().and_then(event::classify);
     if let Some(ev) = &ev {
         assert!(matters, "classified as {ev:?} but rejected by may_matter");
@@ -179,6 +184,7 @@ pub fn check_line(data: &[u8]) {
     let esc = line::split(escaped.as_bytes());
     let escaped_matters = event::may_matter(esc.message);
     assert_eq!(line::message_may_matter(escaped.as_bytes()), escaped_matters, "fast path disagrees with split (escaped)");
+    check_quick(escaped.as_bytes(), escaped_matters);
     let prefix = &data[..data.len() - l.message.len()];
     // Colour codes may stand in the level label: after the time stamp, or
     // after `[pid] ` when the line prints no time.
