@@ -256,6 +256,11 @@ impl Detector {
         self.storage.len()
     }
 
+    /// The host time at which [`Detector::tick`] next has work.
+    pub fn next_host_due(&self) -> Micros {
+        self.next_host_due
+    }
+
     /// Alerts waiting.
     pub fn pending_alerts(&self) -> usize {
         self.outbox.len()

@@ -43,6 +43,39 @@ fn may_matter_at(rec: &[u8], start: usize) -> bool {
     rec.get(start..).is_some_and(line::message_may_matter)
 }
 
+/// When a Fluent Bit record may skip [`Filter::filter_one`]: a copy of the
+/// little it needs, taken after each record that went through it, so that
+/// the usual record costs a few loads (issue 5's per-byte fuel budget).
+/// [`PassGate::passes`] is `true` only when `filter_one` would pass the
+/// record on unchanged and change nothing: no alert waiting, nothing due
+/// on the host clock, the record starts with the first message key's
+/// `{"key":"` and the line is one [`line::surely_irrelevant`] rules out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PassGate {
+    /// The record's first 8 bytes, little-endian: `{"log":"`.
+    prefix: u64,
+    /// Host seconds before which no resolution is due; 0 keeps the gate shut.
+    before_sec: u32,
+}
+
+impl PassGate {
+    /// A gate that lets nothing by (before the filter exists).
+    pub const SHUT: PassGate = PassGate { prefix: 0, before_sec: 0 };
+
+    /// Whether a record at host time `time_sec` (and any fraction of it)
+    /// can be passed on as it is without reading it further.
+    #[inline(always)]
+    pub fn passes(&self, time_sec: u32, rec: &[u8]) -> bool {
+        if time_sec >= self.before_sec {
+            return false;
+        }
+        let Some(h) = rec.get(..56) else { return false };
+        let (key, line) = h.split_at(8);
+        let (Ok(key), Ok(line)) = (<[u8; 8]>::try_from(key), <&[u8; 48]>::try_from(line)) else { return false };
+        u64::from_le_bytes(key) == self.prefix && line::surely_irrelevant(line)
+    }
+}
+
 /// FNV-1a: a line's fingerprint for dropping repeats. Not a defence against
 /// crafted collisions, which could at worst hide one repeated line.
 fn fingerprint(b: &[u8]) -> u64 {
@@ -85,6 +118,21 @@ impl Filter {
             }
         }
         record::message_start(rec, &self.detector.config().message_keys)
+    }
+
+    /// The gate for the records that follow (see [`PassGate`]): shut while
+    /// an alert waits, in Alertmanager mode, or when the first message key
+    /// is not 3 bytes long (`{"log":"` is the one 8-byte comparison).
+    pub fn pass_gate(&self) -> PassGate {
+        let open = self.config().output != crate::config::Output::Alertmanager && self.detector.pending_alerts() == 0;
+        match self.key_prefixes.first().map(|p| <[u8; 8]>::try_from(p.as_slice())) {
+            Some(Ok(key)) if open => {
+                // `sec < before_sec` puts the whole second before the due time.
+                let due = self.detector.next_host_due().div_euclid(crate::clock::SECOND);
+                PassGate { prefix: u64::from_le_bytes(key), before_sec: due.clamp(0, u32::MAX as i64) as u32 }
+            }
+            _ => PassGate::SHUT,
+        }
     }
 
     /// The options in force.
@@ -479,6 +527,50 @@ mod tests {
         ] {
             assert!(replay(s).is_empty(), "{s}");
         }
+    }
+
+    #[test]
+    fn the_pass_gate_only_passes_what_filter_one_passes_untouched() {
+        // Every corpus line as a tail record, in time order, through a filter
+        // that alerts early (so the gate is shut while alerts wait); a fuel
+        // benchmark relies on the gate, so it must also open.
+        let mut all: Vec<(String, String)> = ["n1", "n2", "n3"]
+            .iter()
+            .flat_map(|n| corpus("s05_pair_reset_loop_catchup_no_leader_v2.10.25", n))
+            .collect();
+        all.sort_by_key(|(_, l)| host_time(l));
+        let mut f = Filter::new(Config { warning_pairs: 1, critical_pairs: 2, ..Config::default() });
+        let mut out = Vec::new();
+        let (mut passed, mut shut, mut alerts) = (0, 0, 0);
+        for (i, (src, l)) in all.iter().enumerate() {
+            let rec = format!("{{\"log\":{}}}", serde_json::to_string(l).unwrap());
+            // hours of host time between records, so that resolutions fall due
+            let sec = 1_800_000_000 + i as u32 * 3000;
+            let gate = f.pass_gate();
+            shut += (gate == PassGate::SHUT || sec >= gate.before_sec) as usize;
+            let before = (f.detector().stats.clone(), f.detector().pending_alerts(), f.detector().next_host_due());
+            let alert = f.filter_one(src.as_str(), sec as i64 * SECOND + 999_999, rec.as_bytes(), &mut out);
+            alerts += alert as usize;
+            if gate.passes(sec, rec.as_bytes()) {
+                passed += 1;
+                assert!(!alert, "{l}");
+                assert_eq!(before, (f.detector().stats.clone(), f.detector().pending_alerts(), f.detector().next_host_due()), "{l}");
+            }
+        }
+        assert!(passed > all.len() / 3 && shut > 0 && alerts > 0, "{passed} passed, {shut} shut, {alerts} alerts of {}", all.len());
+        // An alert waiting for a record to carry it shuts the gate.
+        let mut waiting = Filter::new(Config { warning_pairs: 1, ..Config::default() });
+        for l in loop_lines(1, 5, "last sequence mismatch") {
+            waiting.ingest_line("n1", 0, l.as_bytes());
+        }
+        assert!(waiting.detector().pending_alerts() > 0);
+        assert_eq!(waiting.pass_gate(), PassGate::SHUT);
+        // Alertmanager mode only reshapes: always the whole path.
+        let am = Filter::new(Config { output: crate::config::Output::Alertmanager, ..Config::default() });
+        assert_eq!(am.pass_gate(), PassGate::SHUT);
+        // a first key other than three bytes long: no 8-byte prefix
+        let msg = Filter::new(Config { message_keys: vec!["message".into()], ..Config::default() });
+        assert_eq!(msg.pass_gate(), PassGate::SHUT);
     }
 
     #[test]

@@ -224,6 +224,128 @@ pub fn message_may_matter(b: &[u8]) -> bool {
     crate::event::may_matter(b.get(start..).unwrap_or_default())
 }
 
+/// What the first byte of a line tells [`surely_irrelevant`] (one table
+/// load instead of a chain of range tests).
+const NO: u8 = 0; // the message is the whole line and no head starts so
+const DIGIT: u8 = 1; // the same, unless `dddd-dd-` starts a CRI/stern time
+const UPPER: u8 = 2; // the same, unless `Mmm dd hh:` starts a journald line
+const NATS: u8 = 3; // `[`: nats-server's own prefix, read at fixed offsets
+const ASK: u8 = 4; // a wrapper, a message head or `{` (a `/jsz` document): no quick answer
+
+/// The bytes a message head may start with (`event::may_matter`).
+const fn starts_head(b: u8) -> bool {
+    matches!(b, b'E' | b'R' | b'D' | b'W' | b'S' | b's' | b' ')
+}
+
+const FIRST: [u8; 256] = {
+    let mut t = [NO; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_digit() {
+            DIGIT
+        } else if b == b'[' {
+            NATS
+        } else if starts_head(b) || matches!(b, b'\\' | b'<' | b'{' | 0x1b) {
+            ASK
+        } else if b.is_ascii_uppercase() {
+            UPPER
+        } else {
+            NO
+        };
+        c += 1;
+    }
+    t
+};
+
+/// `starts_head` as a table: 1 where a head may start.
+const HEAD: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = starts_head(c as u8) as u8;
+        c += 1;
+    }
+    t
+};
+
+/// 1 on the first letters of nats-server's level labels (`INF`, `WRN`,
+/// `ERR`, `DBG`, `TRC`, `FTL`). A table load costs 3 wasm instructions;
+/// LLVM turns a table with one run of ones (`A`-`Z`) back into a 6-instruction
+/// range test, but not this one.
+const LABEL_START: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = matches!(c as u8, b'I' | b'W' | b'E' | b'D' | b'T' | b'F') as u8;
+        c += 1;
+    }
+    t
+};
+
+/// A quicker, partial [`message_may_matter`] for the record path: `true`
+/// only when that answers `false` for any line `h` begins (the first 48
+/// bytes of the rest of the record) and `h` does not start a `/jsz`
+/// document (`{`); `false` means "ask the full check". It answers the
+/// common shapes: a line no wrapper starts whose first byte starts no
+/// message head, and nats-server's `[pid] yyyy/mm/dd hh:mm:ss.uuuuuu [LVL] `
+/// whose message starts with no head's first byte.
+///
+/// For nats-server's prefix it tests only what could move the message's
+/// start, not what `nats_prefix` merely requires: where a required byte is
+/// wrong there is no prefix, the message is the whole line, and a line
+/// starting with `[` never matters, so "irrelevant" is right either way.
+/// What could move the start: a pid of 8 or more digits, a time without
+/// the fraction (`nats_prefix` then looks for the space), a line without
+/// a time (`[pid] [LVL]`: the byte after `] ` is `[`, not a digit), ANSI
+/// colour before the label (ESC or `\u001b`, neither a label's first letter)
+/// or after it (then no `]` three bytes on).
+#[inline(always)]
+pub fn surely_irrelevant(h: &[u8; 48]) -> bool {
+    let class = FIRST[h[0] as usize];
+    if class == NO {
+        return true;
+    }
+    if class == DIGIT {
+        return !(h[4] == b'-' && h[7] == b'-');
+    }
+    if class == UPPER {
+        return !(h[3] == b' ' && h[9] == b':');
+    }
+    if class != NATS {
+        return false;
+    }
+    // The pid's digits as in `nats_message_start`; `n` == 0 is no pid (no
+    // prefix: irrelevant whatever follows), 8 may be a longer pid.
+    let word = u64::from_le_bytes([h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]]);
+    let t = word ^ 0x3030_3030_3030_3030;
+    let not_digit = (t.wrapping_add(0x7676_7676_7676_7676) | t) & 0x8080_8080_8080_8080;
+    let n = (not_digit.trailing_zeros() / 8) as usize;
+    if n >= 8 {
+        return false;
+    }
+    // After `[pid] `: a digit starts the time (0x3a-0x3f pass too: then no
+    // prefix at all); `[` would be a line without time.
+    if (h[n + 3] as u32) >> 4 != 3 {
+        return false;
+    }
+    // `.uuuuuu ` at n+22: the fraction's dot and the space after it, in one load.
+    let Some(frac) = h.get(n + 22..n + 30).and_then(|s| <[u8; 8]>::try_from(s).ok()) else { return false };
+    if u64::from_le_bytes(frac) & 0xff00_0000_0000_00ff != 0x2000_0000_0000_002e {
+        return false;
+    }
+    // `[LVL]` at n+30: a label's first letter (no colour code), `]` after it.
+    if LABEL_START[h[n + 31] as usize] == 0 || h[n + 34] != b']' {
+        return false;
+    }
+    // One space after the label, or none (banner lines keep theirs).
+    let after = h[n + 35];
+    if after != b' ' {
+        return HEAD[after as usize] == 0;
+    }
+    HEAD[h[n + 36] as usize] == 0
+}
+
 /// The general answer, out of line: `split` returns its `Line` through the
 /// stack, and that frame would otherwise be set up for every line.
 #[inline(never)]
@@ -492,13 +614,14 @@ mod tests {
         }
         texts.push("[12345678] 2026/11/26 14:17:08.682791 [WRN] Resetting stream cluster state for 'A > B'".into());
         texts.push("[1] [\\u001b[0;93mWRN\\u001b[0m] Resetting stream cluster state for 'A > B'".into());
-        let mut matched = 0;
+        let (mut matched, mut sure) = (0, 0);
         for t in &texts {
             let b = t.as_bytes();
             for n in 0..=b.len() {
                 let want = crate::event::may_matter(split(&b[..n]).message);
                 assert_eq!(message_may_matter(&b[..n]), want, "{:?}", String::from_utf8_lossy(&b[..n]));
                 matched += want as usize;
+                sure += check_surely(&b[..n]) as usize;
             }
         }
         assert!(matched > 100, "the table exercises lines that matter ({matched})");
@@ -519,7 +642,54 @@ mod tests {
                     }
                 }
                 assert_eq!(message_may_matter(&b), crate::event::may_matter(split(&b).message), "{:?}", String::from_utf8_lossy(&b));
+                sure += check_surely(&b) as usize;
             }
+        }
+        assert!(sure > 1000, "the quick answer is given ({sure})");
+    }
+
+    /// `surely_irrelevant` on the line as a record holds it (`"}` after
+    /// it, padded to 48 bytes): only ever where the full check says no.
+    fn check_surely(line: &[u8]) -> bool {
+        let mut b = line.to_vec();
+        b.extend_from_slice(b"\"}");
+        b.resize(b.len().max(48), b'x');
+        let sure = surely_irrelevant(b[..48].try_into().unwrap());
+        if sure {
+            for b in [&b[..], &b[..48]] {
+                assert!(!message_may_matter(b) && b[0] != b'{', "{:?}", String::from_utf8_lossy(b));
+            }
+        }
+        sure
+    }
+
+    #[test]
+    fn usual_lines_get_the_quick_answer() {
+        for l in [
+            "[8368] 2026/11/26 14:17:08.682791 [INF] 127.0.0.1:16222 - rid:19 - Route connection created",
+            "[8368] 2026/11/26 14:17:08.682791 [WRN] JetStream has not established contact with a meta leader",
+            "[1234567] 2026/11/26 14:17:08.682791 [DBG] 127.0.0.1:16222 - rid:19 - Route connection created",
+            r#"10.0.0.1 - - [26/Nov/2026:14:17:08 +0000] "GET /healthz HTTP/1.1" 200 2 "-" "kube-probe/1.29""#,
+            "level=info msg=\"compacting\" component=tsdb duration=12.3ms",
+            "Get http://example failed: connection refused (retrying in 5 s)",
+        ] {
+            assert!(check_surely(l.as_bytes()), "{l}");
+        }
+        // and lines that may matter, or that it cannot place, are not
+        for l in [
+            "[8368] 2026/11/26 14:17:08.682791 [WRN] Resetting stream cluster state for '$G > S'",
+            "[8368] 2026/11/26 14:17:08.682791 [INF]   Version:  2.10.25",
+            "[8368] 2026/11/26 14:17:08.682791 [ERR] Error applying entries to '$G > S': stream store EOF",
+            "[715] 2022/01/21 13:27:25 [INF] Listening for route connections on 0.0.0.0:6222",
+            "[37] [INF] Listening for route connections on 0.0.0.0:6222",
+            "[12345678] 2026/11/26 14:17:08.682791 [INF] 127.0.0.1:16222 - rid:19 - Route",
+            "[1] 2025/02/04 09:00:01.000001 [\\u001b[0;93mINF\\u001b[0m] Listening for route connections",
+            "2025-06-11T09:45:46.671167074+01:00 stderr F [223] 2025/06/11 08:45:46.671100 [INF] Listening for route connections",
+            "Oct 24 13:50:39 host nats-b[7261]: [7261] 2023/10/24 13:50:39.100000 [INF] Listening for route connections",
+            "stream 'A > B' errored, account resources exceeded, and more words here",
+            "{\"server_id\":\"NABC\",\"now\":\"2026-11-26T14:17:08Z\",\"streams\":1}",
+        ] {
+            assert!(!check_surely(l.as_bytes()), "{l}");
         }
     }
 

@@ -71,13 +71,26 @@ pub fn has_alert(record: &[u8]) -> bool {
     Members::new(record).any(|m| json::key_is(m.key, ALERT_KEY))
 }
 
+/// Deepest record that takes an alert. The check below parses the record
+/// recursively; real records nest 3 or 4 deep (Kubernetes metadata), and a
+/// deeper one lets the alert ride on the next record instead.
+const MAX_CARRIER_DEPTH: usize = 16;
+
 /// Writes `record` with one more member, `"resetwatch": <alert_json>`, into
 /// `out`. Returns false (and leaves `out` empty) when the record is not one
-/// complete JSON object (nothing after its closing brace but white space),
-/// so nothing invalid is ever handed back, or when it already carries the
-/// key, so no record ever gets it twice.
+/// well-formed JSON object (nothing after its closing brace but white
+/// space), so nothing invalid is ever handed back, or when it already
+/// carries the key, so no record ever gets it twice.
 pub fn with_alert(record: &[u8], alert_json: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
+    // The scanner finds keys in almost-JSON (a bad escape, `{]`, a number
+    // like `1x`); a changed record must parse for the host, or Fluent Bit
+    // drops it. Only records carrying an alert pay for the full parse.
+    if !json::depth_at_most(record, MAX_CARRIER_DEPTH)
+        || !matches!(serde_json::from_slice::<serde_json::Value>(record), Ok(serde_json::Value::Object(_)))
+    {
+        return false;
+    }
     let mut members = Members::new(record);
     let mut count = 0;
     for m in members.by_ref() {
@@ -170,5 +183,27 @@ mod tests {
         }
         assert!(with_alert(b"{\"a\":1}\n", b"{}", &mut out));
         assert_eq!(out, br#"{"a":1,"resetwatch":{}}"#);
+        // Found replaying the fuzz corpus through the built module: the
+        // scanner reads past a bad escape, so the alert made a record Fluent
+        // Bit cannot parse (fuzz/regressions/record/bad_unicode_escape_...).
+        // Almost-JSON never carries an alert; the next record will.
+        let almost = [
+            &br#"{"log":"[1] x","host":"n\u"}"#[..],
+            br#"{"log":"x\q"}"#,
+            br#"{"log":"\ud800"}"#,
+            br#"{"log":"x","n":1x}"#,
+            br#"{"log":"x","a":[1}"#,
+            b"{\"log\":\"tab\there\"}",
+            b"{\"log\":\"\xff\"}",
+        ];
+        for rec in almost {
+            assert!(!with_alert(rec, b"{}", &mut out), "{}", String::from_utf8_lossy(rec));
+            assert!(out.is_empty());
+        }
+        // Deeper than any real record: the alert waits for the next one.
+        let deep = format!("{{\"log\":\"x\",\"d\":{}1{}}}", "[".repeat(20), "]".repeat(20));
+        assert!(!with_alert(deep.as_bytes(), b"{}", &mut out));
+        let ok = format!("{{\"log\":\"x\",\"d\":{}1{}}}", "[".repeat(10), "]".repeat(10));
+        assert!(with_alert(ok.as_bytes(), b"{}", &mut out));
     }
 }

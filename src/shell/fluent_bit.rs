@@ -8,6 +8,7 @@
 
 use super::{config_file, state_file};
 use crate::clock::SECOND;
+use crate::filter::PassGate;
 use crate::Filter;
 use std::io::Write;
 
@@ -65,6 +66,10 @@ impl Shell {
     }
 }
 
+/// A copy of `SHELL`'s [`PassGate`], refreshed after every record that
+/// went the whole way: the usual record is answered from it alone.
+static mut GATE: PassGate = PassGate::SHUT;
+
 /// The export Fluent Bit calls (`Function_Name resetwatch_filter`).
 ///
 /// # Safety
@@ -79,6 +84,23 @@ pub unsafe extern "C" fn resetwatch_filter(
     record: *const u8,
     record_len: u32,
 ) -> *const u8 {
+    if !record.is_null() {
+        // SAFETY: the host copied `record_len` bytes (plus a NUL) at `record`;
+        // `GATE` as `SHELL` below.
+        let (rec, gate) = unsafe { (std::slice::from_raw_parts(record, record_len as usize), *std::ptr::addr_of!(GATE)) };
+        // Nothing to read and nothing due: passed on as it is, no frame set up.
+        if gate.passes(time_sec, rec) {
+            return record;
+        }
+    }
+    // SAFETY: as this function's.
+    unsafe { filter_record(tag, tag_len, time_sec, time_nsec, record, record_len) }
+}
+
+/// Everything but the usual record: out of line, so that its stack frame
+/// and the first call's setup are not paid for on the fast path above.
+#[inline(never)]
+unsafe fn filter_record(tag: *const u8, tag_len: u32, time_sec: u32, time_nsec: u32, record: *const u8, record_len: u32) -> *const u8 {
     if record.is_null() {
         return NULL_RECORD.as_ptr();
     }
@@ -95,6 +117,8 @@ pub unsafe extern "C" fn resetwatch_filter(
     let shell = unsafe { (*std::ptr::addr_of_mut!(SHELL)).get_or_insert_with(start) };
     let alert = shell.filter.filter_one(tag, now, rec, &mut shell.out);
     shell.persist();
+    // SAFETY: as for `SHELL`.
+    unsafe { *std::ptr::addr_of_mut!(GATE) = shell.filter.pass_gate() };
     if alert {
         shell.out.push(0);
         shell.out.as_ptr()
