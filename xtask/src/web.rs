@@ -7,7 +7,7 @@
 //! installed into `target/js/tools` when the one on `PATH` differs) writes
 //! the browser package to `web/pkg/` and the Node package to `dist/js-node/`.
 
-use super::{cargo, ensure_target, root, run, Failure, Result};
+use super::{apt_install, cargo, ensure_target, root, run, Failure, Result};
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -213,14 +213,7 @@ fn ensure_chromium() -> Result {
         return Ok(());
     }
     eprintln!("xtask: /usr/bin/chromium missing; installing Debian's chromium");
-    let mut update = Command::new("apt-get");
-    update.arg("update");
-    run(update)?;
-    let mut install = Command::new("apt-get");
-    install
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .args(["install", "-y", "chromium"]);
-    run(install)
+    apt_install("chromium")
 }
 
 // ---------------------------------------------------------------- serve
