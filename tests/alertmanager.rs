@@ -20,6 +20,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+#[path = "support/serve_process.rs"]
+mod serve_process;
+use serve_process::Serve;
+
 const BINARY: &str = "/usr/bin/prometheus-alertmanager";
 const S05: &str = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
 /// The documented configuration (examples/alertmanager/alertmanager.yml:
@@ -392,64 +396,6 @@ fn vector_event(pod: &str, line: &str) -> String {
     .to_string()
 }
 
-/// A running `resetwatch serve` (stdout read and dropped, stderr kept),
-/// killed by pid on drop.
-struct Serve {
-    child: Child,
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Serve {
-    fn start(args: &[&str]) -> Serve {
-        let mut child = resetwatch()
-            .arg("serve")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = child.stdout.take().unwrap();
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let (mut err, kept) = (child.stderr.take().unwrap(), stderr.clone());
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    return;
-                }
-                kept.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Serve { child, stderr }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    fn wait_stderr(&self, what: &str) -> String {
-        let t = Instant::now();
-        loop {
-            let s = self.stderr();
-            if s.contains(what) {
-                return s;
-            }
-            assert!(t.elapsed() < Duration::from_secs(30), "no `{what}` on stderr:\n{s}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn serve_posts_the_s05_loop_grouped_then_resolved() {
     let dir = scratch("serve");
@@ -472,8 +418,7 @@ fn serve_posts_the_s05_loop_grouped_then_resolved() {
         "--alertmanager-deadline",
         "5",
     ]);
-    let s = serve.wait_stderr("listening on tcp ");
-    let addr = s.split("listening on tcp ").nth(1).unwrap().lines().next().unwrap().trim().to_string();
+    let addr = serve.tcp_addr();
     let mut senders = Vec::new();
     for (log, pod) in logs.iter().zip(["nats-0", "nats-1", "nats-2"]) {
         let events: Vec<String> = std::fs::read_to_string(log)
@@ -524,14 +469,9 @@ fn serve_posts_the_s05_loop_grouped_then_resolved() {
 
     // SIGTERM: the report names what was delivered: per server a warning,
     // a critical, the warning resolved at the rise, the critical resolved.
-    // SAFETY: kill(2) on the pid of our own child, not yet waited for.
-    assert_eq!(unsafe { libc::kill(serve.child.id() as libc::pid_t, libc::SIGTERM) }, 0);
-    let t = Instant::now();
-    while serve.child.try_wait().unwrap().is_none() {
-        assert!(t.elapsed() < Duration::from_secs(20), "serve did not stop:\n{}", serve.stderr());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let stderr = serve.wait_stderr("resetwatch serve: stopped");
+    serve.sigterm();
+    serve.wait_exit(Duration::from_secs(20));
+    let stderr = serve.wait_stderr("resetwatch serve: stopped", Duration::from_secs(30));
     let want = format!("alertmanager: 8 of 8 alerts delivered to {}/api/v2/alerts", am.url);
     assert!(stderr.contains(&want), "{stderr}");
     drop(am);
