@@ -40,6 +40,9 @@ const USAGE: &str = "usage: cargo xtask <dist|demo|test|bench|web|nats>
   real-hosts  only the real-host tier (tests/real_hosts: real Fluent Bit and Vector,
          found through FLUENT_BIT, FLUENT_BIT_4_0, FLB_WAMRC, VECTOR, else PATH; run `dist` first)
   bench  dist, then the benchmarks (Markdown on stdout; see BENCHMARKS.md)
+         --fluent-bit: real Fluent Bit (FLUENT_BIT, else PATH) against do-nothing filters
+         of each kind; options --records N --storm-lines N --runs N --callgrind N
+         --corpus NAME --filter NAME (see host/src/bin/resetwatch-bench/fluent_bit.rs)
   web    build the log explorer (web/pkg/) and the Node package (dist/js-node/);
          --serve serves web/ on http://127.0.0.1:8080 (--port N for another);
          --test runs the web tests only (Node package, page in headless Chromium)";
@@ -54,7 +57,7 @@ fn main() -> ExitCode {
         Some("dist") => dist(),
         Some("demo") => demo(),
         Some("test") => test(),
-        Some("bench") => bench(),
+        Some("bench") => bench(&args[1..]),
         Some("nats") => nats_clusters().map(|done| {
             if let Done::Skipped(why) = done {
                 println!("SKIPPED real nats-server clusters: {why}");
@@ -173,23 +176,28 @@ fn wasip1_with_allocator(dist: &Path) -> Result<PathBuf> {
 /// linked module's, instruction for instruction, except what is lowered.
 /// Must run right after [`wasip1_with_allocator`] (it reads its output).
 fn mvp(dist: &Path) -> Result<PathBuf> {
-    let wasm_opt = binaryen_wasm_opt()?;
     let out = dist.join("resetwatch-mvp.wasm");
+    lower_to_mvp(&dist.join("resetwatch.wasm"), &out)?;
+    Ok(out)
+}
+
+/// `input` rewritten to WebAssembly MVP at `out` (see [`mvp`]).
+fn lower_to_mvp(input: &Path, out: &Path) -> Result {
+    let wasm_opt = binaryen_wasm_opt()?;
     let mut cmd = Command::new("node");
-    cmd.current_dir(root()).arg(&wasm_opt).arg(dist.join("resetwatch.wasm"));
+    cmd.current_dir(root()).arg(&wasm_opt).arg(input);
     // What rustc's wasm32-wasip1 output may use, so the input validates.
     cmd.args(["--mvp-features", "--enable-sign-ext", "--enable-bulk-memory", "--enable-bulk-memory-opt"]);
     cmd.args(["--enable-nontrapping-float-to-int", "--enable-reference-types", "--enable-call-indirect-overlong"]);
     cmd.args(["--enable-mutable-globals", "--enable-multivalue"]);
     cmd.args(["--signext-lowering", "--llvm-memory-copy-fill-lowering", "--llvm-nontrapping-fptoint-lowering"]);
-    cmd.args(["--strip-target-features", "-o"]).arg(&out);
+    cmd.args(["--strip-target-features", "-o"]).arg(out);
     run(cmd)?;
     // A second pass with only MVP enabled: binaryen's validator refuses
     // anything post-MVP left over (host/src/wasm_check.rs checks again).
     let mut check = Command::new("node");
-    check.current_dir(root()).arg(&wasm_opt).arg(&out).args(["--mvp-features", "-o"]).arg(&out);
-    run(check)?;
-    Ok(out)
+    check.current_dir(root()).arg(&wasm_opt).arg(out).args(["--mvp-features", "-o"]).arg(out);
+    run(check)
 }
 
 /// binaryen's `wasm-opt` from npm (`tools/binaryen`, version pinned by its
@@ -312,11 +320,53 @@ fn ensure_target(target: &str) -> Result {
 
 /// `dist`, then the benchmarks; their Markdown goes to stdout (BENCHMARKS.md
 /// is a copy of one run, with the machine named).
-fn bench() -> Result {
+fn bench(args: &[String]) -> Result {
     dist()?;
     let mut cmd = cargo();
-    cmd.args(["run", "--release", "-p", "resetwatch-host", "--bin", "resetwatch-bench"]);
+    cmd.args(["run", "--release", "-p", "resetwatch-host", "--bin", "resetwatch-bench", "--"]);
+    if let Some(rest) = args.strip_prefix(&["--fluent-bit".to_string()]) {
+        // The real host: the floors first, then Fluent Bit runs them all.
+        let floors = floors()?;
+        cmd.arg("fluent-bit").arg("--floors").arg(floors).args(rest);
+    } else if !args.is_empty() {
+        return Err(Failure::from(format!("bench: unknown arguments {args:?}\n\n{USAGE}")));
+    }
     run(cmd)
+}
+
+/// The do-nothing filters of `cargo xtask bench --fluent-bit`
+/// (`bench/floor`), linked as each resetwatch module is: `floor.wasm`
+/// (malloc/free exported), `floor-lean.wasm` (app heap), `floor-mvp.wasm`
+/// (lowered as [`mvp`] lowers), and AOT files of the first two when
+/// `flb-wamrc` is found (`FLB_WAMRC`, else PATH). Into `target/bench/`.
+fn floors() -> Result<PathBuf> {
+    let out = target_dir().join("bench");
+    fs::create_dir_all(&out).map_err(|e| Failure::from(format!("{}: {e}", out.display())))?;
+    let built = target_dir().join(WASIP1).join(WASM_PROFILE).join("resetwatch_floor.wasm");
+    let build = |args: &[&str]| {
+        let mut cmd = cargo();
+        cmd.args(["rustc", "-p", "resetwatch-floor", "--lib", "--crate-type", "cdylib", "--target", WASIP1]);
+        cmd.args(["--profile", WASM_PROFILE, "--"]).args(args);
+        run(cmd)
+    };
+    build(&["-C", "link-arg=--export=malloc", "-C", "link-arg=--export=free"])?;
+    copy_artifact(&built, &out.join("floor.wasm"))?;
+    lower_to_mvp(&out.join("floor.wasm"), &out.join("floor-mvp.wasm"))?;
+    build(&[])?;
+    copy_artifact(&built, &out.join("floor-lean.wasm"))?;
+    let wamrc = env::var_os("FLB_WAMRC").map(PathBuf::from).filter(|p| p.is_file());
+    match wamrc {
+        Some(wamrc) => {
+            for name in ["floor", "floor-lean"] {
+                let mut cmd = Command::new(&wamrc);
+                cmd.args(["--target=x86_64", "--cpu=x86-64", "-o"]).arg(out.join(format!("{name}-x86_64.aot")));
+                cmd.arg(out.join(format!("{name}.wasm")));
+                run(cmd)?;
+            }
+        }
+        None => eprintln!("xtask: FLB_WAMRC not set: no AOT floors, the AOT rows are left out"),
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------- demo

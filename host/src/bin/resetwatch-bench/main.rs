@@ -10,6 +10,11 @@
 //! 3. the size of every artifact in `dist/`.
 //! 4. detector memory after a million distinct stream names, against the
 //!    configured bound, with a counting allocator.
+//!
+//! `resetwatch-bench fluent-bit ...` measures the real host instead
+//! (`fluent_bit.rs`, run by `cargo xtask bench --fluent-bit`).
+
+mod fluent_bit;
 
 use resetwatch::{Config, Filter};
 use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions};
@@ -249,7 +254,14 @@ fn main() -> anyhow::Result<()> {
         .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!("# resetwatch benchmarks\n\nMachine: {machine}, {cores} cores. Produced by `cargo xtask bench`.\n");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
+    let day = &resetwatch::clock::rfc3339(now, 0)[..10];
+    println!("# resetwatch benchmarks\n\nMachine: {machine}, {cores} cores; {day}. Produced by `cargo xtask bench`.\n");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("fluent-bit") {
+        let o = fluent_bit::Options::parse(&args[1..], &root()).map_err(anyhow::Error::msg)?;
+        return fluent_bit::run(&o).map_err(anyhow::Error::msg);
+    }
     // `resetwatch-bench fuel`: the wasm costs only (quick, deterministic).
     if std::env::args().nth(1).as_deref() == Some("fuel") {
         return wasm_cost();
