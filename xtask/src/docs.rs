@@ -338,13 +338,21 @@ fn broken_links(tree: &dyn Tree, pages: &[PathBuf]) -> Vec<Broken> {
     broken
 }
 
-/// Citations of pages under `docs/` in a source file's text, with their
-/// lines: `docs/<path>.md`, optionally with `#anchor`, as comments write
-/// them (relative to the repository root).
+/// Citations of pages in a source file's text, with their lines:
+/// `docs/<path>.md` or a top-level page (`CONTRIBUTING.md`), optionally
+/// with `#anchor`, as comments write them (relative to the repository root).
 fn docs_citations(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
+    let starts = |line: &str| {
+        let mut at: Vec<usize> = line.match_indices("docs/").map(|(i, _)| i).collect();
+        for page in TOP_PAGES {
+            at.extend(line.match_indices(page).map(|(i, _)| i));
+        }
+        at.sort_unstable();
+        at
+    };
     for (number, line) in text.lines().enumerate() {
-        for (at, _) in line.match_indices("docs/") {
+        for at in starts(line) {
             let before = line[..at].chars().next_back();
             if before.is_some_and(|c| c.is_alphanumeric() || "/._-".contains(c)) {
                 continue;
@@ -363,7 +371,7 @@ fn docs_citations(text: &str) -> Vec<(usize, String)> {
     out
 }
 
-/// Every broken `docs/...` citation in `sources` (relative to the root).
+/// Every broken citation of a page in `sources` (relative to the root).
 fn broken_citations(tree: &dyn Tree, sources: &[PathBuf]) -> Vec<Broken> {
     let mut anchors_of = BTreeMap::new();
     let mut broken = Vec::new();
@@ -533,14 +541,16 @@ mod tests {
     fn a_citation_in_the_code_of_a_missing_page_or_heading_fails_the_check() {
         let tree = Memory::new(&[
             ("docs/alerts.md", "# Alerts\n## Reset-loop alert fields"),
+            ("README.md", "# Top"),
             (
                 "src/alert.rs",
-                "//! Fields: docs/alerts.md#reset-loop-alert-fields.\n// see docs/alerts.md, and docs/gone.md\n// docs/alerts.md#no-such-heading\nlet url = \"https://example.com/docs/other.md\";",
+                "//! Fields: docs/alerts.md#reset-loop-alert-fields.\n// see docs/alerts.md, and docs/gone.md\n// docs/alerts.md#no-such-heading\nlet url = \"https://example.com/docs/other.md\";\n// README.md#top, (README.md#bottom), tests/data/README.md",
             ),
         ]);
         let found: Vec<(usize, String)> =
             broken_citations(&tree, &[PathBuf::from("src/alert.rs")]).into_iter().map(|b| (b.line, b.target)).collect();
-        assert_eq!(found, [(2, "docs/gone.md".to_string()), (3, "docs/alerts.md#no-such-heading".to_string())]);
+        let expected = [(2, "docs/gone.md"), (3, "docs/alerts.md#no-such-heading"), (5, "README.md#bottom")];
+        assert_eq!(found, expected.map(|(l, t)| (l, t.to_string())));
     }
 
     #[test]
