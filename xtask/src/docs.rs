@@ -241,8 +241,7 @@ fn links(markdown: &str) -> Vec<(usize, String)> {
 fn is_external(target: &str) -> bool {
     let Some((scheme, _)) = target.split_once(':') else { return false };
     let mut chars = scheme.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
 }
 
 /// `%20` and the like, as a browser decodes a link's path.
@@ -357,10 +356,7 @@ fn docs_citations(text: &str) -> Vec<(usize, String)> {
             if before.is_some_and(|c| c.is_alphanumeric() || "/._-".contains(c)) {
                 continue;
             }
-            let cited: String = line[at..]
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || "/._-#".contains(*c))
-                .collect();
+            let cited: String = line[at..].chars().take_while(|c| c.is_alphanumeric() || "/._-#".contains(*c)).collect();
             let cited = cited.trim_end_matches(['.', '#']);
             let path_end = cited.find('#').unwrap_or(cited.len());
             if cited[..path_end].ends_with(".md") {
@@ -509,7 +505,15 @@ mod tests {
         let found: Vec<(usize, &str)> = found.iter().map(|(l, t)| (*l, t.as_str())).collect();
         assert_eq!(
             found,
-            [(1, "a.md"), (1, "img/b.png"), (6, "ref.md"), (7, "badge.svg"), (7, "with space.md"), (8, "#here"), (8, "https://example.com")]
+            [
+                (1, "a.md"),
+                (1, "img/b.png"),
+                (6, "ref.md"),
+                (7, "badge.svg"),
+                (7, "with space.md"),
+                (8, "#here"),
+                (8, "https://example.com")
+            ]
         );
     }
 
@@ -521,10 +525,8 @@ mod tests {
             ("guide/pic.svg", "<svg/>"),
         ]);
         let pages = [PathBuf::from("README.md"), PathBuf::from("guide/a.md")];
-        let found: Vec<(String, usize, String)> = broken_links(&tree, &pages)
-            .into_iter()
-            .map(|b| (b.file.display().to_string(), b.line, b.target))
-            .collect();
+        let found: Vec<(String, usize, String)> =
+            broken_links(&tree, &pages).into_iter().map(|b| (b.file.display().to_string(), b.line, b.target)).collect();
         let expected = [
             ("README.md", 2, "guide/a.md#nowhere"),
             ("README.md", 2, "guide/gone.md"),
