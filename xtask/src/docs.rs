@@ -1,10 +1,12 @@
 //! The documentation link check, run by `cargo test -p xtask` (and so by
 //! `cargo test --workspace`): every relative link and `#anchor` in
 //! `README.md`, `CONTRIBUTING.md`, `BENCHMARKS.md` and `docs/**/*.md`, and
-//! every citation of a page under `docs/` in the code's comments, must name
+//! every citation of one of these pages in the code's comments, must name
 //! a file (and a heading, by GitHub's anchor rule) in the repository.
 //! Docs move and headings get renamed; a citation that no longer resolves
 //! sends a reader nowhere, so it fails here instead.
+//!
+//! It also checks that the README links every page under `docs/`.
 //!
 //! Standard library only, like the rest of the xtask. The Markdown it reads
 //! is the subset this repository writes: ATX headings, inline links and
@@ -420,6 +422,17 @@ fn code_files(root: &Path) -> Vec<PathBuf> {
     CODE_DIRS.iter().flat_map(|dir| files_under(root, Path::new(dir), &is_code)).collect()
 }
 
+/// The pages under `docs/` that `README.md` does not link to (the quick
+/// links are how a newcomer finds every page).
+fn pages_missing_from_readme(tree: &dyn Tree, pages: &[PathBuf]) -> Vec<PathBuf> {
+    let readme = tree.read(Path::new("README.md")).unwrap_or_default();
+    let linked: HashSet<PathBuf> = links(&readme)
+        .into_iter()
+        .filter_map(|(_, target)| joined(Path::new(""), &percent_decoded(target.split('#').next().unwrap_or(""))))
+        .collect();
+    pages.iter().filter(|p| p.starts_with(DOCS_DIR) && !linked.contains(*p)).cloned().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,6 +467,25 @@ mod tests {
         assert!(pages.len() > TOP_PAGES.len(), "no pages found under docs/");
         let broken = broken_links(&Disk(&root), &pages);
         assert!(broken.is_empty(), "broken links in the documentation:{}", report(&broken));
+    }
+
+    #[test]
+    fn the_readme_links_every_docs_page() {
+        let root = crate::root();
+        let missing = pages_missing_from_readme(&Disk(&root), &documentation_pages(&root));
+        assert!(missing.is_empty(), "pages README.md's documentation quick links do not list: {missing:?}");
+    }
+
+    #[test]
+    fn a_docs_page_the_readme_does_not_link_is_named() {
+        let tree = Memory::new(&[
+            ("README.md", "[Guide](docs/guide.md#top) and [design](docs/design/a.md)"),
+            ("docs/guide.md", "# Top"),
+            ("docs/design/a.md", ""),
+            ("docs/orphan.md", ""),
+        ]);
+        let pages = ["README.md", "docs/design/a.md", "docs/guide.md", "docs/orphan.md"].map(PathBuf::from);
+        assert_eq!(pages_missing_from_readme(&tree, &pages), [PathBuf::from("docs/orphan.md")]);
     }
 
     #[test]
