@@ -22,7 +22,8 @@ const TOP_PAGES: [&str; 3] = ["README.md", "CONTRIBUTING.md", "BENCHMARKS.md"];
 const DOCS_DIR: &str = "docs";
 /// Where code that cites docs lives; data, dependencies and build output
 /// under them are skipped (`SKIPPED_DIRS`).
-const CODE_DIRS: [&str; 11] = ["src", "host", "tests", "xtask", "fuzz", "web", "wit", "examples", "scripts", "tools", ".ci"];
+const CODE_DIRS: [&str; 12] =
+    ["src", "host", "tests", "xtask", "fuzz", "web", "wit", "examples", "scripts", "tools", "bench", ".ci"];
 const SKIPPED_DIRS: [&str; 9] = ["target", "node_modules", "pkg", "data", "seeds", "regressions", "corpus", "artifacts", "dist"];
 /// This file: its tests hold deliberately broken citations.
 const THIS_FILE: &str = "xtask/src/docs.rs";
