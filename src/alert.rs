@@ -1,5 +1,5 @@
 //! The alert resetwatch raises, and its JSON form. Field names are a
-//! stable interface (README, "Alert fields"); unknown values are `null`,
+//! stable interface (docs/alerts.md#reset-loop-alert-fields); unknown values are `null`,
 //! never absent.
 
 use crate::clock::{rfc3339, Micros, SECOND};

@@ -1,7 +1,7 @@
 //! The Alertmanager form of an alert: one object of the body of
 //! `POST /api/v2/alerts` (`labels`, `annotations`, `startsAt`, `endsAt`).
 //!
-//! It is made from an alert's JSON object (README, "Alert fields"), not
+//! It is made from an alert's JSON object (docs/alerts.md), not
 //! from the typed [`crate::Alert`]: that object is what a second Fluent Bit
 //! filter instance is handed (under `resetwatch` in the routed copy), what
 //! `resetwatch replay` gets from the component, and every alert kind has

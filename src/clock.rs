@@ -260,7 +260,7 @@ mod tests {
 
     #[test]
     fn rfc3339_in_and_out() {
-        // CRI prefix from nats-facts.md
+        // CRI prefix from docs/design/nats-server.md#line-layout
         let (t, n) = parse_rfc3339(b"2025-06-11T09:45:46.671167074+01:00 stderr F").unwrap();
         assert_eq!(n, 35);
         assert_eq!(rfc3339(t, 0), "2025-06-11T08:45:46.671167Z");

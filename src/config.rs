@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Everything that can be configured, with the defaults of the README.
+/// Everything that can be configured, with the defaults of docs/configuration.md#keys.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// Record keys that may hold the log line, in order of preference.
@@ -42,7 +42,7 @@ pub struct Config {
     /// Where a host shell keeps the detector's state between restarts
     /// (Fluent Bit: a directory under `Accessible_Paths`); `None`: in memory only.
     pub state_dir: Option<String>,
-    /// What the Fluent Bit build hands back for a record (README, "Alertmanager").
+    /// What the Fluent Bit build hands back for a record (docs/alertmanager.md#from-fluent-bit).
     pub output: Output,
 }
 

@@ -1,7 +1,7 @@
 //! The NATS messages resetwatch understands, typed.
 //!
 //! Texts are quoted from nats-server's `server/jetstream_cluster.go` (see
-//! `nats-facts.md` for the versions each appears in). Classification is by
+//! docs/design/nats-server.md#log-lines-and-their-levels for the versions each appears in). Classification is by
 //! message head, whatever the level, because the level of the same line
 //! changed between releases (WRN in 2.9-2.12, ERR in 2.14).
 

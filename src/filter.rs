@@ -45,7 +45,7 @@ fn may_matter_at(rec: &[u8], start: usize) -> bool {
 
 /// When a Fluent Bit record may skip [`Filter::filter_one`]: a copy of the
 /// little it needs, taken after each record that went through it, so that
-/// the usual record costs a few loads (issue 5's per-byte fuel budget).
+/// the usual record costs a few loads (the per-byte fuel budget: docs/performance.md#benchmarks).
 /// [`PassGate::passes`] is `true` only when `filter_one` would pass the
 /// record on unchanged and change nothing: no alert waiting, nothing due
 /// on the host clock, the record starts with the first message key's

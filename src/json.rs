@@ -1,7 +1,7 @@
 //! Just enough JSON to find a few keys in a record without building a tree.
 //!
 //! Fluent Bit's interpreter stack is 8 KiB, and a recursive parser traps on
-//! records nested a few levels deep (`hosts.md`), so everything here is a
+//! records nested a few levels deep (docs/design/hosts.md#the-stack), so everything here is a
 //! loop with an explicit depth counter: no recursion, no panics, and nothing
 //! is allocated until a string actually has to be decoded.
 

@@ -2,7 +2,7 @@
 //! as a log pipeline delivers it: what resetwatch needs of one server's
 //! snapshot to tell leaked reservations from real ones.
 //!
-//! Shapes read (README, "/jsz snapshots"):
+//! Shapes read (docs/detection.md#jsz-snapshots-reserved-storage):
 //! - raw: the document's members at the top of the record (Fluent Bit's
 //!   `exec` input with the `json` parser; Vector's `http_client` source with
 //!   JSON decoding, which sorts the keys), extra keys allowed;

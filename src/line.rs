@@ -506,7 +506,7 @@ mod tests {
         ),
         // banner keeps its indentation
         ("[8368] 2026/11/26 14:17:03.558849 [INF]   Version:  2.10.25", Some(Level::Info), Some("2026-11-26T14:17:03.558849Z"), "  Version:  2.10.25"),
-        // logtime: false (nats-facts.md)
+        // logtime: false (docs/design/nats-server.md#line-layout)
         ("[37] [WRN] RAFT [...] Resetting WAL state", Some(Level::Warn), None, "RAFT [...] Resetting WAL state"),
         // nats-server issue 2356, no fraction on older servers
         (

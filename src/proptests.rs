@@ -5,7 +5,7 @@
 //!   `resetwatch`;
 //! - the detector's counts (`pairs_in_window`, `pairs_total`, and the rest of
 //!   each alert) equal those of a slow reference model, written plainly
-//!   below from the README's rules, on random interleavings of sources and
+//!   below from docs/detection.md#how-it-decides, on random interleavings of sources and
 //!   streams with repeated and out-of-order lines.
 //!
 //! `PROPTEST_CASES` sets the number of cases (256 by default).
@@ -677,7 +677,7 @@ proptest! {
 }
 
 /// The model is not vacuous: on a plain loop it fires, rises and resolves
-/// as the README says, and the detector agrees.
+/// as docs/detection.md#how-it-decides says, and the detector agrees.
 #[test]
 fn the_model_sees_a_loop() {
     let cfg = Config { warning_pairs: 3, critical_pairs: 5, quiet: 120 * SECOND, ..Config::default() };

@@ -1,7 +1,7 @@
 //! Host records: where the log line is, which source it came from, and how
 //! an alert is added to a record without touching the rest of it.
 //!
-//! Record shapes (README, "Record shapes"): Fluent Bit tail (`log`),
+//! Record shapes (docs/detection.md#record-shapes-and-the-source): Fluent Bit tail (`log`),
 //! Kubernetes-enriched (`log` + `kubernetes.namespace_name` / `pod_name`),
 //! Vector (`message`, `host`), docker json-file (`log`, `stream`, `time`:
 //! that `stream` is stdout/stderr, not a NATS stream), systemd (`MESSAGE`,

@@ -87,7 +87,7 @@ fn modules_use_only_what_fluent_bit_runs() {
 }
 
 /// Issue 5: each Fluent Bit module stays under 300 KB, the size operators
-/// were promised (README, "Module sizes"); a feature that needs more must
+/// were promised (docs/performance.md#module-size); a feature that needs more must
 /// win the bytes back elsewhere, not grow the module silently.
 const MAX_MODULE_BYTES: usize = 300_000;
 
@@ -95,7 +95,7 @@ const MAX_MODULE_BYTES: usize = 300_000;
 fn every_fluent_bit_module_stays_under_300_kb() {
     for name in [FULL, LEAN, MVP] {
         let size = module(name).len();
-        assert!(size < MAX_MODULE_BYTES, "dist/{name} is {size} bytes; the limit is {MAX_MODULE_BYTES} (issue 5)");
+        assert!(size < MAX_MODULE_BYTES, "dist/{name} is {size} bytes; the limit is {MAX_MODULE_BYTES} (CONTRIBUTING.md#the-size-budget)");
     }
 }
 
@@ -113,7 +113,7 @@ fn the_mvp_module_is_mvp_only_and_exports_the_same() {
     let full = wasm_check::analyze(&module(FULL)).unwrap();
     let err = wasm_check::check_mvp_module(&module(FULL)).unwrap_err().to_string();
     assert!(err.contains("not a WebAssembly MVP module"), "{err}");
-    assert!(full.uses(wasm_check::Feature::ReferenceTypes), "{FULL} no longer needs Fluent Bit 4.0.3: update README's matrix");
+    assert!(full.uses(wasm_check::Feature::ReferenceTypes), "{FULL} no longer needs Fluent Bit 4.0.3: update docs/fluent-bit.md#which-fluent-bit");
     assert_eq!(report.imports, full.imports);
     assert_eq!(report.exports, full.exports);
     assert_eq!(report.allocator(), Some("malloc/free"));

@@ -33,7 +33,7 @@ use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Outcome};
 use resetwatch_host::tail::{self, EventTime, TailRecord};
 use serde_json::Value;
 
-const IGNORE: &str = "needs nats-server binaries: run through `cargo xtask test` (see README, real nats-server clusters)";
+const IGNORE: &str = "needs nats-server binaries: run through `cargo xtask test` (see docs/testing.md#real-nats-server-clusters)";
 
 /// How long the two damaged followers run alone: the first reset comes ~5 s
 /// after start, then one every ~5 s, so 60 s gives 12 pairs, 10 (critical)
@@ -570,7 +570,7 @@ fn fluent_bit_alerts(name: &str, records: &[TailRecord]) -> Vec<Value> {
     let wasm = fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask dist` first", p.display()));
     let mut opts = FluentBitOptions { accessible_paths: vec![], ..Default::default() };
     if name == "resetwatch-lean.wasm" {
-        opts.wasm_heap_size = 16 << 20; // as the README's configuration sets it
+        opts.wasm_heap_size = 16 << 20; // as docs/fluent-bit.md#the-modules sets it
     }
     let mut h = FluentBitHost::new(&wasm, opts).unwrap();
     let mut alerts = Vec::new();
@@ -719,7 +719,7 @@ fn doc_now(doc: &Value) -> i64 {
 }
 
 /// The numbers of one captured document, read here independently of the
-/// core: the README's definition (file streams' `config.max_bytes`, -1
+/// core: the definition of docs/detection.md#jsz-snapshots-reserved-storage (file streams' `config.max_bytes`, -1
 /// counting as 0; top-level `reserved_storage` and `config.max_storage`).
 #[derive(Debug, Clone)]
 struct Snap {

@@ -127,7 +127,7 @@ impl Notifier {
         &self.url
     }
 
-    /// Queues one alert (its JSON object, as in README "Alert fields": the
+    /// Queues one alert (its JSON object, as in docs/alerts.md: the
     /// component's `json`, or `Alert::to_json`). Never waits for the network.
     pub fn send(&self, alert_json: &str) {
         let am = match resetwatch::alertmanager::from_alert_json(alert_json.as_bytes(), &self.cfg) {

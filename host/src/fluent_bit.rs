@@ -2,7 +2,7 @@
 //!
 //! No registry ships Fluent Bit or WAMR, so tests and replays cannot run the
 //! real host. This module calls a wasip1 module the way Fluent Bit 4.1+ does
-//! (see `/work/shared/design/hosts.md`), including the parts that lose
+//! (see docs/design/hosts.md#fluent-bit-filter_wasm), including the parts that lose
 //! records: the 8 KiB app heap that hands the guest pointer 0 when a record
 //! does not fit, and the rule that every guest failure drops the record.
 //!

@@ -1,4 +1,4 @@
-//! Fluent Bit's `wasm` filter, JSON event format (`hosts.md`):
+//! Fluent Bit's `wasm` filter, JSON event format (docs/design/hosts.md#the-abi):
 //! `resetwatch_filter(tag, tag_len, time_sec, time_nsec, record, record_len)`
 //! returns a NUL-terminated JSON object in guest memory. Returning the
 //! host's own `record` pointer passes the record on byte-identical and costs

@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
-/** One reset-loop alert; the fields are the README's "Alert fields". */
+/** One reset-loop alert; the fields are docs/alerts.md#reset-loop-alert-fields. */
 export interface Alert {
   alert: "nats_stream_reset_loop";
   status: "firing" | "resolved";
@@ -43,7 +43,7 @@ export interface Alert {
   runbook: string[];
 }
 
-/** One reserved-storage alert, from /jsz records (README, "/jsz snapshots"). */
+/** One reserved-storage alert, from /jsz records (docs/alerts.md#storage-alert-fields). */
 export interface StorageAlert {
   alert: "nats_reserved_storage_inflated";
   status: "firing" | "resolved";

@@ -12,6 +12,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+#[cfg(test)]
+mod docs;
 mod web;
 
 type Result<T = ()> = std::result::Result<T, Failure>;

@@ -72,7 +72,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE", default_value = DEFAULT_COMPONENT)]
     wasm: PathBuf,
     /// Event keys naming the source (the server) when the event carries
-    /// none of the core's (README, "Record shapes"): a dotted path, or
+    /// none of the core's (docs/detection.md#record-shapes-and-the-source): a dotted path, or
     /// several joined with `+` whose values are joined with `/`. The first
     /// set whose keys are all present wins. Repeatable; default:
     /// `kubernetes.pod_namespace+kubernetes.pod_name`, `kubernetes.pod_name`,
