@@ -288,5 +288,5 @@ fn it_imports_no_files_no_clocks_and_no_network() {
         assert!(["wasi:cli/", "wasi:io/", "wasi:random/"].iter().any(|p| i.starts_with(p)), "{i} in {imports:?}");
     }
     let exports: Vec<String> = ty.exports(&engine).map(|(name, _)| name.to_string()).collect();
-    assert_eq!(exports, ["resetwatch:detector/detection@0.2.0"]);
+    assert_eq!(exports, ["resetwatch:detector/detection@0.3.0"]);
 }

@@ -18,7 +18,10 @@ const TYPES: &'static str = r#"
 export interface Alert {
   alert: "nats_stream_reset_loop";
   status: "firing" | "resolved";
+  /** critical: critical_pairs in the window, or a reset the stream did not get while firing (disk-full decline, unanswered cause). */
   severity: "warning" | "critical";
+  /** The rule that raised the episode's alert (docs/detection.md): "window" (warning_pairs within window_seconds) or "leak" (leak_pairs leaking resets in one episode, each within quiet_seconds of the last, on a leaking or unknown release). */
+  rule: "window" | "leak";
   source: string;
   server_name: string | null;
   server_id: string | null;
@@ -30,14 +33,16 @@ export interface Alert {
   window_seconds: number;
   pairs_total: number;
   leaking_resets_total: number;
+  /** Resets not got: disk-full declines and reset causes no reset answered. */
   declined_resets_total: number;
   last_cause: string | null;
   /** The stream's max_bytes from the server's latest /jsz snapshot (-1: unlimited); null without one. */
   max_bytes: number | null;
   /** leaking_resets_total times max_bytes; null while max_bytes is unknown. */
   estimated_leaked_bytes: number | null;
-  /** RFC 3339 at `line_utc_offset`. */
+  /** RFC 3339 at `line_utc_offset`: the episode's first reset cause, as printed. */
   first_seen: string;
+  /** first_seen plus the episode's length on the source's arrival timeline (a step back of the server's clock is added back: never before first_seen). */
   last_seen: string;
   summary: string;
   runbook: string[];
