@@ -245,7 +245,7 @@ fn a_saved_state_goes_on_in_another_instance() {
         }
     }
     let state = first.save().unwrap();
-    assert!(state.starts_with(b"resetwatch-state 2\n"), "versioned: {:?}", String::from_utf8_lossy(&state[..30]));
+    assert!(state.starts_with(b"resetwatch-state 3\n"), "versioned: {:?}", String::from_utf8_lossy(&state[..30]));
     drop(first);
     let mut second = component().restore(cfg, &state).unwrap().unwrap();
     let mut got = Vec::new();

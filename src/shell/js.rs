@@ -139,6 +139,8 @@ export interface Settings {
   window_seconds: number;
   warning_pairs: number;
   critical_pairs: number;
+  /** Leaking resets in one episode that raise the leak rule (docs/detection.md). */
+  leak_pairs: number;
   pair_gap_seconds: number;
   repeat_seconds: number;
   quiet_seconds: number;
@@ -274,6 +276,7 @@ impl Analyzer {
         w.raw("window_seconds", &seconds(c.window))
             .num("warning_pairs", c.warning_pairs as i64)
             .num("critical_pairs", c.critical_pairs as i64)
+            .num("leak_pairs", c.leak_pairs as i64)
             .raw("pair_gap_seconds", &seconds(c.pair_gap))
             .raw("repeat_seconds", &seconds(c.repeat))
             .raw("quiet_seconds", &seconds(c.quiet))
