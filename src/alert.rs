@@ -41,11 +41,32 @@ impl Severity {
     }
 }
 
+/// Which rule raised an episode's alert (docs/detection.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// `warning_pairs` reset pairs within `window_seconds`.
+    Window,
+    /// `leak_pairs` leaking resets in one episode, however slowly they
+    /// came, on a release that leaks or whose version is unknown.
+    Leak,
+}
+
+impl Rule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Window => "window",
+            Rule::Leak => "leak",
+        }
+    }
+}
+
 /// One reset-loop alert for one (source, account, stream).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Alert {
     pub status: Status,
     pub severity: Severity,
+    /// The rule that raised this episode's alert first; it stays for the episode.
+    pub rule: Rule,
     pub source: String,
     pub server_name: Option<String>,
     pub server_id: Option<String>,
@@ -59,7 +80,10 @@ pub struct Alert {
     pub pairs_total: u64,
     /// Resets in this episode whose cause leaks a reservation on affected versions.
     pub leaking_resets_total: u64,
-    /// Resets declined in this episode (`Will not reset stream ...`).
+    /// Resets this episode did not get: disk-full declines (`Will not
+    /// reset stream[ '...'], server resources exceeded`, `[sS]tream '...'
+    /// errored, account resources exceeded`) and reset causes that no reset
+    /// answered.
     pub declined_resets_total: u64,
     pub last_cause: Option<String>,
     pub first_seen: Micros,
@@ -114,6 +138,17 @@ impl Alert {
         } else {
             "scale the stream to R1, restart the server, then scale back"
         };
+        if self.rule == Rule::Leak {
+            let leak = match self.known_leak {
+                None => "the nats-server version is unknown here, and on 2.10.25 and earlier every reset reserves max_bytes again".to_string(),
+                _ => leak,
+            };
+            return format!(
+                "Stream {stream} on {} keeps resetting slowly ({} leaking resets this episode, each within the quiet period of the last, cause: {cause}); {leak}: {action}.",
+                self.where_(),
+                self.leaking_resets_total
+            );
+        }
         format!(
             "Stream {stream} on {} is in a reset loop ({} reset pairs in {}s, cause: {cause}); {leak}: {action}.",
             self.where_(),
@@ -163,6 +198,7 @@ impl Alert {
         w.str("alert", RESET_LOOP)
             .str("status", self.status.as_str())
             .str("severity", self.severity.as_str())
+            .str("rule", self.rule.as_str())
             .str("source", &self.source)
             .opt_str("server_name", self.server_name.as_deref())
             .opt_str("server_id", self.server_id.as_deref())
@@ -200,6 +236,7 @@ pub fn example() -> Alert {
     Alert {
         status: Status::Firing,
         severity: Severity::Critical,
+        rule: Rule::Window,
         source: "nats.n1".into(),
         server_name: Some("n1".into()),
         server_id: None,
@@ -317,8 +354,26 @@ impl From<StorageAlert> for Notice {
 // `estimated_leaked_bytes` (absent before version 2) read as `None`.
 crate::state::carry_enum!(Status { Firing, Resolved });
 crate::state::carry_enum!(Severity { Warning, Critical });
+/// `rule`, absent from states before version 3, where every alert was the window rule's.
+impl crate::state::Put for Rule {
+    fn put(&self, out: &mut Vec<u8>) {
+        crate::json::write_str(out, self.as_str())
+    }
+}
+impl crate::state::Take for Rule {
+    fn take(v: &serde_json::Value) -> Option<Self> {
+        match v.as_str()? {
+            "window" => Some(Rule::Window),
+            "leak" => Some(Rule::Leak),
+            _ => None,
+        }
+    }
+    fn absent() -> Option<Self> {
+        Some(Rule::Window)
+    }
+}
 crate::state::carry_struct!(Alert {
-    status, severity, source, server_name, server_id, server_version, known_leak, account,
+    status, severity, rule, source, server_name, server_id, server_version, known_leak, account,
     stream, pairs_in_window, window, pairs_total, leaking_resets_total, declined_resets_total,
     last_cause, first_seen, last_seen, offset, max_bytes, estimated_leaked_bytes,
 });
@@ -331,7 +386,7 @@ mod tests {
     fn json_has_every_field() {
         let v: serde_json::Value = serde_json::from_str(&example().to_json()).unwrap();
         for k in [
-            "alert", "status", "severity", "source", "server_name", "server_id", "server_version", "known_leak", "account",
+            "alert", "status", "severity", "rule", "source", "server_name", "server_id", "server_version", "known_leak", "account",
             "stream", "pairs_in_window", "window_seconds", "pairs_total", "leaking_resets_total", "declined_resets_total",
             "last_cause", "max_bytes", "estimated_leaked_bytes", "first_seen", "last_seen", "summary", "runbook",
         ] {

@@ -12,8 +12,9 @@
 //!
 //! Labels identify an alert in Alertmanager (its fingerprint), so only what
 //! names the alert goes there: `alertname`, `severity`, `account`,
-//! `stream`, `source`, `server_name` (when known). Counts, cause and runbook
-//! change from one emission to the next and are annotations, all strings.
+//! `stream`, `source`, `server_name` (when known). Counts, cause, runbook
+//! and the rule that raised the alert (`rule`: `window` or `leak`) are
+//! annotations, all strings.
 //!
 //! `endsAt`: a firing alert is re-emitted at most every `repeat_seconds`
 //! while pairs keep coming, and resolves `quiet_seconds` after the last
@@ -51,8 +52,8 @@ const LABELS: [&str; 5] = ["severity", "account", "stream", "source", "server_na
 
 /// Fields that are labels, times or annotations of their own, so the
 /// generic description leaves them out.
-const NOT_DESCRIBED: [&str; 10] =
-    ["alert", "status", "severity", "account", "stream", "source", "server_name", "summary", "runbook", "first_seen"];
+const NOT_DESCRIBED: [&str; 11] =
+    ["alert", "status", "severity", "rule", "account", "stream", "source", "server_name", "summary", "runbook", "first_seen"];
 
 /// Deepest nesting read back from a record: an alert object is 2 deep (its
 /// runbook list), the rest is headroom, and the parser recurses.
@@ -251,6 +252,11 @@ pub fn write_alert(a: &Map<String, Value>, cfg: &Config, out: &mut Vec<u8>) -> R
         w.str("summary", s);
     }
     w.str("description", &description(a));
+    // The rule that raised it: an annotation, so that an episode whose
+    // rule is reported differently stays one alert.
+    if let Some(rule) = text(a, "rule") {
+        w.str("rule", rule);
+    }
     if let Some(r) = runbook(a) {
         w.str("runbook", &r);
     }
@@ -410,6 +416,7 @@ mod tests {
             let n = v["annotations"].as_object().unwrap();
             assert!(n.values().all(Value::is_string), "annotations are strings only");
             assert_eq!(n["summary"], a["summary"]);
+            assert_eq!((&n["rule"], &a["rule"]), (&Value::from("window"), &Value::from("window")), "the rule, an annotation");
             let runbook = n["runbook"].as_str().unwrap();
             assert!(runbook.starts_with("1. Confirm: `nats stream info ORDERS`"), "{runbook}");
             assert!(runbook.contains("\n5. Upgrade nats-server to 2.10.26"), "{runbook}");

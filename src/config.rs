@@ -25,6 +25,9 @@ pub struct Config {
     pub warning_pairs: u32,
     /// Pairs in the window that make it `critical`.
     pub critical_pairs: u32,
+    /// Leaking resets in one episode that fire the alert however slowly
+    /// they came (the leak rule), unless the release is known not to leak.
+    pub leak_pairs: u32,
     /// A firing alert is re-emitted at most this often (unless severity rises).
     pub repeat: Micros,
     /// A firing alert resolves after this long with no pair.
@@ -69,6 +72,7 @@ impl Default for Config {
             window: 300 * SECOND,
             warning_pairs: 3,
             critical_pairs: 10,
+            leak_pairs: 3,
             repeat: 60 * SECOND,
             quiet: 600 * SECOND,
             line_utc_offset: 0,
@@ -137,6 +141,7 @@ impl Config {
                 "window_seconds" => c.window = seconds(k, v)?,
                 "warning_pairs" => c.warning_pairs = count(k, v)? as u32,
                 "critical_pairs" => c.critical_pairs = count(k, v)? as u32,
+                "leak_pairs" => c.leak_pairs = count(k, v)? as u32,
                 "repeat_seconds" => c.repeat = seconds(k, v)?,
                 "quiet_seconds" => c.quiet = seconds(k, v)?,
                 "line_utc_offset" => {
@@ -254,6 +259,8 @@ mod tests {
         assert_eq!(c.server_versions["nats/nats-0"], "2.10.26");
         assert_eq!(c.message_keys, ["msg"]);
         assert_eq!(c.max_keys, 5);
+        assert_eq!(Config::default().leak_pairs, 3);
+        assert_eq!(Config::from_json(br#"{"leak_pairs": 5}"#).unwrap().leak_pairs, 5);
         assert_eq!(Config::from_json(br#"{"output": "alertmanager"}"#).unwrap().output, Output::Alertmanager);
     }
 
@@ -276,6 +283,11 @@ mod tests {
             (r#"{"server_versions": {"n1": 2}}"#, "server_versions.n1"),
             (r#"{"pair_gap_seconds": 600}"#, "window_seconds"),
             (r#"{"output": "prometheus"}"#, "output"),
+            (r#"{"leak_pairs": 0}"#, "leak_pairs"),
+            (r#"{"leak_pairs": -3}"#, "leak_pairs"),
+            (r#"{"leak_pairs": 2.5}"#, "leak_pairs"),
+            (r#"{"leak_pairs": "3"}"#, "leak_pairs"),
+            (r#"{"leak_pairs": null}"#, "leak_pairs"),
             (r#"{"output": true}"#, "output"),
             (r#"[1]"#, ""),
             (r#"{"a": "#, ""),

@@ -3,11 +3,15 @@
 //! and moves each stream through quiet -> firing -> resolved.
 //!
 //! Time comes in two kinds and they are never mixed: each source's own clock
-//! (its newest line time) and the host's clock (the record time the host
-//! gives). Pair gaps, windows, repeats and quiet periods on a source's clock
-//! use line times; a source gone silent resolves by the host clock.
+//! and the host's clock (the record time the host gives). A source's clock
+//! is its *arrival timeline*: its line times in the order the lines came,
+//! with every step back of the server's clock taken out (see [`Source`]), so
+//! pair gaps, windows, repeat intervals and quiet periods measure what the
+//! server did even across a daylight-saving fall-back or an NTP step. A
+//! source gone silent resolves by the host clock. The rules are stated in
+//! `docs/detection.md`.
 
-use crate::alert::{Alert, Notice, Severity, Status};
+use crate::alert::{Alert, Notice, Rule, Severity, Status};
 use crate::clock::Micros;
 use crate::config::Config;
 use crate::event::{Cause, Event, StreamRef};
@@ -19,6 +23,29 @@ use std::collections::VecDeque;
 
 /// How many recent event lines per source are remembered to drop repeats.
 const SEEN_PER_SOURCE: usize = 64;
+/// Heads (lines a re-read may start with) remembered per source: the
+/// source's first line and the latest ones after it.
+const HEADS_PER_SOURCE: usize = 8;
+/// A line this much older than the newest line of its source is a step
+/// back of the server's clock (or a re-read); less is the few microseconds
+/// by which concurrent goroutines' lines can come out of order.
+pub const STEP_BACK: Micros = crate::clock::SECOND;
+/// The decline reason of the disk-full end state.
+const RESOURCES_EXCEEDED: &str = "server resources exceeded";
+
+/// When an event line happened, as the detector is told it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineTime {
+    /// The line's own time stamp, printed in its text to the microsecond
+    /// (nats-server's own, or a wrapper's RFC 3339 time with a fraction):
+    /// with the source and the text it names one line, so a line seen
+    /// before is a repeat.
+    Own(Micros),
+    /// A time that does not tell identical lines apart: the record's or
+    /// the host's (`logtime: false`), or a stamp printed to the second.
+    /// Such lines are never dropped as repeats.
+    Shared(Micros),
+}
 /// How many pair times per stream are kept exactly.
 const EXACT_PAIRS: usize = 64;
 /// Coarse buckets over the window for pairs beyond the exact ones.
@@ -116,39 +143,117 @@ impl PairWindow {
     }
 }
 
+/// The first line of a stretch of a source's lines: a re-read (tail
+/// starting again at a file's head, a replay of the same file) starts with
+/// one of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Head {
+    time: Micros,
+    fingerprint: u64,
+    /// Newest line time of the lines after it (up to the next head).
+    newest: Micros,
+}
+
 /// One source: its clock, its server, what it said lately.
+///
+/// The clock: a line is placed at its line time plus `shift` (the
+/// *arrival timeline*). When a line is more than [`STEP_BACK`] older than
+/// the newest line since the last step and is no repeat, the server's clock
+/// stepped back: `shift` grows so that the line lands where the newest one
+/// was, and time differences on each side of the step stay as printed. A
+/// step forward cannot be told from silence and counts as time passing.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Source {
-    /// Newest line time seen.
+    /// Newest time on the arrival timeline.
     clock: Option<Micros>,
     /// Host time of its latest event line.
     last_host: Micros,
     server: ServerInfo,
-    /// (line time, fingerprint) of recent event lines, oldest first.
+    /// (line time, fingerprint) of the latest event lines with a time of
+    /// their own, in arrival order.
     seen: VecDeque<(Micros, u64)>,
     /// The stream of the latest reset cause, for 2.10's nameless
     /// `Will not reset stream, server resources exceeded`.
     last_cause: Option<(StreamRef, Micros)>,
+    /// Line time + `shift` = arrival time: the sum of the steps back.
+    shift: Micros,
+    /// Newest line time since the latest step back (`None` in states
+    /// before version 3, where it is `clock`).
+    newest: Option<Micros>,
+    /// The source's first line, each server start (`Version:`) and the
+    /// first line after each step back; bounded by [`HEADS_PER_SOURCE`].
+    heads: Vec<Head>,
+    /// While a re-read goes on: lines up to this line time are repeats.
+    rereading: Option<Micros>,
 }
 
 impl Source {
-    /// True when this line was seen before; remembers it otherwise.
-    fn seen_before(&mut self, t: Micros, fingerprint: u64) -> bool {
-        if self.seen.iter().any(|&(st, fp)| st == t && fp == fingerprint) {
+    /// Places an event line on the arrival timeline: its arrival time, or
+    /// `None` when it is a repeat. `run_starts`: the line is a banner's
+    /// `Version:` (a server start, which a re-read may start with).
+    fn arrive(&mut self, time: LineTime, fingerprint: u64, run_starts: bool) -> Option<Micros> {
+        let (t, own) = match time {
+            LineTime::Own(t) => (t, true),
+            LineTime::Shared(t) => (t, false),
+        };
+        if own && self.repeat(t, fingerprint) {
+            return None;
+        }
+        let newest = self.newest.or(self.clock.map(|c| c - self.shift));
+        let stepped = newest.is_some_and(|n| t < n.saturating_sub(STEP_BACK));
+        if stepped {
+            // The new side of the step starts where the old one ended.
+            self.shift = self.clock.unwrap_or(t).saturating_sub(t);
+            self.newest = Some(t);
+        } else {
+            self.newest = Some(newest.map_or(t, |n| n.max(t)));
+        }
+        if own {
+            if self.seen.len() == SEEN_PER_SOURCE {
+                self.seen.pop_front();
+            }
+            self.seen.push_back((t, fingerprint));
+            if self.heads.is_empty() || stepped || run_starts {
+                if self.heads.len() == HEADS_PER_SOURCE {
+                    // The source's first line stays (a file's head is often
+                    // it); the oldest other head's lines join the stretch
+                    // before them, so a re-read still covers them.
+                    let dropped = self.heads.remove(1);
+                    self.heads[0].newest = self.heads[0].newest.max(dropped.newest);
+                }
+                self.heads.push(Head { time: t, fingerprint, newest: t });
+            } else if let Some(h) = self.heads.last_mut() {
+                h.newest = h.newest.max(t);
+            }
+        }
+        let arrival = t.saturating_add(self.shift);
+        self.clock = Some(self.clock.map_or(arrival, |c| c.max(arrival)));
+        Some(arrival)
+    }
+
+    /// Whether a line with its own time was seen before: one of the latest
+    /// [`SEEN_PER_SOURCE`], a head (then a re-read starts: the lines after
+    /// it, up to the newest line that followed it, are repeats), or a line
+    /// of a re-read going on.
+    fn repeat(&mut self, t: Micros, fingerprint: u64) -> bool {
+        if let Some(h) = self.heads.iter().rev().find(|h| h.time == t && h.fingerprint == fingerprint) {
+            self.rereading = Some(h.newest);
             return true;
         }
-        // Older than everything remembered while the memory is full: a
-        // re-read of old lines (rotation), not news.
-        if self.seen.len() == SEEN_PER_SOURCE && self.seen.front().is_some_and(|&(st, _)| t < st) {
+        if self.seen.contains(&(t, fingerprint)) {
+            if self.rereading.is_none() {
+                self.rereading = self.newest.or(self.clock.map(|c| c - self.shift));
+            }
             return true;
         }
-        if self.seen.len() == SEEN_PER_SOURCE {
-            self.seen.pop_front();
+        match self.rereading {
+            Some(until) if t <= until => true,
+            _ => {
+                // Past what was re-read: new lines again.
+                self.rereading = None;
+                false
+            }
         }
-        // Keep time order so the front is the oldest.
-        let at = self.seen.iter().rposition(|&(st, _)| st <= t).map_or(0, |i| i + 1);
-        self.seen.insert(at, (t, fingerprint));
-        false
     }
 }
 
@@ -162,7 +267,9 @@ pub(crate) struct StreamKey {
 /// resolution (or to the next quiet period, if it never fired).
 #[derive(Clone, Debug)]
 struct Episode {
+    /// Line time of the first reset cause, as printed.
     first_seen: Micros,
+    /// `first_seen` plus the episode's length on the arrival timeline.
     last_seen: Micros,
     pairs_total: u64,
     leaking_resets_total: u64,
@@ -170,15 +277,38 @@ struct Episode {
     last_cause: Option<String>,
     /// `Some` while firing.
     severity: Option<Severity>,
+    /// Arrival time of the latest emission.
     last_emit: Micros,
+    /// The rule that fired it (`None` before; states before version 3
+    /// knew only the window rule).
+    rule: Option<Rule>,
+    /// Arrival time of the first reset cause (`None` in states before
+    /// version 3: `first_seen`, no step was taken out then).
+    first_arrival: Option<Micros>,
+    /// Arrival time of the latest pair, disk-full decline or unanswered
+    /// reset cause (`None` before version 3: `last_seen`).
+    last_active: Option<Micros>,
+}
+
+impl Episode {
+    fn active(&self) -> Micros {
+        self.last_active.unwrap_or(self.last_seen)
+    }
+
+    /// Something at arrival time `at` keeps the episode going.
+    fn touch(&mut self, at: Micros) {
+        let active = self.active().max(at);
+        self.last_active = Some(active);
+        self.last_seen = self.first_seen.saturating_add(active - self.first_arrival.unwrap_or(self.first_seen));
+    }
 }
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct StreamState {
-    /// A reset cause waiting for its reset: (line time, cause).
+    /// A reset cause waiting for its reset: (arrival time, cause).
     pending: Option<(Micros, Cause)>,
+    /// Pair times on the arrival timeline.
     pairs: PairWindow,
-    last_pair: Option<Micros>,
     episode: Option<Episode>,
 }
 
@@ -297,25 +427,25 @@ impl Detector {
     }
 
     /// Takes one event line from `source`. `time` is the line's own time
-    /// (UTC), `None` when it has none; `fingerprint` identifies the line's
-    /// text so that a line seen twice counts once.
-    pub fn observe(&mut self, source: &str, time: Option<Micros>, host_now: Micros, fingerprint: u64, event: Event) {
+    /// (UTC) or the record's or host's time in its place (see
+    /// [`LineTime`]); `fingerprint` identifies the line's text so that a
+    /// line seen twice counts once.
+    pub fn observe(&mut self, source: &str, time: LineTime, host_now: Micros, fingerprint: u64, event: Event) {
         self.tick(host_now);
         self.stats.events += 1;
-        let t = time.unwrap_or(host_now);
         let src_key = source.to_string();
         let (src, evicted) = self.sources.get_or_insert_with(&src_key, Source::default);
-        if src.seen_before(t, fingerprint) {
+        let before = src.clock;
+        let run_starts = matches!(event, Event::Banner(crate::event::Banner::Version(_)));
+        let Some(t) = src.arrive(time, fingerprint, run_starts) else {
             self.stats.duplicates += 1;
             return;
-        }
+        };
         src.last_host = host_now;
         self.stats.changes += 1;
-        let advanced = src.clock.is_none_or(|c| t > c);
-        if advanced {
-            src.clock = Some(t);
-        }
+        let advanced = before.is_none_or(|c| t > c);
         let clock = src.clock.unwrap_or(t);
+        let shift = src.shift;
         if let Event::Banner(b) = &event {
             src.server.learn(b);
         }
@@ -328,13 +458,15 @@ impl Detector {
             self.stats.evicted_sources += 1;
         }
         if advanced {
+            self.unanswered_by_now(source, clock);
             self.resolve_quiet(source, clock);
         }
         match event {
             Event::ApplyError(sref, cause) if cause.resets => self.cause(source, sref, t, cause),
             Event::BadState(sref) => self.cause(source, sref, t, Cause::bad_state()),
-            Event::Reset(sref) => self.reset(source, sref, t, host_now),
-            Event::ResetDeclined(sref, _) => self.declined(source, sref, t),
+            Event::Reset(sref) => self.reset(source, sref, t, shift, host_now),
+            Event::ResetDeclined(sref, reason) => self.declined(source, sref, t, reason == RESOURCES_EXCEEDED),
+            Event::AccountResourcesExceeded(sref) => self.declined(source, Some(sref), t, true),
             _ => {}
         }
     }
@@ -343,12 +475,30 @@ impl Detector {
         if let Some(src) = self.sources.peek_mut(&source.to_string()) {
             src.last_cause = Some((sref.clone(), t));
         }
-        let (st, _) = stream_entry(&mut self.streams, &mut self.stats, &mut self.firing, source, sref);
-        st.pending = Some((t, cause));
+        let (st, key) = stream_entry(&mut self.streams, &mut self.stats, &mut self.firing, source, sref);
+        // A cause still waiting when the next one comes went unanswered.
+        if let Some((ct, _)) = st.pending.replace((t, cause)) {
+            self.disk_full(&key, ct);
+        }
     }
 
-    fn reset(&mut self, source: &str, sref: StreamRef, t: Micros, host_now: Micros) {
+    /// The version in force for `source`: its banner's, else the configured one.
+    fn version(&self, source: &str, server: &ServerInfo) -> Option<String> {
+        server
+            .version
+            .clone()
+            .or_else(|| self.cfg.server_versions.get(source).cloned())
+            .or_else(|| server.name.as_ref().and_then(|n| self.cfg.server_versions.get(n).cloned()))
+            .or_else(|| self.cfg.server_version.clone())
+    }
+
+    fn reset(&mut self, source: &str, sref: StreamRef, t: Micros, shift: Micros, host_now: Micros) {
         let (gap, window, quiet) = (self.cfg.pair_gap, self.cfg.window, self.cfg.quiet);
+        // The leak rule holds unless the release is known not to leak.
+        let leak_rule = {
+            let server = self.sources.peek(&source.to_string()).map(|s| s.server.clone()).unwrap_or_default();
+            self.version(source, &server).as_deref().and_then(known_leak) != Some(false)
+        };
         let (st, key) = stream_entry(&mut self.streams, &mut self.stats, &mut self.firing, source, sref);
         let Some((cause_t, cause)) = st.pending.take().filter(|(ct, _)| (0..=gap).contains(&(t - ct))) else {
             self.stats.resets_without_cause += 1;
@@ -356,22 +506,24 @@ impl Detector {
         };
         self.stats.pairs += 1;
         // A stream quiet for the quiet period starts a new episode.
-        if st.last_pair.is_some_and(|lp| t - lp >= quiet) && st.episode.as_ref().is_some_and(|e| e.severity.is_none()) {
+        if st.episode.as_ref().is_some_and(|e| e.severity.is_none() && t - e.active() >= quiet) {
             st.episode = None;
             st.pairs.clear();
         }
-        st.last_pair = Some(t);
         st.pairs.push(t, window);
         let in_window = st.pairs.count(t, window);
         let ep = st.episode.get_or_insert(Episode {
-            first_seen: cause_t,
-            last_seen: t,
+            first_seen: cause_t - shift,
+            last_seen: cause_t - shift,
             pairs_total: 0,
             leaking_resets_total: 0,
             declined_resets_total: 0,
             last_cause: None,
             severity: None,
             last_emit: t,
+            rule: None,
+            first_arrival: Some(cause_t),
+            last_active: Some(cause_t),
         });
         if let Some(log) = self.pair_log.as_mut() {
             if log.len() >= MAX_PAIR_LOG {
@@ -381,7 +533,7 @@ impl Detector {
                 source: key.source.clone(),
                 account: key.stream.account.clone(),
                 stream: key.stream.stream.clone(),
-                time: t,
+                time: t - shift,
                 in_window,
                 cause: cause.text.clone(),
                 leaks: cause.leaks,
@@ -389,23 +541,26 @@ impl Detector {
         }
         ep.pairs_total += 1;
         ep.leaking_resets_total += cause.leaks as u64;
-        ep.last_seen = t;
+        ep.touch(t);
         ep.last_cause = Some(cause.text);
         let by_count = if in_window >= self.cfg.critical_pairs as u64 {
-            Some(Severity::Critical)
+            Some((Severity::Critical, Rule::Window))
         } else if in_window >= self.cfg.warning_pairs as u64 {
-            Some(Severity::Warning)
+            Some((Severity::Warning, Rule::Window))
+        } else if leak_rule && ep.leaking_resets_total >= self.cfg.leak_pairs as u64 {
+            Some((Severity::Warning, Rule::Leak))
         } else {
             None
         };
         let emit = match (ep.severity, by_count) {
-            (None, Some(s)) => {
+            (None, Some((s, rule))) => {
                 ep.severity = Some(s);
+                ep.rule = Some(rule);
                 self.firing.push(key.clone());
                 true
             }
             (Some(cur), by) => {
-                let new = by.map_or(cur, |b| b.max(cur));
+                let new = by.map_or(cur, |(b, _)| b.max(cur));
                 let rose = new > cur;
                 ep.severity = Some(new);
                 rose || t - ep.last_emit >= self.cfg.repeat
@@ -419,7 +574,11 @@ impl Detector {
         self.next_host_due = self.next_host_due.min(host_now.saturating_add(quiet));
     }
 
-    fn declined(&mut self, source: &str, sref: Option<StreamRef>, t: Micros) {
+    /// `Will not reset stream ...` and `[sS]tream '...' errored, account
+    /// resources exceeded`: the cause waiting is answered, with no reset;
+    /// `disk_full` for the resources-exceeded forms (not `stream is closed`,
+    /// `JetStream shutting down`, a raft group replaced or removed).
+    fn declined(&mut self, source: &str, sref: Option<StreamRef>, t: Micros, disk_full: bool) {
         let gap = self.cfg.pair_gap;
         let sref = match sref {
             Some(s) => s,
@@ -431,13 +590,52 @@ impl Detector {
         };
         let (st, key) = stream_entry(&mut self.streams, &mut self.stats, &mut self.firing, source, sref);
         st.pending = None;
+        if disk_full {
+            self.disk_full(&key, t);
+        }
+    }
+
+    /// A reset the stream did not get, at arrival time `at`: it keeps the
+    /// stream's episode open and, when firing, makes it critical and
+    /// re-sends it every `repeat`. It starts no episode of its own.
+    fn disk_full(&mut self, key: &StreamKey, at: Micros) {
+        let (quiet, repeat) = (self.cfg.quiet, self.cfg.repeat);
+        let Some(st) = self.streams.peek_mut(key) else { return };
         let Some(ep) = st.episode.as_mut() else { return };
+        if ep.severity.is_none() && at - ep.active() >= quiet {
+            // An episode that never fired and went quiet is over.
+            st.episode = None;
+            st.pairs.clear();
+            return;
+        }
         ep.declined_resets_total += 1;
-        ep.last_seen = ep.last_seen.max(t);
-        if ep.severity.is_some_and(|s| s < Severity::Critical) {
-            ep.severity = Some(Severity::Critical);
-            ep.last_emit = t;
-            self.emit(&key, Status::Firing);
+        ep.touch(at);
+        let Some(cur) = ep.severity else { return };
+        ep.severity = Some(Severity::Critical);
+        if cur < Severity::Critical || at - ep.last_emit >= repeat {
+            ep.last_emit = at;
+            self.emit(key, Status::Firing);
+        }
+    }
+
+    /// The firing streams of `source` whose reset cause waited past the
+    /// pair gap by its clock `now`: unanswered.
+    fn unanswered_by_now(&mut self, source: &str, now: Micros) {
+        let gap = self.cfg.pair_gap;
+        let due: Vec<(StreamKey, Micros)> = self
+            .firing
+            .iter()
+            .filter(|k| k.source == source)
+            .filter_map(|k| {
+                let (ct, _) = self.streams.peek(k)?.pending.as_ref()?;
+                (now - ct > gap).then(|| (k.clone(), *ct))
+            })
+            .collect();
+        for (k, ct) in due {
+            if let Some(st) = self.streams.peek_mut(&k) {
+                st.pending = None;
+            }
+            self.disk_full(&k, ct);
         }
     }
 
@@ -448,7 +646,7 @@ impl Detector {
             .firing
             .iter()
             .filter(|k| k.source == source)
-            .filter(|k| self.streams.peek(k).and_then(|s| s.last_pair).is_some_and(|lp| clock - lp >= quiet))
+            .filter(|k| self.streams.peek(k).and_then(|s| s.episode.as_ref()).is_some_and(|e| clock - e.active() >= quiet))
             .cloned()
             .collect();
         for k in due {
@@ -470,13 +668,8 @@ impl Detector {
         let Some(st) = self.streams.peek(key) else { return };
         let Some(ep) = &st.episode else { return };
         let server = self.sources.peek(&key.source).map(|s| s.server.clone()).unwrap_or_default();
-        let version = server
-            .version
-            .clone()
-            .or_else(|| self.cfg.server_versions.get(&key.source).cloned())
-            .or_else(|| server.name.as_ref().and_then(|n| self.cfg.server_versions.get(n).cloned()))
-            .or_else(|| self.cfg.server_version.clone());
-        let clock = self.sources.peek(&key.source).and_then(|s| s.clock).unwrap_or(ep.last_seen);
+        let version = self.version(&key.source, &server);
+        let clock = self.sources.peek(&key.source).and_then(|s| s.clock).unwrap_or(ep.active());
         let known_leak = version.as_deref().and_then(known_leak);
         let max_bytes =
             server.id.as_deref().and_then(|id| self.storage.max_bytes(id, &key.stream.account, &key.stream.stream));
@@ -487,6 +680,7 @@ impl Detector {
         let alert = Alert {
             status,
             severity: ep.severity.unwrap_or(Severity::Warning),
+            rule: ep.rule.unwrap_or(Rule::Window),
             source: key.source.clone(),
             server_name: server.name,
             server_id: server.id,
@@ -494,7 +688,7 @@ impl Detector {
             server_version: version,
             account: key.stream.account.clone(),
             stream: key.stream.stream.clone(),
-            pairs_in_window: st.pairs.count(clock.max(ep.last_seen), self.cfg.window),
+            pairs_in_window: st.pairs.count(clock.max(ep.active()), self.cfg.window),
             window: self.cfg.window,
             pairs_total: ep.pairs_total,
             leaking_resets_total: ep.leaking_resets_total,
@@ -537,12 +731,10 @@ impl Detector {
     fn emit_storage(&mut self, server_id: &str, c: Change) {
         let log_source = c.log_source.clone();
         let server = log_source.as_ref().and_then(|s| self.sources.peek(s)).map(|s| s.server.clone()).unwrap_or_default();
-        let version = server
-            .version
-            .clone()
-            .or_else(|| log_source.as_ref().and_then(|s| self.cfg.server_versions.get(s).cloned()))
-            .or_else(|| server.name.as_ref().and_then(|n| self.cfg.server_versions.get(n).cloned()))
-            .or_else(|| self.cfg.server_version.clone());
+        let version = match &log_source {
+            Some(s) => self.version(s, &server),
+            None => server.version.clone().or_else(|| self.cfg.server_version.clone()),
+        };
         // Streams looping on this server now: their source printed this ID.
         let looping_streams = match (&log_source, c.status) {
             (Some(src), Status::Firing) => self
@@ -650,18 +842,21 @@ fn stream_entry<'a>(
     (st, key)
 }
 
-// The saved state's shape (see `state`): unchanged since version 1, and
-// every counter of `Stats` optional.
+// The saved state's shape (see `state`): every counter of `Stats`
+// optional; version 3 added the members that are options below (absent in
+// older states) and dropped `StreamState::last_pair` (now the episode's
+// `last_active`).
 crate::state::carry_struct!(default Stats {
     events, duplicates, pairs, resets_without_cause, evicted_streams, evicted_sources,
     dropped_alerts, changes, jsz_snapshots, jsz_incomplete,
 });
 crate::state::carry_struct!(PairWindow { recent, spilled });
-crate::state::carry_struct!(Source { clock, last_host, server, seen, last_cause });
+crate::state::carry_struct!(Head { time, fingerprint, newest });
+crate::state::carry_struct!(default Source { clock, last_host, server, seen, last_cause, shift, newest, heads, rereading });
 crate::state::carry_struct!(StreamKey { source, stream });
 crate::state::carry_struct!(Episode {
     first_seen, last_seen, pairs_total, leaking_resets_total, declined_resets_total,
-    last_cause, severity, last_emit,
+    last_cause, severity, last_emit, rule, first_arrival, last_active,
 });
-crate::state::carry_struct!(StreamState { pending, pairs, last_pair, episode });
+crate::state::carry_struct!(StreamState { pending, pairs, episode });
 

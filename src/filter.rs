@@ -5,7 +5,7 @@
 use crate::alert::Notice;
 use crate::clock::Micros;
 use crate::config::Config;
-use crate::detector::{Detector, PairEvent};
+use crate::detector::{Detector, LineTime, PairEvent};
 use crate::event;
 use crate::jsz;
 use crate::line;
@@ -84,6 +84,16 @@ fn fingerprint(b: &[u8]) -> u64 {
         h = (h ^ c as u64).wrapping_mul(0x0100_0000_01b3);
     }
     h
+}
+
+/// Whether a stamp printed in the line tells identical messages apart:
+/// one to the microsecond or finer (nats-server's `.uuuuuu`, a wrapper's
+/// RFC 3339 fraction), since the fingerprint covers the stamp. A stamp to
+/// the second (older servers, RFC 3164 syslog, stern) is shared by every
+/// repeat of a message within that second.
+fn tells_lines_apart(stamp: line::Stamp<'_>) -> bool {
+    let (line::Stamp::Nats(t) | line::Stamp::Zoned(t)) = stamp else { return false };
+    t.get(19) == Some(&b'.') && t.get(20..26).is_some_and(|f| f.iter().all(u8::is_ascii_digit))
 }
 
 impl Filter {
@@ -219,7 +229,11 @@ impl Filter {
         let Some(ev) = std::str::from_utf8(l.message).ok().and_then(event::classify) else {
             return Seen::Other;
         };
-        let time = l.time(self.detector.config().line_utc_offset, host_now);
+        let time = match l.time(self.detector.config().line_utc_offset, host_now) {
+            Some(t) if l.stamp.is_some_and(tells_lines_apart) => LineTime::Own(t),
+            Some(t) => LineTime::Shared(t),
+            None => LineTime::Shared(host_now),
+        };
         self.detector.observe(source, time, host_now, fingerprint(text), ev);
         Seen::Event
     }

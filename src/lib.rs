@@ -35,11 +35,13 @@ pub mod storage;
 pub mod summary;
 
 #[cfg(test)]
+mod detection_tests;
+#[cfg(test)]
 mod proptests;
 
-pub use alert::{Alert, Notice, Severity, Status};
+pub use alert::{Alert, Notice, Rule, Severity, Status};
 pub use config::{Config, ConfigError};
-pub use detector::PairEvent;
+pub use detector::{LineTime, PairEvent};
 pub use filter::{Filter, Seen};
 pub use storage::StorageAlert;
 pub use summary::{StreamRow, Summary};

@@ -15,12 +15,14 @@ use std::fmt;
 
 /// The first line of every state.
 pub const MAGIC: &[u8] = b"resetwatch-state ";
-/// The version this build writes. Version 2 added `/jsz` storage
-/// tracking and storage alerts in the outbox; version 1 (reset-loop
-/// alerts only) is still read.
-pub const VERSION: u32 = 2;
+/// The version this build writes. Version 3 added each source's arrival
+/// timeline and re-read heads, each episode's rule and last activity, and
+/// the alert's `rule`; version 2 added `/jsz` storage tracking and storage
+/// alerts in the outbox; versions 1 and 2 are still read (their members
+/// missing from version 3 take the values they meant then).
+pub const VERSION: u32 = 3;
 /// Older versions this build still reads.
-const READS: [u32; 2] = [1, 2];
+const READS: [u32; 3] = [1, 2, 3];
 
 /// Why a state could not be restored.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -245,7 +245,7 @@ fn a_saved_state_goes_on_in_another_instance() {
         }
     }
     let state = first.save().unwrap();
-    assert!(state.starts_with(b"resetwatch-state 2\n"), "versioned: {:?}", String::from_utf8_lossy(&state[..30]));
+    assert!(state.starts_with(b"resetwatch-state 3\n"), "versioned: {:?}", String::from_utf8_lossy(&state[..30]));
     drop(first);
     let mut second = component().restore(cfg, &state).unwrap().unwrap();
     let mut got = Vec::new();
@@ -288,5 +288,5 @@ fn it_imports_no_files_no_clocks_and_no_network() {
         assert!(["wasi:cli/", "wasi:io/", "wasi:random/"].iter().any(|p| i.starts_with(p)), "{i} in {imports:?}");
     }
     let exports: Vec<String> = ty.exports(&engine).map(|(name, _)| name.to_string()).collect();
-    assert_eq!(exports, ["resetwatch:detector/detection@0.2.0"]);
+    assert_eq!(exports, ["resetwatch:detector/detection@0.3.0"]);
 }

@@ -9,21 +9,15 @@
 //! the records that follow; the component returns them all at once.
 //! Run `cargo xtask dist` first (`cargo xtask test` does).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use resetwatch_host::component::DetectorComponent;
-use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Outcome};
 use resetwatch_host::tail::{self, TailRecord};
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn dist(name: &str) -> Vec<u8> {
-    let p = root().join("dist").join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask dist` first", p.display()))
-}
+#[path = "support/fluent_bit_alerts.rs"]
+mod fluent_bit_alerts;
+use fluent_bit_alerts::{dist, root, through_fluent_bit};
 
 const SCENARIOS: [&str; 5] = [
     "s05_pair_reset_loop_catchup_no_leader_v2.10.25",
@@ -39,40 +33,6 @@ fn records(scenario: &str) -> Vec<TailRecord> {
         .map(|n| root().join("tests/data/corpus").join(scenario).join(format!("{n}.log")))
         .collect();
     tail::read_files(&files).unwrap()
-}
-
-/// The alerts the Fluent Bit build adds (the `resetwatch` key), in order.
-/// After the logs, records with no NATS line are sent until one comes back
-/// unchanged, so that alerts still queued for delivery come out too.
-fn through_fluent_bit(module: &str, records: &[TailRecord]) -> Vec<Value> {
-    let opts = FluentBitOptions {
-        accessible_paths: vec![],
-        wasm_heap_size: 16 << 20,
-        mvp_only: module.ends_with("-mvp.wasm"),
-        ..FluentBitOptions::default()
-    };
-    let mut host = FluentBitHost::new(&dist(module), opts).unwrap();
-    let mut alerts = Vec::new();
-    let mut take = |host: &mut FluentBitHost, r: &TailRecord| -> bool {
-        match host.filter_record(&r.tag, r.time.sec, r.time.nsec, r.record.as_bytes()).unwrap() {
-            Outcome::Output(o) if o == r.record.as_bytes() => false,
-            Outcome::Output(o) => {
-                let mut v: Value = serde_json::from_slice(&o).unwrap();
-                alerts.push(v.as_object_mut().unwrap().remove("resetwatch").expect("an added `resetwatch`"));
-                true
-            }
-            Outcome::Dropped(why) => panic!("{module}: record dropped ({why})"),
-        }
-    };
-    for r in records {
-        take(&mut host, r);
-    }
-    if let Some(last) = records.last() {
-        let flush = TailRecord { record: tail::record_json("flush"), ..last.clone() };
-        while take(&mut host, &flush) {}
-    }
-    assert!(host.guest_stderr().is_empty());
-    alerts
 }
 
 /// The alerts the component returns for the same records, in order.

@@ -22,7 +22,7 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::resetwatch::detector::detection::{
-    Alert, ConfigError, Emitted, Notice, ResetPair, RestoreError, Seen, Severity, Status, StorageAlert,
+    Alert, ConfigError, Emitted, Notice, ResetPair, RestoreError, Rule, Seen, Severity, Status, StorageAlert,
 };
 
 impl Notice {
@@ -117,7 +117,7 @@ impl DetectorComponent {
         let mut linker: Linker<State> = Linker::new(&engine);
         wt(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))?;
         let pre = wt(linker.instantiate_pre(&component).and_then(ResetwatchPre::new))
-            .context("the component does not export resetwatch:detector/detection@0.2.0")?;
+            .context("the component does not export resetwatch:detector/detection@0.3.0")?;
         Ok(DetectorComponent { engine, pre })
     }
 
@@ -213,6 +213,10 @@ pub fn core_alert(a: &Alert, offset: i64) -> resetwatch::Alert {
         severity: match a.severity {
             Severity::Warning => resetwatch::Severity::Warning,
             Severity::Critical => resetwatch::Severity::Critical,
+        },
+        rule: match a.rule {
+            Rule::Window => resetwatch::Rule::Window,
+            Rule::Leak => resetwatch::Rule::Leak,
         },
         source: a.source.clone(),
         server_name: a.server_name.clone(),

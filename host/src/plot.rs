@@ -447,6 +447,7 @@ mod tests {
         let mut a = Alert {
             status: Status::Firing,
             severity: Severity::Warning,
+            rule: resetwatch::Rule::Window,
             source: "n1".into(),
             server_name: None,
             server_id: None,

@@ -69,6 +69,10 @@ fn alert(a: Alert) -> wit::Alert {
         json: a.to_json(),
         status: status(a.status),
         severity: severity(a.severity),
+        rule: match a.rule {
+            crate::alert::Rule::Window => wit::Rule::Window,
+            crate::alert::Rule::Leak => wit::Rule::Leak,
+        },
         source: a.source,
         server_name: a.server_name,
         server_id: a.server_id,

@@ -18,7 +18,10 @@ const TYPES: &'static str = r#"
 export interface Alert {
   alert: "nats_stream_reset_loop";
   status: "firing" | "resolved";
+  /** critical: critical_pairs in the window, or a reset the stream did not get while firing (disk-full decline, unanswered cause). */
   severity: "warning" | "critical";
+  /** The rule that raised the episode's alert (docs/detection.md): "window" (warning_pairs within window_seconds) or "leak" (leak_pairs leaking resets in one episode, each within quiet_seconds of the last, on a leaking or unknown release). */
+  rule: "window" | "leak";
   source: string;
   server_name: string | null;
   server_id: string | null;
@@ -30,14 +33,16 @@ export interface Alert {
   window_seconds: number;
   pairs_total: number;
   leaking_resets_total: number;
+  /** Resets not got: disk-full declines and reset causes no reset answered. */
   declined_resets_total: number;
   last_cause: string | null;
   /** The stream's max_bytes from the server's latest /jsz snapshot (-1: unlimited); null without one. */
   max_bytes: number | null;
   /** leaking_resets_total times max_bytes; null while max_bytes is unknown. */
   estimated_leaked_bytes: number | null;
-  /** RFC 3339 at `line_utc_offset`. */
+  /** RFC 3339 at `line_utc_offset`: the episode's first reset cause, as printed. */
   first_seen: string;
+  /** first_seen plus the episode's length on the source's arrival timeline (a step back of the server's clock is added back: never before first_seen). */
   last_seen: string;
   summary: string;
   runbook: string[];
@@ -134,6 +139,8 @@ export interface Settings {
   window_seconds: number;
   warning_pairs: number;
   critical_pairs: number;
+  /** Leaking resets in one episode that raise the leak rule (docs/detection.md). */
+  leak_pairs: number;
   pair_gap_seconds: number;
   repeat_seconds: number;
   quiet_seconds: number;
@@ -269,6 +276,7 @@ impl Analyzer {
         w.raw("window_seconds", &seconds(c.window))
             .num("warning_pairs", c.warning_pairs as i64)
             .num("critical_pairs", c.critical_pairs as i64)
+            .num("leak_pairs", c.leak_pairs as i64)
             .raw("pair_gap_seconds", &seconds(c.pair_gap))
             .raw("repeat_seconds", &seconds(c.repeat))
             .raw("quiet_seconds", &seconds(c.quiet))
