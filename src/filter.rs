@@ -34,6 +34,62 @@ pub struct Filter {
     key_prefixes: Vec<Vec<u8>>,
     /// Reused buffer for the FB one-in-one-out answer.
     alert_buf: Vec<u8>,
+    /// Event lines read behind a prefix no layout knows, per source.
+    unknown: UnknownLayouts,
+}
+
+/// Event lines found behind a prefix resetwatch does not know
+/// ([`line::find_event_head`]), counted per source so that a new layout
+/// shows up as a number; each source is reported once (its first line).
+#[derive(Clone, Debug, Default)]
+pub struct UnknownLayouts {
+    /// (source, lines, the first such line), in the order first seen.
+    counts: Vec<UnknownLayout>,
+    /// Index in `counts` of the first source not yet reported.
+    reported: usize,
+}
+
+/// One source's lines behind an unknown prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownLayout {
+    pub source: String,
+    pub lines: u64,
+    /// The first such line, cut to [`UnknownLayout::EXAMPLE`] bytes.
+    pub example: String,
+}
+
+impl UnknownLayout {
+    /// How much of the first line is kept.
+    pub const EXAMPLE: usize = 300;
+}
+
+impl UnknownLayouts {
+    fn note(&mut self, source: &str, text: &[u8], max_sources: usize) {
+        if let Some(c) = self.counts.iter_mut().find(|c| c.source == source) {
+            c.lines += 1;
+            return;
+        }
+        if self.counts.len() >= max_sources.max(1) {
+            return; // bounded like the detector's sources; the first ones are kept
+        }
+        let mut cut = text.len().min(UnknownLayout::EXAMPLE);
+        while cut < text.len() && (text[cut] & 0xc0) == 0x80 {
+            cut -= 1;
+        }
+        let example = String::from_utf8_lossy(&text[..cut]).into_owned();
+        self.counts.push(UnknownLayout { source: source.to_string(), lines: 1, example });
+    }
+
+    /// Every source with such lines, in the order first seen.
+    pub fn all(&self) -> &[UnknownLayout] {
+        &self.counts
+    }
+
+    /// Sources seen since the last call (each is returned once).
+    pub fn take_new(&mut self) -> &[UnknownLayout] {
+        let from = std::mem::replace(&mut self.reported, self.counts.len());
+        &self.counts[from..]
+    }
 }
 
 /// The fast test every record goes through: does the line starting at
@@ -72,8 +128,34 @@ impl PassGate {
         let Some(h) = rec.get(..56) else { return false };
         let (key, line) = h.split_at(8);
         let (Ok(key), Ok(line)) = (<[u8; 8]>::try_from(key), <&[u8; 48]>::try_from(line)) else { return false };
-        u64::from_le_bytes(key) == self.prefix && line::surely_irrelevant(line)
+        u64::from_le_bytes(key) == self.prefix && line::surely_irrelevant(line, &rec[8..])
     }
+}
+
+/// A host's time for a record or line: microseconds, as the detector runs
+/// on, and the nanoseconds below them when the host gives them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct HostTime {
+    micros: Micros,
+    sub_micro_ns: u16,
+}
+
+impl HostTime {
+    fn micros(micros: Micros) -> Self {
+        HostTime { micros, sub_micro_ns: 0 }
+    }
+
+    fn nanos(ns: i64) -> Self {
+        HostTime { micros: ns.div_euclid(1000), sub_micro_ns: ns.rem_euclid(1000) as u16 }
+    }
+}
+
+/// Where a line came from: a record (and the host's tag for it), or a host
+/// that names the source itself.
+#[derive(Clone, Copy)]
+enum Origin<'a> {
+    Record(&'a [u8], &'a str),
+    Line(&'a str),
 }
 
 /// FNV-1a: a line's fingerprint for dropping repeats. Not a defence against
@@ -105,7 +187,7 @@ impl Filter {
                 p
             })
             .collect();
-        Filter { detector, key_prefixes, alert_buf: Vec::new() }
+        Filter { detector, key_prefixes, alert_buf: Vec::new(), unknown: UnknownLayouts::default() }
     }
 
     /// Where the log line starts in `rec`: a prefix comparison for the usual
@@ -145,15 +227,32 @@ impl Filter {
         &self.detector
     }
 
+    /// Event lines read behind a prefix no layout knows, per source.
+    pub fn unknown_layouts(&self) -> &UnknownLayouts {
+        &self.unknown
+    }
+
+    /// The same, to take the sources not yet reported.
+    pub fn unknown_layouts_mut(&mut self) -> &mut UnknownLayouts {
+        &mut self.unknown
+    }
+
     /// Reads one host record (a JSON object). `tag` names the source when
     /// the record names none.
     pub fn ingest_record(&mut self, tag: &str, host_now: Micros, rec: &[u8]) -> Seen {
-        self.ingest_tagged(tag.as_bytes(), host_now, rec)
+        self.ingest_tagged(tag.as_bytes(), HostTime::micros(host_now), rec)
+    }
+
+    /// [`Filter::ingest_record`] at a host time in nanoseconds, all of
+    /// whose digits count (see [`HostTime`]).
+    pub fn ingest_record_ns(&mut self, tag: &str, host_ns: i64, rec: &[u8]) -> Seen {
+        self.ingest_tagged(tag.as_bytes(), HostTime::nanos(host_ns), rec)
     }
 
     /// [`Filter::ingest_record`] with the tag as bytes: a host's tag is read
     /// (and checked as UTF-8) only for the rare record that matters.
-    fn ingest_tagged(&mut self, tag: &[u8], host_now: Micros, rec: &[u8]) -> Seen {
+    fn ingest_tagged(&mut self, tag: &[u8], at: HostTime, rec: &[u8]) -> Seen {
+        let host_now = at.micros;
         self.detector.tick(host_now);
         let Some(start) = self.message_start(rec) else {
             return self.ingest_no_line(tag, host_now, rec);
@@ -166,7 +265,7 @@ impl Filter {
             }
             return Seen::Other;
         }
-        self.ingest_matter(tag, host_now, rec, start)
+        self.ingest_matter(tag, at, rec, start)
     }
 
     /// A record with no log line: a `/jsz` document when its first key says
@@ -188,7 +287,7 @@ impl Filter {
         let cfg = self.detector.config();
         let doc = jsz::find(rec, &cfg.message_keys)?;
         let snapshot = jsz::parse(&doc)?;
-        let source = record::source(rec, cfg, &String::from_utf8_lossy(tag));
+        let source = record::source(rec, cfg, &String::from_utf8_lossy(tag), &line::split(b""));
         self.detector.observe_jsz(&source, host_now, &snapshot);
         Some(Seen::Jsz)
     }
@@ -196,31 +295,63 @@ impl Filter {
     /// The rare record whose line may be a NATS event. Kept out of line so
     /// that the common path above compiles to a few dozen instructions.
     #[inline(never)]
-    fn ingest_matter(&mut self, tag: &[u8], host_now: Micros, rec: &[u8], start: usize) -> Seen {
+    fn ingest_matter(&mut self, tag: &[u8], at: HostTime, rec: &[u8], start: usize) -> Seen {
         if record::has_alert(rec) {
             return Seen::Alert;
         }
         let Some(text) = record::message_at(rec, start) else { return Seen::Other };
-        let source = record::source(rec, self.detector.config(), &String::from_utf8_lossy(tag));
-        self.ingest(&source, host_now, text.as_bytes())
+        let tag = String::from_utf8_lossy(tag);
+        self.ingest(Origin::Record(rec, &tag), at, text.as_bytes())
     }
 
-    /// Reads one raw log line from `source`.
+    /// Reads one raw log line from `source` (a host's name for where it
+    /// came from: a file name; the line's own wrapper may name its server,
+    /// [`record::pick_source`]).
     pub fn ingest_line(&mut self, source: &str, host_now: Micros, text: &[u8]) -> Seen {
-        self.detector.tick(host_now);
+        self.ingest_line_at(source, HostTime::micros(host_now), text)
+    }
+
+    /// [`Filter::ingest_line`] at a host time in nanoseconds.
+    pub fn ingest_line_ns(&mut self, source: &str, host_ns: i64, text: &[u8]) -> Seen {
+        self.ingest_line_at(source, HostTime::nanos(host_ns), text)
+    }
+
+    fn ingest_line_at(&mut self, source: &str, at: HostTime, text: &[u8]) -> Seen {
+        self.detector.tick(at.micros);
         if !may_matter_at(text, 0) {
             return Seen::Other;
         }
-        self.ingest(source, host_now, text)
+        self.ingest(Origin::Line(source), at, text)
     }
 
-    fn ingest(&mut self, source: &str, host_now: Micros, text: &[u8]) -> Seen {
-        let l = line::split(text);
+    fn ingest(&mut self, origin: Origin<'_>, at: HostTime, text: &[u8]) -> Seen {
+        let mut l = line::split(text);
         let Some(ev) = std::str::from_utf8(l.message).ok().and_then(event::classify) else {
             return Seen::Other;
         };
-        let time = l.time(self.detector.config().line_utc_offset, host_now);
-        self.detector.observe(source, time, host_now, fingerprint(text), ev);
+        let cfg = self.detector.config();
+        let source = match origin {
+            Origin::Record(rec, tag) => record::source(rec, cfg, tag, &l),
+            Origin::Line(given) => record::pick_source(None, &l, given, cfg),
+        };
+        if l.stamp.is_none() {
+            if let Origin::Record(rec, _) = origin {
+                l.stamp = record::time(rec).map(line::Stamp::Record);
+            }
+        }
+        let time = l.time(cfg.line_utc_offset, at.micros);
+        if l.unknown_prefix {
+            self.unknown.note(&source, text, cfg.max_sources);
+        }
+        // A line with no time of its own and the same text as another at
+        // the same microsecond of host time is still another line when the
+        // host told them apart below the microsecond (Fluent Bit's tail
+        // stamps each record to the nanosecond).
+        let mut print = fingerprint(text);
+        if l.stamp.is_none() {
+            print ^= (at.sub_micro_ns as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+        self.detector.observe(&source, time, at.micros, print, ev);
         Seen::Event
     }
 
@@ -250,10 +381,22 @@ impl Filter {
     /// With `"output": "alertmanager"` it only reshapes: a record carrying an
     /// alert becomes that alert's Alertmanager form ([`crate::alertmanager`]).
     pub fn filter_one<T: AsRef<[u8]> + ?Sized>(&mut self, tag: &T, host_now: Micros, rec: &[u8], out: &mut Vec<u8>) -> bool {
+        self.filter_one_at(tag, HostTime::micros(host_now), rec, out)
+    }
+
+    /// [`Filter::filter_one`] at Fluent Bit's record time, seconds and
+    /// nanoseconds, every digit of which counts.
+    pub fn filter_one_ns<T: AsRef<[u8]> + ?Sized>(&mut self, tag: &T, sec: i64, nsec: u32, rec: &[u8], out: &mut Vec<u8>) -> bool {
+        let nsec = (nsec % 1_000_000_000) as i64;
+        let at = HostTime { micros: sec * crate::clock::SECOND + nsec / 1000, sub_micro_ns: (nsec % 1000) as u16 };
+        self.filter_one_at(tag, at, rec, out)
+    }
+
+    fn filter_one_at<T: AsRef<[u8]> + ?Sized>(&mut self, tag: &T, at: HostTime, rec: &[u8], out: &mut Vec<u8>) -> bool {
         if self.detector.config().output == crate::config::Output::Alertmanager {
             return crate::alertmanager::from_record(rec, self.detector.config(), out);
         }
-        if self.ingest_tagged(tag.as_ref(), host_now, rec) == Seen::Alert || self.detector.pending_alerts() == 0 {
+        if self.ingest_tagged(tag.as_ref(), at, rec) == Seen::Alert || self.detector.pending_alerts() == 0 {
             return false;
         }
         let Some(alert) = self.detector.next_alert() else { return false };
