@@ -716,6 +716,99 @@ mod tests {
         assert_eq!(msg.pass_gate(), PassGate::SHUT);
     }
 
+    /// s05 n1.log's loop (lines 52-53 and on), each line wrapped by `wrap`,
+    /// through `ingest_record` as tail records one second apart.
+    fn s05_wrapped(wrap: impl Fn(&str) -> String) -> Vec<Alert> {
+        let (_, lines): (Vec<_>, Vec<_>) = corpus("s05_pair_reset_loop_catchup_no_leader_v2.10.25", "n1").into_iter().unzip();
+        let mut f = Filter::new(Config::default());
+        let mut alerts = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            let rec = format!("{{\"log\":{}}}", serde_json::to_string(&wrap(l)).unwrap());
+            f.ingest_record("syslog", 1_795_702_600 * SECOND + i as i64 * SECOND, rec.as_bytes());
+            alerts.extend(std::iter::from_fn(|| f.next_alert()).filter_map(Notice::into_loop));
+        }
+        alerts
+    }
+
+    #[test]
+    fn the_s05_loop_fires_in_every_layout_with_the_wrappers_host() {
+        // (what, wrapper) around s05 n1.log's verbatim lines
+        let layouts: [(&str, Box<dyn Fn(&str) -> String>); 5] = [
+            ("rsyslog's file format", Box::new(|l| format!("2026-11-26T14:17:09.000001+00:00 n1 nats-server[8368]: {l}"))),
+            ("journalctl -o short-iso", Box::new(|l| format!("2026-11-26T14:17:09+0000 n1 nats-server[8368]: {l}"))),
+            ("journalctl -o short-precise", Box::new(|l| format!("Nov 26 14:17:09.000001 n1 nats-server[8368]: {l}"))),
+            ("stern", Box::new(|l| format!("n1 nats {l}"))),
+            ("kubectl logs --prefix", Box::new(|l| format!("[pod/n1/nats] {l}"))),
+        ];
+        for (what, wrap) in layouts {
+            let alerts = s05_wrapped(wrap);
+            let last = alerts.last().unwrap_or_else(|| panic!("{what}: no alert"));
+            assert_eq!((last.source.as_str(), last.severity, last.pairs_total), ("n1", Severity::Critical, 10), "{what}");
+            assert_eq!(clock::rfc3339(last.first_seen, 0), "2026-11-26T14:17:08.682791Z", "{what}: nats-server's own time");
+        }
+        // RFC 5424 from a relay: nats-server's syslog output has no prefix of its own
+        let alerts = s05_wrapped(|l| {
+            let l = line::split(l.as_bytes());
+            let t = clock::rfc3339(l.time(0, 0).unwrap_or(0), 0);
+            format!("<28>1 {t} n1 nats-server 8368 - - {}", String::from_utf8_lossy(l.message))
+        });
+        assert_eq!(alerts.last().map(|a| (a.source.as_str(), a.severity)), Some(("n1", Severity::Critical)));
+    }
+
+    #[test]
+    fn event_lines_behind_an_unknown_prefix_are_read_counted_and_reported_once() {
+        let mut f = Filter::new(Config::default());
+        let mut out = Vec::new();
+        let (_, lines): (Vec<_>, Vec<_>) = corpus("s05_pair_reset_loop_catchup_no_leader_v2.10.25", "n1").into_iter().unzip();
+        let mut events = 0;
+        for (i, l) in lines.iter().enumerate() {
+            // `docker compose logs` names the service before the line
+            let rec = format!("{{\"log\":{}}}", serde_json::to_string(&format!("n1-1  | {l}")).unwrap());
+            let before = f.detector().stats.events;
+            f.filter_one("compose.n1", 1_795_702_600 * SECOND + i as i64 * SECOND, rec.as_bytes(), &mut out);
+            events += (f.detector().stats.events > before) as usize;
+            if i == 60 {
+                let new = f.unknown_layouts_mut().take_new();
+                assert_eq!(new.len(), 1, "reported once, at its first line");
+                assert_eq!(new[0].source, "compose.n1");
+                assert!(new[0].example.starts_with("n1-1  | [8368] 2026/11/26 14:17:08.682791 [WRN] Error applying"), "{}", new[0].example);
+                assert!(f.unknown_layouts_mut().take_new().is_empty());
+            }
+        }
+        let all = f.unknown_layouts().all();
+        assert_eq!(all.len(), 1);
+        // every apply error and reset of the loop; banners behind the prefix are not searched for
+        let loop_lines = lines.iter().filter(|l| l.contains("Error applying entries") || l.contains("Resetting stream cluster state")).count();
+        assert_eq!((all[0].lines as usize, events), (loop_lines, loop_lines));
+        let alerts: Vec<_> = std::iter::from_fn(|| f.next_alert()).filter_map(Notice::into_loop).collect();
+        assert!(alerts.is_empty(), "filter_one hands alerts to records, none left waiting");
+        assert!(f.detector().stats.pairs >= 10);
+    }
+
+    #[test]
+    fn lines_with_no_time_differ_by_their_nanoseconds_and_records_lend_their_time() {
+        // `logtime: false` lines (nats-facts.md) as tail stamps them in one
+        // batch: the same microsecond, different nanoseconds
+        let mut f = Filter::new(Config::default());
+        let mut out = Vec::new();
+        let apply = r#"{"log":"[37] [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch"}"#;
+        let reset = r#"{"log":"[37] [WRN] Resetting stream cluster state for '$G > ORDERS'"}"#;
+        for n in 0..3u32 {
+            f.filter_one_ns("nats.n1", 1_795_702_628, 682_791_000 + 2 * n, apply.as_bytes(), &mut out);
+            f.filter_one_ns("nats.n1", 1_795_702_628, 682_791_001 + 2 * n, reset.as_bytes(), &mut out);
+        }
+        assert_eq!((f.detector().stats.duplicates, f.detector().stats.pairs), (0, 3));
+        // docker json-file: the record's `time` is the line's
+        let mut f = Filter::new(Config::default());
+        let rec = r#"{"log":"[37] [WRN] Resetting stream cluster state for '$G > ORDERS'\n","stream":"stderr","time":"2026-11-26T14:17:08.683482123Z"}"#;
+        f.record_pairs(true);
+        let apply = r#"{"log":"[37] [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch\n","stream":"stderr","time":"2026-11-26T14:17:08.682791000Z"}"#;
+        f.filter_one("docker", 0, apply.as_bytes(), &mut out);
+        f.filter_one("docker", 0, rec.as_bytes(), &mut out);
+        let p = f.next_pair().expect("a pair at the records' times");
+        assert_eq!(clock::rfc3339(p.time, 0), "2026-11-26T14:17:08.683482Z");
+    }
+
     #[test]
     fn fluent_bit_records_carry_one_alert_each() {
         let mut f = Filter::new(Config { warning_pairs: 1, critical_pairs: 1, ..Config::default() });

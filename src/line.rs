@@ -954,6 +954,254 @@ mod tests {
         }
     }
 
+    /// s05 n1.log, lines 52 and 53, verbatim: the model for every layout below.
+    const APPLY: &str = "Error applying entries to '$G > ORDERS': catchup aborted, no leader for stream '$G > ORDERS'";
+    const RESET: &str = "Resetting stream cluster state for '$G > ORDERS'";
+
+    /// One row: what it shows, the line, level, time (offset 0, now
+    /// 2026-11-26T15:00Z), the server its wrapper names, whether it was
+    /// found behind an unknown prefix, and the message.
+    struct Row {
+        what: &'static str,
+        line: String,
+        level: Option<Level>,
+        time: Option<&'static str>,
+        origin: Option<&'static str>,
+        unknown: bool,
+        message: &'static str,
+    }
+
+    fn layout_rows() -> Vec<Row> {
+        let nats = |t: &str, lvl: &str, m: &str| format!("[8368] 2026/11/26 {t} [{lvl}] {m}");
+        vec![
+            Row {
+                what: "rsyslog's default file format (RSYSLOG_FileFormat) keeps the host and nats-server's own time",
+                line: format!("2026-11-26T14:17:08.683510+00:00 n1 nats-server[8368]: {}", nats("14:17:08.683482", "WRN", RESET)),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683482Z"),
+                origin: Some("n1"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "rsyslog's file format of a server that prints no time of its own takes rsyslog's",
+                line: format!("2026-11-26T15:17:08.683510+01:00 n1 nats-server[8368]: [8368] [WRN] {RESET}"),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683510Z"),
+                origin: Some("n1"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "RFC 5424 from a relay takes the level from the priority and the host from the header",
+                line: format!("<28>1 2026-11-26T14:17:08.682791Z n1 nats-server 8368 - - {APPLY}"),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.682791Z"),
+                origin: Some("n1"),
+                unknown: false,
+                message: APPLY,
+            },
+            Row {
+                what: "RFC 5424 with structured data and a BOM before the message",
+                line: format!("<27>1 2026-11-26T14:17:08.682791Z n2 nats-server 8382 ID47 [exampleSDID@32473 iut=\"3\" eventID=\"1011\"][x@1 a=\"\\]\"] \u{feff}{RESET}"),
+                level: Some(Level::Error),
+                time: Some("2026-11-26T14:17:08.682791Z"),
+                origin: Some("n2"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "RFC 5424 with the nil time has no time of its own",
+                line: format!("<28>1 - n1 nats-server 8368 - - {RESET}"),
+                level: Some(Level::Warn),
+                time: None,
+                origin: Some("n1"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "journalctl -o short-iso (systemd 249 and later) reads the zone",
+                line: format!("2026-11-26T15:17:08+01:00 n1 nats-server[8368]: {}", nats("14:17:08.682791", "WRN", APPLY)),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.682791Z"),
+                origin: Some("n1"),
+                unknown: false,
+                message: APPLY,
+            },
+            Row {
+                what: "journalctl -o short-iso from an older systemd writes the zone without a colon",
+                line: format!("2026-11-26T15:17:08+0100 n1 nats-server[8368]: [8368] [WRN] {RESET}"),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.000000Z"),
+                origin: Some("n1"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "journalctl -o short-precise keeps the microseconds",
+                line: format!("Nov 26 14:17:08.683510 n1 nats-server[8368]: [8368] [WRN] {RESET}"),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683510Z"),
+                origin: Some("n1"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "journald names two servers on one host by their programs",
+                line: format!("Nov 26 14:17:08 host nats-b[8382]: {}", nats("14:17:08.682791", "WRN", APPLY)),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.682791Z"),
+                origin: Some("host/nats-b"),
+                unknown: false,
+                message: APPLY,
+            },
+            Row {
+                what: "stern's default output puts the pod and container before the line",
+                line: format!("nats-0 nats {}", nats("14:17:08.683482", "WRN", RESET)),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683482Z"),
+                origin: Some("nats-0"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "stern on a terminal colours the names",
+                line: format!("\x1b[32mnats-1\x1b[0m \x1b[36mnats\x1b[0m {}", nats("14:17:08.683482", "WRN", RESET)),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683482Z"),
+                origin: Some("nats-1"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "stern --timestamps puts the kubelet's time after the names",
+                line: format!("nats-2 nats 2026-11-26T14:17:08.683600Z [8368] [WRN] {RESET}"),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683600Z"),
+                origin: Some("nats-2"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "kubectl logs --prefix names the pod in brackets",
+                line: format!("[pod/nats-0/nats] {}", nats("14:17:08.682791", "WRN", APPLY)),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.682791Z"),
+                origin: Some("nats-0"),
+                unknown: false,
+                message: APPLY,
+            },
+            Row {
+                what: "kubectl logs --prefix --timestamps around a line with no time of its own",
+                line: format!("[pod/nats-0/nats] 2026-11-26T14:17:08.683600123Z [8368] [WRN] {RESET}"),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683600Z"),
+                origin: Some("nats-0"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "docker compose logs' service prefix is unknown, but nats-server's time and level right before the message are read",
+                line: format!("n1-1  | {}", nats("14:17:08.683482", "WRN", RESET)),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683482Z"),
+                origin: None,
+                unknown: true,
+                message: RESET,
+            },
+            Row {
+                what: "an unknown prefix with no time leaves the time to the record",
+                line: format!("nats n1 | {RESET}"),
+                level: None,
+                time: None,
+                origin: None,
+                unknown: true,
+                message: RESET,
+            },
+            Row {
+                what: "the nameless decline of 2.9-2.11.5 is found by its W",
+                line: "app=nats level=warn msg=\"Will not reset stream, server resources exceeded\"".into(),
+                level: None,
+                time: None,
+                origin: None,
+                unknown: true,
+                message: "Will not reset stream, server resources exceeded\"",
+            },
+            Row {
+                what: "a bracketed prefix that is not a pid is searched too",
+                line: format!("[nats-n1] {APPLY}"),
+                level: None,
+                time: None,
+                origin: None,
+                unknown: true,
+                message: APPLY,
+            },
+            Row {
+                what: "a wrapper's message that starts with something else is searched",
+                line: format!("<28>Nov 26 14:17:08 relay nats: n1: {RESET}"),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.000000Z"),
+                origin: Some("relay/nats"),
+                unknown: true,
+                message: RESET,
+            },
+            Row {
+                what: "a line that merely mentions a stream is not a head",
+                line: "JetStream cluster new stream leader for '$G > ORDERS'".into(),
+                level: None,
+                time: None,
+                origin: None,
+                unknown: false,
+                message: "JetStream cluster new stream leader for '$G > ORDERS'",
+            },
+            Row {
+                what: "nats-server's own prefix is never searched behind",
+                line: nats("14:17:08.683482", "INF", &format!("x {RESET}")),
+                level: Some(Level::Info),
+                time: Some("2026-11-26T14:17:08.683482Z"),
+                origin: None,
+                unknown: false,
+                message: "x Resetting stream cluster state for '$G > ORDERS'",
+            },
+        ]
+    }
+
+    #[test]
+    fn reads_every_layout_operators_have() {
+        let now = clock::parse_rfc3339(b"2026-11-26T15:00:00Z").unwrap().0;
+        for r in layout_rows() {
+            let l = split(r.line.as_bytes());
+            assert_eq!(l.level, r.level, "{}: {}", r.what, r.line);
+            assert_eq!(l.time(0, now).map(|t| rfc3339(t, 0)).as_deref(), r.time, "{}: {}", r.what, r.line);
+            assert_eq!(l.origin().as_deref(), r.origin, "{}: {}", r.what, r.line);
+            assert_eq!(l.unknown_prefix, r.unknown, "{}: {}", r.what, r.line);
+            assert_eq!(std::str::from_utf8(l.message).unwrap(), r.message, "{}: {}", r.what, r.line);
+            // and the quick checks agree with the full split, in both spellings
+            let escaped = r.line.replace('\x1b', "\\u001b").replace('"', "\\\"");
+            for b in [r.line.as_bytes(), escaped.as_bytes()] {
+                assert_eq!(message_may_matter(b), crate::event::may_matter(split(b).message), "{}", r.what);
+                check_surely(b);
+            }
+        }
+    }
+
+    #[test]
+    fn the_gate_still_answers_ordinary_lines_at_once() {
+        // The bench's non-NATS line and an [INF] line from s05 n1.log: the
+        // head search costs them nothing but a scan for `'` and `W`.
+        for l in [
+            r#"10.0.0.1 - - [26/Nov/2026:14:17:08 +0000] "GET /healthz HTTP/1.1" 200 2 "-" "kube-probe/1.29""#,
+            "[8368] 2026/11/26 14:17:03.570812 [INF] Creating JetStream metadata controller",
+            "level=info msg=compacting component=tsdb",
+        ] {
+            assert!(check_surely(l.as_bytes()), "{l}");
+        }
+        // a line that may hide a head, or start stern's names, is asked about
+        for l in ["nats-0 nats [8368] 2026/11/26 14:17:03.559921 [INF] Server is ready", "anything at all 'quoted'", "[main] Will not"] {
+            assert!(!check_surely(l.as_bytes()), "{l}");
+        }
+    }
+
     #[test]
     fn reads_the_escaped_form_too() {
         // How Fluent Bit hands a coloured terminal copy to the filter.
@@ -984,6 +1232,10 @@ mod tests {
                 texts.push(t.clone());
                 texts.push(t.replace('\x1b', "\\u001b").replace('\t', "\\t"));
             }
+        }
+        for r in layout_rows() {
+            texts.push(r.line.clone());
+            texts.push(r.line.replace('\x1b', "\\u001b"));
         }
         texts.push("[12345678] 2026/11/26 14:17:08.682791 [WRN] Resetting stream cluster state for 'A > B'".into());
         texts.push("[1] [\\u001b[0;93mWRN\\u001b[0m] Resetting stream cluster state for 'A > B'".into());

@@ -307,6 +307,75 @@ mod tests {
     }
 
     #[test]
+    fn one_rule_names_the_server_of_every_record_shape() {
+        // (what, record, host's tag, source)
+        let s05 = "[8368] 2026/11/26 14:17:08.683482 [WRN] Resetting stream cluster state for '$G > ORDERS'";
+        let rec = |extra: &str| format!(r#"{{"log":{},{extra}}}"#, serde_json::to_string(s05).unwrap());
+        let msg = |extra: &str, line: &str| format!(r#"{{"message":{},{extra}}}"#, serde_json::to_string(line).unwrap());
+        let table: Vec<(&str, String, &str, &str)> = vec![
+            ("Fluent Bit's kubernetes filter names the pod", rec(r#""kubernetes":{"namespace_name":"nats","pod_name":"nats-0"},"host":"node-a""#), "kube.x", "nats/nats-0"),
+            ("Vector's kubernetes_logs names the pod its own way", msg(r#""kubernetes":{"pod_namespace":"nats","pod_name":"nats-1"},"file":"/var/log/pods/nats_nats-1_u/nats/0.log""#, s05), "vector", "nats/nats-1"),
+            ("docker's container_name wins over the host every container shares", msg(r#""container_name":"n2","host":"compose-host""#, s05), "vector", "n2"),
+            ("the fluentd log driver's container_name drops its slash", rec(r#""container_name":"/n3","source":"stderr""#), "docker", "n3"),
+            ("Vector's file source: the file, not the collector's host", msg(r#""file":"/var/log/nats/n1.log","host":"collector""#, s05), "vector", "nats/n1"),
+            ("the file's rotation suffix is dropped", msg(r#""file":"/var/log/nats/n1.log.2026.11.26.14.17.08.123456789","host":"collector""#, s05), "vector", "nats/n1"),
+            ("two folders of the same file name stay two servers", msg(r#""file":"/srv/nats-b/nats.log","host":"collector""#, s05), "vector", "nats-b/nats"),
+            ("a syslog line's own host wins over the record's", msg(r#""host":"10.0.0.9""#, &format!("<28>1 2026-11-26T14:17:08.683482Z n2 nats-server 8382 - - Resetting stream cluster state for '$G > ORDERS'")), "vector", "n2"),
+            ("journald's host and a program that is not nats-server", format!(r#"{{"MESSAGE":{},"_HOSTNAME":"h","SYSLOG_IDENTIFIER":"nats-b"}}"#, serde_json::to_string(s05).unwrap()), "systemd", "h/nats-b"),
+            ("journald's host alone for nats-server", format!(r#"{{"MESSAGE":{},"_HOSTNAME":"h","SYSLOG_IDENTIFIER":"nats-server"}}"#, serde_json::to_string(s05).unwrap()), "systemd", "h"),
+            ("a tag from a rotated path drops logrotate's suffix", rec(r#""stream":"stderr""#), "nats.var.log.nats.n1.log.1", "nats.var.log.nats.n1.log"),
+            ("and nats-server's own", rec(r#""stream":"stderr""#), "nats.n1.log.2026.11.26.14.17.08.123456789", "nats.n1.log"),
+            ("a tag that merely ends in a number is kept", rec(r#""stream":"stderr""#), "nats.1", "nats.1"),
+        ];
+        for (what, record, tag, want) in table {
+            assert_eq!(src(&record, tag), want, "{what}: {record}");
+        }
+    }
+
+    #[test]
+    fn rotation_suffixes_and_the_age_of_each_part() {
+        // (name, base, rotation)
+        let table = [
+            ("nats.log", "nats.log", Rotation::Current),
+            ("nats.log.1", "nats.log", Rotation::Logrotate(1)),
+            ("nats.log.2.gz", "nats.log", Rotation::Logrotate(2)),
+            ("nats.log.gz", "nats.log", Rotation::Current),
+            // nats-facts.md: `<logfile>.yyyy.mm.dd.hh.mm.ss.nnnnnnnnn`
+            ("n1.log.2026.11.26.14.17.08.123456789", "n1.log", Rotation::Nats("2026.11.26.14.17.08.123456789".into())),
+            // eight digits is no logrotate number and no nats-server stamp
+            ("n1.log.2026.11.26.14.17.08.12345678", "n1.log.2026.11.26.14.17.08.12345678", Rotation::Current),
+            ("1", "1", Rotation::Current),
+        ];
+        for (name, base, rot) in table {
+            assert_eq!(strip_rotation(name), (base, rot), "{name}");
+        }
+        let mut parts = ["nats.log", "nats.log.1", "nats.log.3.gz", "nats.log.2.gz"];
+        parts.sort_by(|a, b| strip_rotation(a).1.age_order().cmp(&strip_rotation(b).1.age_order()));
+        assert_eq!(parts, ["nats.log.3.gz", "nats.log.2.gz", "nats.log.1", "nats.log"], "oldest first");
+        assert_eq!(file_source("/var/log/nats/n2.log.2.gz", false), "n2");
+        assert_eq!(file_source("/srv/nats-a/nats.log", true), "nats-a/nats");
+        assert_eq!(file_source("nats-0", true), "nats-0");
+    }
+
+    #[test]
+    fn every_time_a_record_carries() {
+        // (what, record, RFC 3339 UTC)
+        let table = [
+            ("docker json-file's `time`", r#"{"log":"[37] [WRN] x\n","stream":"stderr","time":"2026-11-26T14:17:08.683482123Z"}"#, Some("2026-11-26T14:17:08.683482Z")),
+            ("Vector's `timestamp`", r#"{"message":"[37] [WRN] x","timestamp":"2026-11-26T14:17:08.682791Z"}"#, Some("2026-11-26T14:17:08.682791Z")),
+            ("Logstash's `@timestamp` with a zone", r#"{"message":"x","@timestamp":"2026-11-26T15:17:08.682+01:00"}"#, Some("2026-11-26T14:17:08.682000Z")),
+            ("Fluent Bit's `date` as epoch seconds", r#"{"date":1795702628.682791,"log":"x"}"#, Some("2026-11-26T14:17:08.682791Z")),
+            ("journald's source time before its receive time", r#"{"MESSAGE":"x","__REALTIME_TIMESTAMP":"1795702629000000","_SOURCE_REALTIME_TIMESTAMP":"1795702628682791"}"#, Some("2026-11-26T14:17:08.682791Z")),
+            ("journald's receive time alone", r#"{"MESSAGE":"x","__REALTIME_TIMESTAMP":"1795702628682791"}"#, Some("2026-11-26T14:17:08.682791Z")),
+            ("a `time` that is no time is passed over", r#"{"time":"soon","timestamp":"2026-11-26T14:17:08Z"}"#, Some("2026-11-26T14:17:08.000000Z")),
+            ("nested times are not the record's", r#"{"log":"x","kubernetes":{"time":"2026-11-26T14:17:08Z"}}"#, None),
+        ];
+        for (what, rec, want) in table {
+            assert_eq!(time(rec.as_bytes()).map(|t| clock::rfc3339(t, 0)).as_deref(), want, "{what}");
+        }
+    }
+
+    #[test]
     fn adds_the_alert_member() {
         let mut out = Vec::new();
         assert!(with_alert(br#"{"log":"x"} "#, br#"{"a":1}"#, &mut out));
