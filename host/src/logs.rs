@@ -14,8 +14,8 @@
 //!   The parts of one rotated log (same folder, same name once the suffix
 //!   is dropped) are read as one input, oldest part first (nats-server's
 //!   backups by their time, then logrotate's from the highest number down,
-//!   then the current file). When two inputs in different folders would
-//!   take the same name, each is named `<folder>/<stem>`. That name is the
+//!   then the current file). When inputs in different folders have the
+//!   same file name, each is named `<folder>/<stem>`. That name is the
 //!   source of the input's raw lines and the tag of its records; a line's
 //!   own wrapper (syslog host, stern pod) and a record's source keys win
 //!   over it inside the core ([`resetwatch::record::pick_source`]).
@@ -114,14 +114,16 @@ pub fn group_inputs<P: AsRef<Path>>(paths: &[P]) -> Vec<(String, Vec<PathBuf>)> 
     groups
         .iter()
         .zip(&plain)
-        .map(|((dir, _, parts), name)| {
-            let shared = plain.iter().filter(|n| *n == name).count() > 1;
+        .map(|((dir, key, parts), name)| {
+            // The same file name in two folders: one folder per server.
+            // (`n2.log` and `n2.jsonl` are one server's log and snapshots.)
+            let shared = groups.iter().filter(|(d, k, _)| k == key && d != dir).count() > 0;
             let source = if !shared {
                 name.clone()
             } else {
                 let with_folder = record::file_source(&parts[0].to_string_lossy(), true);
                 // The same folder name under two parents: the whole folder path.
-                if groups.iter().filter(|(_, _, p)| record::file_source(&p[0].to_string_lossy(), true) == with_folder).count() > 1 {
+                if groups.iter().filter(|(_, k, p)| k == key && record::file_source(&p[0].to_string_lossy(), true) == with_folder).count() > 1 {
                     format!("{}/{name}", dir.display())
                 } else {
                     with_folder
@@ -426,7 +428,7 @@ mod tests {
     #[test]
     fn rotated_parts_join_oldest_first_and_colliding_stems_take_their_folder() {
         // (what, paths as given, inputs: source and parts in reading order)
-        let table: [(&str, &[&str], &[(&str, &[&str])]); 4] = [
+        let table: [(&str, &[&str], &[(&str, &[&str])]); 5] = [
             (
                 "logrotate's parts, compressed or not, join in age order",
                 &["l/nats.log", "l/nats.log.1", "l/nats.log.2.gz"],
@@ -441,6 +443,11 @@ mod tests {
                 "one folder per server with the same file name",
                 &["srv/a/nats.log", "srv/b/nats.log", "srv/b/nats.log.1"],
                 &[("a/nats", &["srv/a/nats.log"]), ("b/nats", &["srv/b/nats.log.1", "srv/b/nats.log"])],
+            ),
+            (
+                "one server's log and snapshots share a stem, not a file name",
+                &["cluster/run/n2.log", "jsz/run/n2.jsonl"],
+                &[("n2", &["cluster/run/n2.log"]), ("n2", &["jsz/run/n2.jsonl"])],
             ),
             (
                 "the same folder name under two parents: the whole folder",
