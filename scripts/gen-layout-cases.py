@@ -88,7 +88,14 @@ def text(rows):
 
 
 RAW = {"replay": True, "fluent_bit": True, "serve": False}
-RECORDS = {"replay": True, "fluent_bit": True, "serve": True}
+# Fluent Bit's tail reads a rotated log's parts in its own order (the path
+# order: `n1.log` before `n1.log.1`), not oldest first, and the runners feed
+# them so: the tags join into one source, but the pairs come before the
+# banner and times go back between parts, so the alerts differ from replay's.
+ROTATED = {"replay": True, "fluent_bit": False, "serve": False}
+# NDJSON as Vector writes it: replay and serve read the records; Fluent
+# Bit's tail would hand each whole JSON line over as `log`, not these records.
+RECORDS = {"replay": True, "fluent_bit": False, "serve": True}
 BOTH_LOOP = loop("n1") + loop("n2")
 BOTH_NOTE = "n1 and n2 loop on '$G > ORDERS' (13 pairs each: warning at the 3rd, critical at the 10th); n3 has no pair; each server is named by the host its wrapper names"
 
@@ -184,16 +191,18 @@ def sources():
         "(text from nats-server v2.10.25 `logger/log.go`). Both parts are one source, read oldest first: the banner's version "
         "belongs to the pairs in the newer part.",
         {f"n1.log.{stamp}": text(head), "n1.log": text([rotated] + rest)},
-        loop("n1", **with_banner), RAW,
-        "one server: warning at its 3rd pair, critical at its 10th, with the version from the banner in the older part",
+        loop("n1", **with_banner), ROTATED,
+        "one server: warning at its 3rd pair, critical at its 10th, with the version from the banner in the older part "
+        "(replay only: Fluent Bit's tail reads the newer part first, see scripts/gen-layout-cases.py)",
     )
     write_case(
         "source-logrotate",
         "Class 6, which server: logrotate's parts of one log, `n1.log.2.gz` (the oldest: banner and two pairs), `n1.log.1` "
         "and `n1.log`. They join into one source, read from the highest number down.",
         {"n1.log.2.gz": text(n1[:56]), "n1.log.1": text(n1[56:66]), "n1.log": text(n1[66:])},
-        loop("n1", **with_banner), RAW,
-        "one server: warning at its 3rd pair, critical at its 10th, version from the compressed oldest part",
+        loop("n1", **with_banner), ROTATED,
+        "one server: warning at its 3rd pair, critical at its 10th, version from the compressed oldest part "
+        "(replay only: Fluent Bit's tail reads the parts newest first and no .gz)",
     )
     # n2 up to its second pair (n2.log lines 1-54)
     write_case(
