@@ -164,10 +164,16 @@ impl Analysis {
         } else {
             Some(raw)
         };
-        if let Some(t) = text.and_then(|t| line::split(t).time(offset, *clock)) {
+        // The line's own time, else (a record) the time the record carries.
+        let own = text.and_then(|t| line::split(t).time(offset, *clock));
+        if let Some(t) = own.or_else(|| if is_record { record::time(raw) } else { None }) {
             *clock = t;
             self.totals.first_time = Some(self.totals.first_time.map_or(t, |f| f.min(t)));
             self.totals.last_time = Some(self.totals.last_time.map_or(t, |l| l.max(t)));
+        } else if self.totals.lines > 1 {
+            // 1 µs after the line before, as `resetwatch replay` does, so
+            // that untimed lines stay distinct and in order.
+            *clock += 1;
         }
         if is_record {
             self.filter.ingest_record(source, *clock, raw);
@@ -221,6 +227,11 @@ impl Analysis {
     /// What was read.
     pub fn totals(&self) -> &Totals {
         &self.totals
+    }
+
+    /// Event lines read behind a prefix no layout knows, per source.
+    pub fn unknown_layouts(&self) -> &[crate::filter::UnknownLayout] {
+        self.filter.unknown_layouts().all()
     }
 
     /// The detector's counters (events, duplicates, pairs, ...).

@@ -145,13 +145,45 @@ pub fn parse_rfc3339(b: &[u8]) -> Option<(Micros, usize)> {
     }
     let (offset, end) = match b.get(end) {
         Some(b'Z' | b'z') => (0, end + 1),
-        Some(b'+' | b'-') => {
-            let off = parse_offset(b.get(end..end + 6)?)?;
-            (off, end + 6)
-        }
+        Some(b'+' | b'-') => match b.get(end..end + 6).and_then(parse_offset) {
+            Some(off) => (off, end + 6),
+            // `journalctl -o short-iso` before systemd 249 prints `+0000`.
+            None => {
+                let h = b.get(end..end + 5)?;
+                let colon = [h[0], h[1], h[2], b':', h[3], h[4]];
+                (parse_offset(&colon)?, end + 5)
+            }
+        },
         _ => return None,
     };
     Some((c.as_naive_micros() - offset, end))
+}
+
+/// Parses an epoch time as records carry it: a decimal number of seconds
+/// (`1795702628.682791`), milliseconds, microseconds (journald's
+/// `__REALTIME_TIMESTAMP`) or nanoseconds, told apart by the number of
+/// integer digits (up to 11: seconds, 12-14: ms, 15-17: µs, more: ns; so
+/// every time from 1973 to 5138 reads right). The whole text must be the
+/// number.
+pub fn parse_epoch(b: &[u8]) -> Option<Micros> {
+    let dot = b.iter().position(|&c| c == b'.').unwrap_or(b.len());
+    let (int, frac) = (&b[..dot], b.get(dot + 1..).unwrap_or_default());
+    if int.is_empty() || int.len() > 19 || !int.iter().chain(frac).all(u8::is_ascii_digit) || (dot < b.len() && frac.is_empty()) {
+        return None;
+    }
+    let whole: i64 = std::str::from_utf8(int).ok()?.parse().ok()?;
+    // Digits of the fraction that still count at microsecond precision.
+    let (per_unit, unit_digits) = match int.len() {
+        0..=11 => (SECOND, 6),
+        12..=14 => (1000, 3),
+        15..=17 => (1, 0),
+        _ => return Some(whole / 1000),
+    };
+    let mut fraction: i64 = 0;
+    for k in 0..unit_digits {
+        fraction = fraction * 10 + frac.get(k).map_or(0, |c| (c - b'0') as i64);
+    }
+    whole.checked_mul(per_unit)?.checked_add(fraction)
 }
 
 /// Parses RFC 3164's `Mmm dd hh:mm:ss` (the day may be space-padded).
@@ -269,6 +301,37 @@ mod tests {
         let (t2, _) = parse_rfc3339(b"2025-02-04T09:00:01Z host").unwrap();
         assert_eq!(rfc3339(t2, 0), "2025-02-04T09:00:01.000000Z");
         assert!(parse_rfc3339(b"2025-02-04T09:00:01 host").is_none());
+    }
+
+    #[test]
+    fn record_epoch_times_by_their_digits() {
+        // (text, microseconds since the epoch)
+        let table: &[(&str, Option<Micros>)] = &[
+            // journald's `__REALTIME_TIMESTAMP` (journalctl -o json): microseconds
+            ("1795702628682791", Some(1_795_702_628_682_791)),
+            // seconds with a fraction, as Fluent Bit's `json_date_format double` writes them
+            ("1795702628.682791", Some(1_795_702_628_682_791)),
+            ("1795702628.6827919", Some(1_795_702_628_682_791)),
+            ("1795702628", Some(1_795_702_628_000_000)),
+            // milliseconds, as JavaScript loggers write them
+            ("1795702628682", Some(1_795_702_628_682_000)),
+            // nanoseconds
+            ("1795702628682791123", Some(1_795_702_628_682_791)),
+            ("", None),
+            ("12a", None),
+            ("1795702628.", None),
+            ("-1795702628", None),
+        ];
+        for &(text, want) in table {
+            assert_eq!(parse_epoch(text.as_bytes()), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn short_iso_offsets_without_a_colon() {
+        // `journalctl -o short-iso` from systemd before 249
+        let (t, n) = parse_rfc3339(b"2026-11-26T14:17:08+0100 n1 nats-server[8368]:").unwrap();
+        assert_eq!((rfc3339(t, 0).as_str(), n), ("2026-11-26T13:17:08.000000Z", 24));
     }
 
     #[test]

@@ -34,6 +34,62 @@ pub struct Filter {
     key_prefixes: Vec<Vec<u8>>,
     /// Reused buffer for the FB one-in-one-out answer.
     alert_buf: Vec<u8>,
+    /// Event lines read behind a prefix no layout knows, per source.
+    unknown: UnknownLayouts,
+}
+
+/// Event lines found behind a prefix resetwatch does not know
+/// ([`line::find_event_head`]), counted per source so that a new layout
+/// shows up as a number; each source is reported once (its first line).
+#[derive(Clone, Debug, Default)]
+pub struct UnknownLayouts {
+    /// (source, lines, the first such line), in the order first seen.
+    counts: Vec<UnknownLayout>,
+    /// Index in `counts` of the first source not yet reported.
+    reported: usize,
+}
+
+/// One source's lines behind an unknown prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownLayout {
+    pub source: String,
+    pub lines: u64,
+    /// The first such line, cut to [`UnknownLayout::EXAMPLE`] bytes.
+    pub example: String,
+}
+
+impl UnknownLayout {
+    /// How much of the first line is kept.
+    pub const EXAMPLE: usize = 300;
+}
+
+impl UnknownLayouts {
+    fn note(&mut self, source: &str, text: &[u8], max_sources: usize) {
+        if let Some(c) = self.counts.iter_mut().find(|c| c.source == source) {
+            c.lines += 1;
+            return;
+        }
+        if self.counts.len() >= max_sources.max(1) {
+            return; // bounded like the detector's sources; the first ones are kept
+        }
+        let mut cut = text.len().min(UnknownLayout::EXAMPLE);
+        while cut < text.len() && (text[cut] & 0xc0) == 0x80 {
+            cut -= 1;
+        }
+        let example = String::from_utf8_lossy(&text[..cut]).into_owned();
+        self.counts.push(UnknownLayout { source: source.to_string(), lines: 1, example });
+    }
+
+    /// Every source with such lines, in the order first seen.
+    pub fn all(&self) -> &[UnknownLayout] {
+        &self.counts
+    }
+
+    /// Sources seen since the last call (each is returned once).
+    pub fn take_new(&mut self) -> &[UnknownLayout] {
+        let from = std::mem::replace(&mut self.reported, self.counts.len());
+        &self.counts[from..]
+    }
 }
 
 /// The fast test every record goes through: does the line starting at
@@ -72,8 +128,34 @@ impl PassGate {
         let Some(h) = rec.get(..56) else { return false };
         let (key, line) = h.split_at(8);
         let (Ok(key), Ok(line)) = (<[u8; 8]>::try_from(key), <&[u8; 48]>::try_from(line)) else { return false };
-        u64::from_le_bytes(key) == self.prefix && line::surely_irrelevant(line)
+        u64::from_le_bytes(key) == self.prefix && line::surely_irrelevant(line, &rec[8..])
     }
+}
+
+/// A host's time for a record or line, in the microseconds the detector
+/// runs on. Digits below them are not needed to tell lines apart: a host's
+/// or a record's time never makes a line a repeat ([`LineTime::Shared`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct HostTime {
+    micros: Micros,
+}
+
+impl HostTime {
+    fn micros(micros: Micros) -> Self {
+        HostTime { micros }
+    }
+
+    fn nanos(ns: i64) -> Self {
+        HostTime { micros: ns.div_euclid(1000) }
+    }
+}
+
+/// Where a line came from: a record (and the host's tag for it), or a host
+/// that names the source itself.
+#[derive(Clone, Copy)]
+enum Origin<'a> {
+    Record(&'a [u8], &'a str),
+    Line(&'a str),
 }
 
 /// FNV-1a: a line's fingerprint for dropping repeats. Not a defence against
@@ -115,7 +197,7 @@ impl Filter {
                 p
             })
             .collect();
-        Filter { detector, key_prefixes, alert_buf: Vec::new() }
+        Filter { detector, key_prefixes, alert_buf: Vec::new(), unknown: UnknownLayouts::default() }
     }
 
     /// Where the log line starts in `rec`: a prefix comparison for the usual
@@ -155,15 +237,32 @@ impl Filter {
         &self.detector
     }
 
+    /// Event lines read behind a prefix no layout knows, per source.
+    pub fn unknown_layouts(&self) -> &UnknownLayouts {
+        &self.unknown
+    }
+
+    /// The same, to take the sources not yet reported.
+    pub fn unknown_layouts_mut(&mut self) -> &mut UnknownLayouts {
+        &mut self.unknown
+    }
+
     /// Reads one host record (a JSON object). `tag` names the source when
     /// the record names none.
     pub fn ingest_record(&mut self, tag: &str, host_now: Micros, rec: &[u8]) -> Seen {
-        self.ingest_tagged(tag.as_bytes(), host_now, rec)
+        self.ingest_tagged(tag.as_bytes(), HostTime::micros(host_now), rec)
+    }
+
+    /// [`Filter::ingest_record`] at a host time in nanoseconds, all of
+    /// whose digits count (see [`HostTime`]).
+    pub fn ingest_record_ns(&mut self, tag: &str, host_ns: i64, rec: &[u8]) -> Seen {
+        self.ingest_tagged(tag.as_bytes(), HostTime::nanos(host_ns), rec)
     }
 
     /// [`Filter::ingest_record`] with the tag as bytes: a host's tag is read
     /// (and checked as UTF-8) only for the rare record that matters.
-    fn ingest_tagged(&mut self, tag: &[u8], host_now: Micros, rec: &[u8]) -> Seen {
+    fn ingest_tagged(&mut self, tag: &[u8], at: HostTime, rec: &[u8]) -> Seen {
+        let host_now = at.micros;
         self.detector.tick(host_now);
         let Some(start) = self.message_start(rec) else {
             return self.ingest_no_line(tag, host_now, rec);
@@ -176,7 +275,7 @@ impl Filter {
             }
             return Seen::Other;
         }
-        self.ingest_matter(tag, host_now, rec, start)
+        self.ingest_matter(tag, at, rec, start)
     }
 
     /// A record with no log line: a `/jsz` document when its first key says
@@ -198,7 +297,7 @@ impl Filter {
         let cfg = self.detector.config();
         let doc = jsz::find(rec, &cfg.message_keys)?;
         let snapshot = jsz::parse(&doc)?;
-        let source = record::source(rec, cfg, &String::from_utf8_lossy(tag));
+        let source = record::source(rec, cfg, &String::from_utf8_lossy(tag), &line::split(b""));
         self.detector.observe_jsz(&source, host_now, &snapshot);
         Some(Seen::Jsz)
     }
@@ -206,35 +305,61 @@ impl Filter {
     /// The rare record whose line may be a NATS event. Kept out of line so
     /// that the common path above compiles to a few dozen instructions.
     #[inline(never)]
-    fn ingest_matter(&mut self, tag: &[u8], host_now: Micros, rec: &[u8], start: usize) -> Seen {
+    fn ingest_matter(&mut self, tag: &[u8], at: HostTime, rec: &[u8], start: usize) -> Seen {
         if record::has_alert(rec) {
             return Seen::Alert;
         }
         let Some(text) = record::message_at(rec, start) else { return Seen::Other };
-        let source = record::source(rec, self.detector.config(), &String::from_utf8_lossy(tag));
-        self.ingest(&source, host_now, text.as_bytes())
+        let tag = String::from_utf8_lossy(tag);
+        self.ingest(Origin::Record(rec, &tag), at, text.as_bytes())
     }
 
-    /// Reads one raw log line from `source`.
+    /// Reads one raw log line from `source` (a host's name for where it
+    /// came from: a file name; the line's own wrapper may name its server,
+    /// [`record::pick_source`]).
     pub fn ingest_line(&mut self, source: &str, host_now: Micros, text: &[u8]) -> Seen {
-        self.detector.tick(host_now);
+        self.ingest_line_at(source, HostTime::micros(host_now), text)
+    }
+
+    /// [`Filter::ingest_line`] at a host time in nanoseconds.
+    pub fn ingest_line_ns(&mut self, source: &str, host_ns: i64, text: &[u8]) -> Seen {
+        self.ingest_line_at(source, HostTime::nanos(host_ns), text)
+    }
+
+    fn ingest_line_at(&mut self, source: &str, at: HostTime, text: &[u8]) -> Seen {
+        self.detector.tick(at.micros);
         if !may_matter_at(text, 0) {
             return Seen::Other;
         }
-        self.ingest(source, host_now, text)
+        self.ingest(Origin::Line(source), at, text)
     }
 
-    fn ingest(&mut self, source: &str, host_now: Micros, text: &[u8]) -> Seen {
-        let l = line::split(text);
+    fn ingest(&mut self, origin: Origin<'_>, at: HostTime, text: &[u8]) -> Seen {
+        let mut l = line::split(text);
         let Some(ev) = std::str::from_utf8(l.message).ok().and_then(event::classify) else {
             return Seen::Other;
         };
-        let time = match l.time(self.detector.config().line_utc_offset, host_now) {
+        let cfg = self.detector.config();
+        let source = match origin {
+            Origin::Record(rec, tag) => record::source(rec, cfg, tag, &l),
+            Origin::Line(given) => record::pick_source(None, &l, given, cfg),
+        };
+        if l.stamp.is_none() {
+            if let Origin::Record(rec, _) = origin {
+                l.stamp = record::time(rec).map(line::Stamp::Record);
+            }
+        }
+        if l.unknown_prefix {
+            self.unknown.note(&source, text, cfg.max_sources);
+        }
+        // Only a stamp printed in the line to the microsecond names one
+        // line; a record's or the host's time never makes a repeat.
+        let time = match l.time(cfg.line_utc_offset, at.micros) {
             Some(t) if l.stamp.is_some_and(tells_lines_apart) => LineTime::Own(t),
             Some(t) => LineTime::Shared(t),
-            None => LineTime::Shared(host_now),
+            None => LineTime::Shared(at.micros),
         };
-        self.detector.observe(source, time, host_now, fingerprint(text), ev);
+        self.detector.observe(&source, time, at.micros, fingerprint(text), ev);
         Seen::Event
     }
 
@@ -264,10 +389,22 @@ impl Filter {
     /// With `"output": "alertmanager"` it only reshapes: a record carrying an
     /// alert becomes that alert's Alertmanager form ([`crate::alertmanager`]).
     pub fn filter_one<T: AsRef<[u8]> + ?Sized>(&mut self, tag: &T, host_now: Micros, rec: &[u8], out: &mut Vec<u8>) -> bool {
+        self.filter_one_at(tag, HostTime::micros(host_now), rec, out)
+    }
+
+    /// [`Filter::filter_one`] at Fluent Bit's record time, seconds and
+    /// nanoseconds, every digit of which counts.
+    pub fn filter_one_ns<T: AsRef<[u8]> + ?Sized>(&mut self, tag: &T, sec: i64, nsec: u32, rec: &[u8], out: &mut Vec<u8>) -> bool {
+        let nsec = (nsec % 1_000_000_000) as i64;
+        let at = HostTime { micros: sec * crate::clock::SECOND + nsec / 1000 };
+        self.filter_one_at(tag, at, rec, out)
+    }
+
+    fn filter_one_at<T: AsRef<[u8]> + ?Sized>(&mut self, tag: &T, at: HostTime, rec: &[u8], out: &mut Vec<u8>) -> bool {
         if self.detector.config().output == crate::config::Output::Alertmanager {
             return crate::alertmanager::from_record(rec, self.detector.config(), out);
         }
-        if self.ingest_tagged(tag.as_ref(), host_now, rec) == Seen::Alert || self.detector.pending_alerts() == 0 {
+        if self.ingest_tagged(tag.as_ref(), at, rec) == Seen::Alert || self.detector.pending_alerts() == 0 {
             return false;
         }
         let Some(alert) = self.detector.next_alert() else { return false };
@@ -585,6 +722,99 @@ mod tests {
         // a first key other than three bytes long: no 8-byte prefix
         let msg = Filter::new(Config { message_keys: vec!["message".into()], ..Config::default() });
         assert_eq!(msg.pass_gate(), PassGate::SHUT);
+    }
+
+    /// s05 n1.log's loop (lines 52-53 and on), each line wrapped by `wrap`,
+    /// through `ingest_record` as tail records one second apart.
+    fn s05_wrapped(wrap: impl Fn(&str) -> String) -> Vec<Alert> {
+        let (_, lines): (Vec<_>, Vec<_>) = corpus("s05_pair_reset_loop_catchup_no_leader_v2.10.25", "n1").into_iter().unzip();
+        let mut f = Filter::new(Config::default());
+        let mut alerts = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            let rec = format!("{{\"log\":{}}}", serde_json::to_string(&wrap(l)).unwrap());
+            f.ingest_record("syslog", 1_795_702_600 * SECOND + i as i64 * SECOND, rec.as_bytes());
+            alerts.extend(std::iter::from_fn(|| f.next_alert()).filter_map(Notice::into_loop));
+        }
+        alerts
+    }
+
+    #[test]
+    fn the_s05_loop_fires_in_every_layout_with_the_wrappers_host() {
+        // (what, wrapper) around s05 n1.log's verbatim lines
+        let layouts: [(&str, Box<dyn Fn(&str) -> String>); 5] = [
+            ("rsyslog's file format", Box::new(|l| format!("2026-11-26T14:17:09.000001+00:00 n1 nats-server[8368]: {l}"))),
+            ("journalctl -o short-iso", Box::new(|l| format!("2026-11-26T14:17:09+0000 n1 nats-server[8368]: {l}"))),
+            ("journalctl -o short-precise", Box::new(|l| format!("Nov 26 14:17:09.000001 n1 nats-server[8368]: {l}"))),
+            ("stern", Box::new(|l| format!("n1 nats {l}"))),
+            ("kubectl logs --prefix", Box::new(|l| format!("[pod/n1/nats] {l}"))),
+        ];
+        for (what, wrap) in layouts {
+            let alerts = s05_wrapped(wrap);
+            let last = alerts.last().unwrap_or_else(|| panic!("{what}: no alert"));
+            assert_eq!((last.source.as_str(), last.severity, last.pairs_total), ("n1", Severity::Critical, 10), "{what}");
+            assert_eq!(clock::rfc3339(last.first_seen, 0), "2026-11-26T14:17:08.682791Z", "{what}: nats-server's own time");
+        }
+        // RFC 5424 from a relay: nats-server's syslog output has no prefix of its own
+        let alerts = s05_wrapped(|l| {
+            let l = line::split(l.as_bytes());
+            let t = clock::rfc3339(l.time(0, 0).unwrap_or(0), 0);
+            format!("<28>1 {t} n1 nats-server 8368 - - {}", String::from_utf8_lossy(l.message))
+        });
+        assert_eq!(alerts.last().map(|a| (a.source.as_str(), a.severity)), Some(("n1", Severity::Critical)));
+    }
+
+    #[test]
+    fn event_lines_behind_an_unknown_prefix_are_read_counted_and_reported_once() {
+        let mut f = Filter::new(Config::default());
+        let mut out = Vec::new();
+        let (_, lines): (Vec<_>, Vec<_>) = corpus("s05_pair_reset_loop_catchup_no_leader_v2.10.25", "n1").into_iter().unzip();
+        let mut events = 0;
+        for (i, l) in lines.iter().enumerate() {
+            // `docker compose logs` names the service before the line
+            let rec = format!("{{\"log\":{}}}", serde_json::to_string(&format!("n1-1  | {l}")).unwrap());
+            let before = f.detector().stats.events;
+            f.filter_one("compose.n1", 1_795_702_600 * SECOND + i as i64 * SECOND, rec.as_bytes(), &mut out);
+            events += (f.detector().stats.events > before) as usize;
+            if i == 60 {
+                let new = f.unknown_layouts_mut().take_new();
+                assert_eq!(new.len(), 1, "reported once, at its first line");
+                assert_eq!(new[0].source, "compose.n1");
+                assert!(new[0].example.starts_with("n1-1  | [8368] 2026/11/26 14:17:08.682791 [WRN] Error applying"), "{}", new[0].example);
+                assert!(f.unknown_layouts_mut().take_new().is_empty());
+            }
+        }
+        let all = f.unknown_layouts().all();
+        assert_eq!(all.len(), 1);
+        // every apply error and reset of the loop; banners behind the prefix are not searched for
+        let loop_lines = lines.iter().filter(|l| l.contains("Error applying entries") || l.contains("Resetting stream cluster state")).count();
+        assert_eq!((all[0].lines as usize, events), (loop_lines, loop_lines));
+        let alerts: Vec<_> = std::iter::from_fn(|| f.next_alert()).filter_map(Notice::into_loop).collect();
+        assert!(alerts.is_empty(), "filter_one hands alerts to records, none left waiting");
+        assert!(f.detector().stats.pairs >= 10);
+    }
+
+    #[test]
+    fn lines_with_no_time_differ_by_their_nanoseconds_and_records_lend_their_time() {
+        // `logtime: false` lines (nats-facts.md) as tail stamps them in one
+        // batch: the same microsecond, different nanoseconds
+        let mut f = Filter::new(Config::default());
+        let mut out = Vec::new();
+        let apply = r#"{"log":"[37] [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch"}"#;
+        let reset = r#"{"log":"[37] [WRN] Resetting stream cluster state for '$G > ORDERS'"}"#;
+        for n in 0..3u32 {
+            f.filter_one_ns("nats.n1", 1_795_702_628, 682_791_000 + 2 * n, apply.as_bytes(), &mut out);
+            f.filter_one_ns("nats.n1", 1_795_702_628, 682_791_001 + 2 * n, reset.as_bytes(), &mut out);
+        }
+        assert_eq!((f.detector().stats.duplicates, f.detector().stats.pairs), (0, 3));
+        // docker json-file: the record's `time` is the line's
+        let mut f = Filter::new(Config::default());
+        let rec = r#"{"log":"[37] [WRN] Resetting stream cluster state for '$G > ORDERS'\n","stream":"stderr","time":"2026-11-26T14:17:08.683482123Z"}"#;
+        f.record_pairs(true);
+        let apply = r#"{"log":"[37] [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch\n","stream":"stderr","time":"2026-11-26T14:17:08.682791000Z"}"#;
+        f.filter_one("docker", 0, apply.as_bytes(), &mut out);
+        f.filter_one("docker", 0, rec.as_bytes(), &mut out);
+        let p = f.next_pair().expect("a pair at the records' times");
+        assert_eq!(clock::rfc3339(p.time, 0), "2026-11-26T14:17:08.683482Z");
     }
 
     #[test]

@@ -146,7 +146,7 @@ fn check_event(ev: &Event) {
 /// Bit pass gate) only ever rules out what `split` rules out.
 fn check_quick(data: &[u8], matters: bool) {
     if let Some(h) = data.get(..48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
-        if line::surely_irrelevant(h) {
+        if line::surely_irrelevant(h, data) {
             assert!(!matters && data[0] != b'{', "quick check rules out a line that may matter");
         }
     }
@@ -248,7 +248,7 @@ pub fn check_record(data: &[u8]) {
         assert!(start >= 1 && data[start - 1] == b'"');
         let _ = record::message_at(data, start);
     }
-    assert!(record::source(data, &cfg, "tag").len() <= 512);
+    assert!(record::source(data, &cfg, "tag", &line::split(data)).len() <= 512);
     let has = record::has_alert(data);
     let mut members = json::Members::new(data);
     for m in members.by_ref() {

@@ -72,8 +72,21 @@ pub enum Stamp<'a> {
     Nats(&'a [u8]),
     /// A wrapper's RFC 3339 time with its zone (CRI, stern, remote syslog).
     Zoned(&'a [u8]),
-    /// RFC 3164's `Mmm dd hh:mm:ss`: local, and no year.
+    /// RFC 3164's `Mmm dd hh:mm:ss` (journald's `short-precise` adds a
+    /// fraction): local, and no year.
     Syslog(&'a [u8]),
+    /// Not on the line: the time the record around it carries
+    /// ([`crate::record::time`]), set by the filter when the line has none
+    /// of its own.
+    Record(Micros),
+}
+
+impl Stamp<'_> {
+    /// Whether nats-server printed this time itself (local time, which can
+    /// go back); every other kind is a wrapper's or a record's.
+    pub fn is_servers_own(&self) -> bool {
+        matches!(self, Stamp::Nats(_))
+    }
 }
 
 /// A log line taken apart.
@@ -85,6 +98,15 @@ pub struct Line<'a> {
     pub level: Option<Level>,
     /// The pid in nats-server's prefix (`[8368]`), when there is one.
     pub has_nats_prefix: bool,
+    /// The host a wrapper names (syslog's and journald's host name,
+    /// stern's and `kubectl logs --prefix`'s pod).
+    pub host: Option<&'a [u8]>,
+    /// The program a syslog or journald wrapper names (`nats-server`,
+    /// `nats-b`), without its `[pid]`.
+    pub program: Option<&'a [u8]>,
+    /// The message was found by searching the line for an event message
+    /// behind a prefix no layout here knows ([`find_event_head`]).
+    pub unknown_prefix: bool,
     /// What nats-server logged, after all prefixes (still escaped when the
     /// line was read inside a JSON string).
     pub message: &'a [u8],
@@ -98,6 +120,7 @@ impl Line<'_> {
         match self.stamp? {
             Stamp::Nats(t) => clock::parse_nats_time(t).map(|(c, _)| c.as_naive_micros() - offset),
             Stamp::Zoned(t) => clock::parse_rfc3339(t).map(|(t, _)| t),
+            Stamp::Record(t) => Some(t),
             Stamp::Syslog(t) => {
                 let year = clock::year_of(now + offset);
                 let local = clock::parse_syslog_time(t, year)?.0.as_naive_micros();
@@ -109,6 +132,26 @@ impl Line<'_> {
                 };
                 Some(local - offset)
             }
+        }
+    }
+}
+
+impl Line<'_> {
+    /// Which server printed the line, as its wrapper says: the host, then
+    /// `/<program>` when the program is not `nats-server` (two servers on
+    /// one host under journald are `host/nats-a` and `host/nats-b`); the
+    /// program alone when no host is named and it is not `nats-server`.
+    /// `None` when no wrapper names one. Escaped bytes are kept as they are
+    /// (host and program names hold none).
+    pub fn origin(&self) -> Option<String> {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let program = self.program.filter(|p| !p.is_empty() && *p != b"nats-server" && *p != b"-");
+        let host = self.host.filter(|h| !h.is_empty() && *h != b"-");
+        match (host, program) {
+            (Some(h), Some(p)) => Some(format!("{}/{}", text(h), text(p))),
+            (Some(h), None) => Some(text(h)),
+            (None, Some(p)) => Some(text(p)),
+            (None, None) => None,
         }
     }
 }
@@ -172,16 +215,26 @@ fn find_within(b: &[u8], i: usize, limit: usize, f: impl Fn(u8) -> bool) -> Opti
 
 /// Splits a line into wrappers, NATS prefix and message.
 pub fn split(b: &[u8]) -> Line<'_> {
-    let mut line = Line { stamp: None, level: None, has_nats_prefix: false, message: b };
+    let mut line = Line {
+        stamp: None,
+        level: None,
+        has_nats_prefix: false,
+        host: None,
+        program: None,
+        unknown_prefix: false,
+        message: b,
+    };
     let mut i = skip_ansi(b, 0);
     // Each wrapper is tried only when a few fixed bytes allow it: most
     // lines are nats-server's own, and most others are no wrapper at all.
     let at = |k: usize| b.get(i + k).copied();
     match at(0) {
+        Some(b'[') if b.get(i..i + 5) == Some(b"[pod/") => i = kubectl_prefix(b, i, &mut line),
         Some(b'[') => {}
         Some(b'<') => i = syslog(b, i, &mut line),
         Some(c) if c.is_ascii_digit() && at(4) == Some(b'-') && at(7) == Some(b'-') => i = zoned_prefix(b, i, &mut line),
         Some(c) if c.is_ascii_uppercase() && at(3) == Some(b' ') && at(9) == Some(b':') => i = journal_prefix(b, i, &mut line),
+        Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit() => i = stern_prefix(b, i, &mut line),
         _ => {}
     }
     i = skip_ansi(b, i);
@@ -191,7 +244,105 @@ pub fn split(b: &[u8]) -> Line<'_> {
         }
     }
     line.message = b.get(i..).unwrap_or_default();
+    if !line.has_nats_prefix && !crate::event::may_matter(line.message) && !nats_shaped(line.message) {
+        if let Some(p) = find_event_head(line.message) {
+            behind_unknown_prefix(&mut line, p);
+        }
+    }
     line
+}
+
+/// `[` and a digit: nats-server's own prefix, or a line that is not
+/// NATS's at all; never searched for a message behind it (the pass gate
+/// answers such lines from fixed offsets).
+fn nats_shaped(m: &[u8]) -> bool {
+    m.first() == Some(&b'[') && m.get(1).is_some_and(u8::is_ascii_digit)
+}
+
+/// The event message heads [`find_event_head`] looks for, each ending in
+/// the quote before the stream's name; `Will not reset stream` (whose
+/// 2.9-2.11.5 form names no stream) is found by its `W`.
+const QUOTED_HEADS: [&[u8]; 6] = [
+    b"Error applying entries to '",
+    b"Error applying stream entries to '",
+    b"Resetting stream cluster state for '",
+    b"Detected bad stream state, resetting '",
+    b"stream '",
+    b"Stream '",
+];
+const DECLINE_HEAD: &[u8] = b"Will not reset stream";
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Bit 7 set in every byte of `w` that is `'` or `W` (and possibly in
+/// bytes above one that is: candidates, each checked).
+#[inline(always)]
+fn head_marks(w: u64) -> u64 {
+    let q = w ^ (b'\'' as u64 * LO);
+    let v = w ^ (b'W' as u64 * LO);
+    ((q.wrapping_sub(LO) & !q) | (v.wrapping_sub(LO) & !v)) & HI
+}
+
+/// Whether `b` holds a `'` or a `W`, which every event message head
+/// does: eight bytes per step, so that lines which cannot hold one are
+/// passed over for about one wasm instruction a byte.
+#[inline]
+pub fn may_hold_event_head(b: &[u8]) -> bool {
+    let mut words = b.chunks_exact(8);
+    for w in words.by_ref() {
+        let Ok(w) = <[u8; 8]>::try_from(w) else { return true };
+        if head_marks(u64::from_le_bytes(w)) != 0 {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&c| c == b'\'' || c == b'W')
+}
+
+/// Where the first event message head (an apply error, a reset, a bad
+/// stream state, a declined reset, an account limit) starts in `m`,
+/// wherever it sits: for lines behind a prefix no layout here knows.
+pub fn find_event_head(m: &[u8]) -> Option<usize> {
+    if !may_hold_event_head(m) {
+        return None;
+    }
+    (0..m.len()).filter(|&q| m[q] == b'\'' || m[q] == b'W').find_map(|q| head_ending_at(m, q))
+}
+
+/// The start of a head whose quote is at `q`, or that starts with the `W` at `q`.
+fn head_ending_at(m: &[u8], q: usize) -> Option<usize> {
+    if m[q] == b'W' {
+        return m[q..].starts_with(DECLINE_HEAD).then_some(q);
+    }
+    if q == 0 || m[q - 1] != b' ' {
+        return None;
+    }
+    QUOTED_HEADS.iter().find(|h| q + 1 >= h.len() && m[q + 1 - h.len()..=q] == ***h).map(|h| q + 1 - h.len())
+}
+
+/// Takes the message from the head at `p` of the line's message; reads
+/// nats-server's `[LVL] ` and time just before it when they are there
+/// (`n1-1  | [8368] 2026/11/26 14:17:08.682791 [WRN] Resetting ...`, as
+/// `docker compose logs` prints it).
+fn behind_unknown_prefix(line: &mut Line<'_>, p: usize) {
+    let m = line.message;
+    let before = &m[..p];
+    line.unknown_prefix = true;
+    line.message = &m[p..];
+    let n = before.len();
+    if n < 6 || !before.ends_with(b"] ") || before[n - 6] != b'[' {
+        return;
+    }
+    let Some(level) = Level::from_label(&before[n - 5..n - 2]) else { return };
+    line.level = Some(level);
+    let rest = &before[..n - 6];
+    for len in [26, 19] {
+        let Some(t) = rest.len().checked_sub(len + 1).and_then(|s| rest.get(s..rest.len() - 1)) else { continue };
+        if rest.ends_with(b" ") && clock::parse_nats_time(t).is_some_and(|(_, k)| k == len) {
+            line.stamp = Some(Stamp::Nats(t));
+            return;
+        }
+    }
 }
 
 /// Whether the message of line `b` (raw, or still escaped inside a JSON
@@ -206,29 +357,79 @@ pub fn message_may_matter(b: &[u8]) -> bool {
         Some(c) => c,
         None => return false,
     };
-    let start = if c == b'[' {
-        match nats_message_start(b) {
-            Some(m) => m,
-            None => return split_may_matter(b),
-        }
-    } else if c.is_ascii_lowercase() || (c.is_ascii_punctuation() && !matches!(c, b'\\' | b'<'))
-        || (c.is_ascii_digit() && !(b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-')))
+    if c == b'[' {
+        return match nats_message_start(b) {
+            Some(m) => crate::event::may_matter(b.get(m..).unwrap_or_default()),
+            None => split_may_matter(b),
+        };
+    }
+    if c.is_ascii_lowercase() || c.is_ascii_digit() || (c.is_ascii_punctuation() && !matches!(c, b'\\' | b'<'))
         || (c.is_ascii_uppercase() && !(b.get(3) == Some(&b' ') && b.get(9) == Some(&b':')))
     {
-        // The tests `split` tries a wrapper on (ESC, `\`, `<`, a time's
-        // digits, a syslog month) fail: the message is the whole line.
-        0
-    } else {
-        return split_may_matter(b);
+        // No wrapper but stern (a lowercase or digit start) can start so,
+        // nor a CRI/rsyslog time (`dddd-dd-`): the message is the whole
+        // line, or what follows stern's names, or a head behind an
+        // unknown prefix.
+        let wrapped = (c.is_ascii_digit() && b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-'))
+            || ((c.is_ascii_lowercase() || c.is_ascii_digit()) && may_be_stern(b));
+        if !wrapped {
+            return crate::event::may_matter(b) || find_event_head(b).is_some();
+        }
+    }
+    split_may_matter(b)
+}
+
+/// Whether stern's `<pod> <container> ` may start `b` (a superset of what
+/// [`stern_prefix`] takes): a name, a space, a name starting with a letter
+/// or digit, then a space, ESC or `\\`. Looks at most at `b`'s first 48
+/// bytes when `limit` says so (the pass gate's header); `None` when the
+/// answer lies beyond them.
+#[inline]
+fn stern_shape(b: &[u8], limit: usize) -> Option<bool> {
+    let end = b.len().min(limit);
+    let mut i = 0;
+    let name = |i: &mut usize, dots: bool| {
+        let from = *i;
+        while *i < end && (b[*i].is_ascii_lowercase() || b[*i].is_ascii_digit() || b[*i] == b'-' || (dots && b[*i] == b'.')) {
+            *i += 1;
+        }
+        *i > from
     };
-    crate::event::may_matter(b.get(start..).unwrap_or_default())
+    if !name(&mut i, true) {
+        return Some(false);
+    }
+    for second in [false, true] {
+        match b.get(i) {
+            _ if i >= end => return if end < b.len() { None } else { Some(false) },
+            Some(b' ') => {}
+            Some(0x1b | b'\\') => return Some(true),
+            _ => return Some(false),
+        }
+        i += 1;
+        if second {
+            return Some(true);
+        }
+        match b.get(i) {
+            _ if i >= end => return if end < b.len() { None } else { Some(false) },
+            Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit() => {}
+            Some(0x1b | b'\\') => return Some(true),
+            _ => return Some(false),
+        }
+        name(&mut i, false);
+    }
+    Some(true)
+}
+
+fn may_be_stern(b: &[u8]) -> bool {
+    stern_shape(b, usize::MAX).unwrap_or(true)
 }
 
 /// What the first byte of a line tells [`surely_irrelevant`] (one table
 /// load instead of a chain of range tests).
-const NO: u8 = 0; // the message is the whole line and no head starts so
-const DIGIT: u8 = 1; // the same, unless `dddd-dd-` starts a CRI/stern time
+const NO: u8 = 0; // the message is the whole line (or a head behind it) and no head starts so
+const DIGIT: u8 = 1; // the same, unless `dddd-dd-` starts a CRI/rsyslog time or stern's names
 const UPPER: u8 = 2; // the same, unless `Mmm dd hh:` starts a journald line
+const LOWER: u8 = 5; // the same, unless stern's names start it
 const NATS: u8 = 3; // `[`: nats-server's own prefix, read at fixed offsets
 const ASK: u8 = 4; // a wrapper, a message head or `{` (a `/jsz` document): no quick answer
 
@@ -250,6 +451,8 @@ const FIRST: [u8; 256] = {
             ASK
         } else if b.is_ascii_uppercase() {
             UPPER
+        } else if b.is_ascii_lowercase() {
+            LOWER
         } else {
             NO
         };
@@ -285,42 +488,40 @@ const LABEL_START: [u8; 256] = {
 
 /// A quicker, partial [`message_may_matter`] for the record path: `true`
 /// only when that answers `false` for any line `h` begins (the first 48
-/// bytes of the rest of the record) and `h` does not start a `/jsz`
-/// document (`{`); `false` means "ask the full check". It answers the
-/// common shapes: a line no wrapper starts whose first byte starts no
-/// message head, and nats-server's `[pid] yyyy/mm/dd hh:mm:ss.uuuuuu [LVL] `
-/// whose message starts with no head's first byte.
+/// bytes of `rest`, the record from the line's start to its end) and `h`
+/// does not start a `/jsz` document (`{`); `false` means "ask the full
+/// check". It answers the common shapes: a line no wrapper starts and that
+/// holds no `'` or `W` anywhere in `rest` (so no event message sits behind
+/// an unknown prefix, [`find_event_head`]), and nats-server's
+/// `[pid] yyyy/mm/dd hh:mm:ss.uuuuuu [LVL] ` whose message starts with no
+/// head's first byte (a line with nats-server's prefix is never searched).
 ///
 /// For nats-server's prefix it tests only what could move the message's
 /// start, not what `nats_prefix` merely requires: where a required byte is
 /// wrong there is no prefix, the message is the whole line, and a line
-/// starting with `[` never matters, so "irrelevant" is right either way.
+/// starting with `[` and a digit is never searched and never matters, so
+/// "irrelevant" is right either way.
 /// What could move the start: a pid of 8 or more digits, a time without
 /// the fraction (`nats_prefix` then looks for the space), a line without
 /// a time (`[pid] [LVL]`: the byte after `] ` is `[`, not a digit), ANSI
 /// colour before the label (ESC or `\u001b`, neither a label's first letter)
 /// or after it (then no `]` three bytes on).
 #[inline(always)]
-pub fn surely_irrelevant(h: &[u8; 48]) -> bool {
+pub fn surely_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
     let class = FIRST[h[0] as usize];
-    if class == NO {
-        return true;
-    }
-    if class == DIGIT {
-        return !(h[4] == b'-' && h[7] == b'-');
-    }
-    if class == UPPER {
-        return !(h[3] == b' ' && h[9] == b':');
-    }
     if class != NATS {
-        return false;
+        return class != ASK && no_wrapper_no_head(class, h, rest);
     }
-    // The pid's digits as in `nats_message_start`; `n` == 0 is no pid (no
-    // prefix: irrelevant whatever follows), 8 may be a longer pid.
+    // The pid's digits as in `nats_message_start`; `n` == 0 is no pid (a
+    // `[...]` prefix resetwatch does not know, or kubectl's `[pod/`), 8 may
+    // be a longer pid.
     let word = u64::from_le_bytes([h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]]);
     let t = word ^ 0x3030_3030_3030_3030;
     let not_digit = (t.wrapping_add(0x7676_7676_7676_7676) | t) & 0x8080_8080_8080_8080;
     let n = (not_digit.trailing_zeros() / 8) as usize;
+    if n == 0 {
+        return h[1..5] != *b"pod/" && !may_hold_event_head(rest);
+    }
     if n >= 8 {
         return false;
     }
@@ -344,6 +545,20 @@ pub fn surely_irrelevant(h: &[u8; 48]) -> bool {
         return HEAD[after as usize] == 0;
     }
     HEAD[h[n + 36] as usize] == 0
+}
+
+/// [`surely_irrelevant`] for a line that does not start with `[`: no
+/// wrapper may start it and `rest` holds no head's `'` or `W`. Out of
+/// line, so that nats-server's own lines pay nothing for it.
+#[inline(never)]
+fn no_wrapper_no_head(class: u8, h: &[u8; 48], rest: &[u8]) -> bool {
+    if (class == DIGIT && h[4] == b'-' && h[7] == b'-') || (class == UPPER && h[3] == b' ' && h[9] == b':') {
+        return false;
+    }
+    if (class == LOWER || class == DIGIT) && stern_shape(rest, 48) != Some(false) {
+        return false;
+    }
+    !may_hold_event_head(rest)
 }
 
 /// The general answer, out of line: `split` returns its `Line` through the
@@ -389,7 +604,7 @@ fn nats_message_start(b: &[u8]) -> Option<usize> {
     Some(if h[j + 5] == b' ' { j + 6 } else { j + 5 })
 }
 
-/// `<pri>` then RFC 3164 or RFC 5424-ish header, up to the message.
+/// `<pri>` then an RFC 3164 or RFC 5424 header, up to the message.
 fn syslog<'a>(b: &'a [u8], start: usize, line: &mut Line<'a>) -> usize {
     let Some(close) = find_within(b, start + 1, 4, |c| c == b'>') else { return start };
     let Some(pri) = std::str::from_utf8(&b[start + 1..close]).ok().and_then(|s| s.parse::<u32>().ok()) else {
@@ -397,12 +612,15 @@ fn syslog<'a>(b: &'a [u8], start: usize, line: &mut Line<'a>) -> usize {
     };
     let mut i = close + 1;
     // RFC 5424 puts a version digit and a space before the time.
-    if b.get(i) == Some(&b'1') && b.get(i + 1) == Some(&b' ') {
+    let rfc5424 = b.get(i) == Some(&b'1') && b.get(i + 1) == Some(&b' ');
+    if rfc5424 {
         i += 2;
     }
     let after_time = if let Some((_, n)) = clock::parse_rfc3339(&b[i..]) {
         line.stamp = Some(Stamp::Zoned(&b[i..i + n]));
         i + n
+    } else if rfc5424 && b.get(i) == Some(&b'-') {
+        i + 1 // the nil time
     } else if let Some((_, n)) = clock::parse_syslog_time(&b[i..], 2000) {
         line.stamp = Some(Stamp::Syslog(&b[i..i + n]));
         i + n
@@ -410,17 +628,104 @@ fn syslog<'a>(b: &'a [u8], start: usize, line: &mut Line<'a>) -> usize {
         return start;
     };
     line.level = Some(Level::from_syslog(pri));
-    tag_end(b, after_time).unwrap_or(after_time)
+    if rfc5424 {
+        if let Some(end) = rfc5424_header(b, after_time, line) {
+            return end;
+        }
+    }
+    match syslog_tag(b, after_time) {
+        Some((host, program, end)) => {
+            (line.host, line.program) = (host, Some(program));
+            end
+        }
+        None => after_time,
+    }
 }
 
-/// After a syslog or journald time: `[host ]ident[pid]: `; returns the
-/// index after the first `: `, which ends the tag (host names and idents hold none).
-fn tag_end(b: &[u8], i: usize) -> Option<usize> {
-    let end = b.len().min(i.saturating_add(300));
-    (i..end).find(|&j| b[j] == b':' && b.get(j + 1) == Some(&b' ')).map(|j| j + 2)
+/// RFC 5424 after the time: ` HOSTNAME APP-NAME PROCID MSGID SD `, each
+/// a token or `-`, the structured data `-` or `[...]` elements; returns
+/// where the message starts (after a UTF-8 BOM, if any).
+fn rfc5424_header<'a>(b: &'a [u8], i: usize, line: &mut Line<'a>) -> Option<usize> {
+    let mut j = i;
+    let mut fields: [&[u8]; 4] = [&[]; 4];
+    for f in fields.iter_mut() {
+        if b.get(j) != Some(&b' ') {
+            return None;
+        }
+        let end = token_end(b, j + 1)?;
+        *f = &b[j + 1..end];
+        j = end;
+    }
+    if b.get(j) != Some(&b' ') {
+        return None;
+    }
+    j += 1;
+    match b.get(j) {
+        Some(b'-') => j += 1,
+        Some(b'[') => {
+            while b.get(j) == Some(&b'[') {
+                j += 1;
+                loop {
+                    match *b.get(j)? {
+                        b'\\' => j += 2,
+                        b']' => break,
+                        _ => j += 1,
+                    }
+                }
+                j += 1;
+            }
+        }
+        _ => return None,
+    }
+    if b.get(j) == Some(&b' ') {
+        j += 1;
+    }
+    if b.get(j..j + 3) == Some(&[0xef, 0xbb, 0xbf]) {
+        j += 3;
+    }
+    (line.host, line.program) = (Some(fields[0]), Some(fields[1]));
+    Some(j)
 }
 
-/// A line that starts with an RFC 3339 time: CRI (`... stderr F `) or stern (`...<TAB>`).
+/// The end of a token of 1 to 255 bytes with no blank in it, at `i`.
+fn token_end(b: &[u8], i: usize) -> Option<usize> {
+    let end = b.len().min(i.saturating_add(255));
+    let stop = (i..end).find(|&j| matches!(b[j], b' ' | b'\t')).unwrap_or(end);
+    (stop > i && (stop < end || end == b.len())).then_some(stop)
+}
+
+/// After a syslog or journald time: ` [host ]program[[pid]]: `. Returns
+/// the host, the program without its pid, and where the message starts.
+/// Host names and programs hold no blank, so the tag is one or two tokens,
+/// the last ending in `:`.
+fn syslog_tag(b: &[u8], i: usize) -> Option<(Option<&[u8]>, &[u8], usize)> {
+    let i = skip_blank(b, i);
+    let first = token_end(b, i)?;
+    let ends_tag = |end: usize| b[end - 1] == b':' && matches!(b.get(end), None | Some(b' '));
+    let (host, from, end) = if ends_tag(first) {
+        (None, i, first)
+    } else {
+        if b.get(first) != Some(&b' ') {
+            return None;
+        }
+        let second = token_end(b, first + 1)?;
+        if !ends_tag(second) {
+            return None;
+        }
+        (Some(&b[i..first]), first + 1, second)
+    };
+    let mut program = &b[from..end - 1];
+    if let Some(open) = program.iter().position(|&c| c == b'[') {
+        if program.ends_with(b"]") {
+            program = &program[..open];
+        }
+    }
+    Some((host, program, (end + 1).min(b.len())))
+}
+
+/// A line that starts with an RFC 3339 time: CRI (`... stderr F `), stern
+/// `--timestamps` (`...<TAB>`), rsyslog's default file format and
+/// `journalctl -o short-iso` (`... host nats-server[pid]: `).
 fn zoned_prefix<'a>(b: &'a [u8], start: usize, line: &mut Line<'a>) -> usize {
     let Some((_, n)) = clock::parse_rfc3339(&b[start..]) else { return start };
     let stamp = &b[start..start + n];
@@ -428,21 +733,89 @@ fn zoned_prefix<'a>(b: &'a [u8], start: usize, line: &mut Line<'a>) -> usize {
     if i == start + n {
         return start;
     }
+    line.stamp = Some(Stamp::Zoned(stamp));
     if let Some(rest) = b.get(i..i + 9) {
         if (rest.starts_with(b"stdout ") || rest.starts_with(b"stderr ")) && matches!(rest[7], b'F' | b'P') && rest[8] == b' ' {
-            i += 9;
+            return i + 9;
         }
     }
-    line.stamp = Some(Stamp::Zoned(stamp));
+    if b.get(i) != Some(&b'[') {
+        if let Some((host, program, end)) = syslog_tag(b, i) {
+            (line.host, line.program) = (host, Some(program));
+            i = end;
+        }
+    }
     i
 }
 
-/// journald's short form: `Oct 24 13:50:39 host nats-b[7261]: `.
+/// journald's `short` and `short-precise` forms: `Oct 24 13:50:39[.uuuuuu] host nats-b[7261]: `.
 fn journal_prefix<'a>(b: &'a [u8], start: usize, line: &mut Line<'a>) -> usize {
     let Some((_, n)) = clock::parse_syslog_time(&b[start..], 2000) else { return start };
-    let Some(end) = tag_end(b, start + n) else { return start };
+    let Some((host, program, end)) = syslog_tag(b, start + n) else { return start };
     line.stamp = Some(Stamp::Syslog(&b[start..start + n]));
+    (line.host, line.program) = (host, Some(program));
     end
+}
+
+/// A Kubernetes name at `i` (a pod's may hold dots): lowercase letters,
+/// digits and `-`, starting with a letter or digit, at most 253 bytes.
+fn k8s_name(b: &[u8], i: usize, dots: bool) -> Option<(&[u8], usize)> {
+    let ok = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || (dots && c == b'.');
+    if !b.get(i).is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+        return None;
+    }
+    let end = b.len().min(i + 253);
+    let stop = (i..end).find(|&j| !ok(b[j])).unwrap_or(end);
+    Some((&b[i..stop], stop))
+}
+
+/// stern's default `<pod> <container> <line>` (the names ANSI-coloured on
+/// a terminal; `--timestamps` puts an RFC 3339 time before the line):
+/// taken only when nats-server's own prefix follows, since two words and
+/// a space start many lines.
+fn stern_prefix<'a>(b: &'a [u8], start: usize, line: &mut Line<'a>) -> usize {
+    let Some((pod, i)) = k8s_name(b, start, true) else { return start };
+    let i = skip_ansi(b, i);
+    if b.get(i) != Some(&b' ') {
+        return start;
+    }
+    let Some((_, i)) = k8s_name(b, skip_ansi(b, i + 1), false) else { return start };
+    let i = skip_ansi(b, i);
+    if b.get(i) != Some(&b' ') {
+        return start;
+    }
+    let mut i = skip_ansi(b, i + 1);
+    let mut stamp = None;
+    if let Some((_, n)) = clock::parse_rfc3339(&b[i..]) {
+        stamp = Some(Stamp::Zoned(&b[i..i + n]));
+        i = skip_blank(b, i + n);
+    }
+    let mut probe = *line;
+    if b.get(i) != Some(&b'[') || nats_prefix(b, i, &mut probe).is_none() {
+        return start;
+    }
+    (line.host, line.stamp) = (Some(pod), stamp);
+    i
+}
+
+/// `kubectl logs --prefix`: `[pod/<pod>/<container>] ` (then, with
+/// `--timestamps`, an RFC 3339 time).
+fn kubectl_prefix<'a>(b: &'a [u8], start: usize, line: &mut Line<'a>) -> usize {
+    let Some((pod, i)) = k8s_name(b, start + 5, true) else { return start };
+    if b.get(i) != Some(&b'/') {
+        return start;
+    }
+    let Some((_, i)) = k8s_name(b, i + 1, false) else { return start };
+    if b.get(i) != Some(&b']') || b.get(i + 1) != Some(&b' ') {
+        return start;
+    }
+    let mut i = i + 2;
+    if let Some((_, n)) = clock::parse_rfc3339(&b[i..]) {
+        line.stamp = Some(Stamp::Zoned(&b[i..i + n]));
+        i = skip_blank(b, i + n);
+    }
+    line.host = Some(pod);
+    i
 }
 
 /// `[pid] [time ][LVL] `: returns the index of the message, or `None` when
@@ -581,6 +954,254 @@ mod tests {
         }
     }
 
+    /// s05 n1.log, lines 52 and 53, verbatim: the model for every layout below.
+    const APPLY: &str = "Error applying entries to '$G > ORDERS': catchup aborted, no leader for stream '$G > ORDERS'";
+    const RESET: &str = "Resetting stream cluster state for '$G > ORDERS'";
+
+    /// One row: what it shows, the line, level, time (offset 0, now
+    /// 2026-11-26T15:00Z), the server its wrapper names, whether it was
+    /// found behind an unknown prefix, and the message.
+    struct Row {
+        what: &'static str,
+        line: String,
+        level: Option<Level>,
+        time: Option<&'static str>,
+        origin: Option<&'static str>,
+        unknown: bool,
+        message: &'static str,
+    }
+
+    fn layout_rows() -> Vec<Row> {
+        let nats = |t: &str, lvl: &str, m: &str| format!("[8368] 2026/11/26 {t} [{lvl}] {m}");
+        vec![
+            Row {
+                what: "rsyslog's default file format (RSYSLOG_FileFormat) keeps the host and nats-server's own time",
+                line: format!("2026-11-26T14:17:08.683510+00:00 n1 nats-server[8368]: {}", nats("14:17:08.683482", "WRN", RESET)),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683482Z"),
+                origin: Some("n1"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "rsyslog's file format of a server that prints no time of its own takes rsyslog's",
+                line: format!("2026-11-26T15:17:08.683510+01:00 n1 nats-server[8368]: [8368] [WRN] {RESET}"),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683510Z"),
+                origin: Some("n1"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "RFC 5424 from a relay takes the level from the priority and the host from the header",
+                line: format!("<28>1 2026-11-26T14:17:08.682791Z n1 nats-server 8368 - - {APPLY}"),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.682791Z"),
+                origin: Some("n1"),
+                unknown: false,
+                message: APPLY,
+            },
+            Row {
+                what: "RFC 5424 with structured data and a BOM before the message",
+                line: format!("<27>1 2026-11-26T14:17:08.682791Z n2 nats-server 8382 ID47 [exampleSDID@32473 iut=\"3\" eventID=\"1011\"][x@1 a=\"\\]\"] \u{feff}{RESET}"),
+                level: Some(Level::Error),
+                time: Some("2026-11-26T14:17:08.682791Z"),
+                origin: Some("n2"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "RFC 5424 with the nil time has no time of its own",
+                line: format!("<28>1 - n1 nats-server 8368 - - {RESET}"),
+                level: Some(Level::Warn),
+                time: None,
+                origin: Some("n1"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "journalctl -o short-iso (systemd 249 and later) reads the zone",
+                line: format!("2026-11-26T15:17:08+01:00 n1 nats-server[8368]: {}", nats("14:17:08.682791", "WRN", APPLY)),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.682791Z"),
+                origin: Some("n1"),
+                unknown: false,
+                message: APPLY,
+            },
+            Row {
+                what: "journalctl -o short-iso from an older systemd writes the zone without a colon",
+                line: format!("2026-11-26T15:17:08+0100 n1 nats-server[8368]: [8368] [WRN] {RESET}"),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.000000Z"),
+                origin: Some("n1"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "journalctl -o short-precise keeps the microseconds",
+                line: format!("Nov 26 14:17:08.683510 n1 nats-server[8368]: [8368] [WRN] {RESET}"),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683510Z"),
+                origin: Some("n1"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "journald names two servers on one host by their programs",
+                line: format!("Nov 26 14:17:08 host nats-b[8382]: {}", nats("14:17:08.682791", "WRN", APPLY)),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.682791Z"),
+                origin: Some("host/nats-b"),
+                unknown: false,
+                message: APPLY,
+            },
+            Row {
+                what: "stern's default output puts the pod and container before the line",
+                line: format!("nats-0 nats {}", nats("14:17:08.683482", "WRN", RESET)),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683482Z"),
+                origin: Some("nats-0"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "stern on a terminal colours the names",
+                line: format!("\x1b[32mnats-1\x1b[0m \x1b[36mnats\x1b[0m {}", nats("14:17:08.683482", "WRN", RESET)),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683482Z"),
+                origin: Some("nats-1"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "stern --timestamps puts the kubelet's time after the names",
+                line: format!("nats-2 nats 2026-11-26T14:17:08.683600Z [8368] [WRN] {RESET}"),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683600Z"),
+                origin: Some("nats-2"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "kubectl logs --prefix names the pod in brackets",
+                line: format!("[pod/nats-0/nats] {}", nats("14:17:08.682791", "WRN", APPLY)),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.682791Z"),
+                origin: Some("nats-0"),
+                unknown: false,
+                message: APPLY,
+            },
+            Row {
+                what: "kubectl logs --prefix --timestamps around a line with no time of its own",
+                line: format!("[pod/nats-0/nats] 2026-11-26T14:17:08.683600123Z [8368] [WRN] {RESET}"),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683600Z"),
+                origin: Some("nats-0"),
+                unknown: false,
+                message: RESET,
+            },
+            Row {
+                what: "docker compose logs' service prefix is unknown, but nats-server's time and level right before the message are read",
+                line: format!("n1-1  | {}", nats("14:17:08.683482", "WRN", RESET)),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.683482Z"),
+                origin: None,
+                unknown: true,
+                message: RESET,
+            },
+            Row {
+                what: "an unknown prefix with no time leaves the time to the record",
+                line: format!("nats n1 | {RESET}"),
+                level: None,
+                time: None,
+                origin: None,
+                unknown: true,
+                message: RESET,
+            },
+            Row {
+                what: "the nameless decline of 2.9-2.11.5 is found by its W",
+                line: "app=nats level=warn msg=\"Will not reset stream, server resources exceeded\"".into(),
+                level: None,
+                time: None,
+                origin: None,
+                unknown: true,
+                message: "Will not reset stream, server resources exceeded\"",
+            },
+            Row {
+                what: "a bracketed prefix that is not a pid is searched too",
+                line: format!("[nats-n1] {APPLY}"),
+                level: None,
+                time: None,
+                origin: None,
+                unknown: true,
+                message: APPLY,
+            },
+            Row {
+                what: "a wrapper's message that starts with something else is searched",
+                line: format!("<28>Nov 26 14:17:08 relay nats: n1: {RESET}"),
+                level: Some(Level::Warn),
+                time: Some("2026-11-26T14:17:08.000000Z"),
+                origin: Some("relay/nats"),
+                unknown: true,
+                message: RESET,
+            },
+            Row {
+                what: "a line that merely mentions a stream is not a head",
+                line: "JetStream cluster new stream leader for '$G > ORDERS'".into(),
+                level: None,
+                time: None,
+                origin: None,
+                unknown: false,
+                message: "JetStream cluster new stream leader for '$G > ORDERS'",
+            },
+            Row {
+                what: "nats-server's own prefix is never searched behind",
+                line: nats("14:17:08.683482", "INF", &format!("x {RESET}")),
+                level: Some(Level::Info),
+                time: Some("2026-11-26T14:17:08.683482Z"),
+                origin: None,
+                unknown: false,
+                message: "x Resetting stream cluster state for '$G > ORDERS'",
+            },
+        ]
+    }
+
+    #[test]
+    fn reads_every_layout_operators_have() {
+        let now = clock::parse_rfc3339(b"2026-11-26T15:00:00Z").unwrap().0;
+        for r in layout_rows() {
+            let l = split(r.line.as_bytes());
+            assert_eq!(l.level, r.level, "{}: {}", r.what, r.line);
+            assert_eq!(l.time(0, now).map(|t| rfc3339(t, 0)).as_deref(), r.time, "{}: {}", r.what, r.line);
+            assert_eq!(l.origin().as_deref(), r.origin, "{}: {}", r.what, r.line);
+            assert_eq!(l.unknown_prefix, r.unknown, "{}: {}", r.what, r.line);
+            assert_eq!(std::str::from_utf8(l.message).unwrap(), r.message, "{}: {}", r.what, r.line);
+            // and the quick checks agree with the full split, in both spellings
+            let escaped = r.line.replace('\x1b', "\\u001b").replace('"', "\\\"");
+            for b in [r.line.as_bytes(), escaped.as_bytes()] {
+                assert_eq!(message_may_matter(b), crate::event::may_matter(split(b).message), "{}", r.what);
+                check_surely(b);
+            }
+        }
+    }
+
+    #[test]
+    fn the_gate_still_answers_ordinary_lines_at_once() {
+        // The bench's non-NATS line and an [INF] line from s05 n1.log: the
+        // head search costs them nothing but a scan for `'` and `W`.
+        for l in [
+            r#"10.0.0.1 - - [26/Nov/2026:14:17:08 +0000] "GET /healthz HTTP/1.1" 200 2 "-" "kube-probe/1.29""#,
+            "[8368] 2026/11/26 14:17:03.570812 [INF] Creating JetStream metadata controller",
+            "level=info msg=compacting component=tsdb",
+        ] {
+            assert!(check_surely(l.as_bytes()), "{l}");
+        }
+        // a line that may hide a head, or start stern's names, is asked about
+        for l in ["nats-0 nats [8368] 2026/11/26 14:17:03.559921 [INF] Server is ready", "anything at all 'quoted'", "[main] Will not"] {
+            assert!(!check_surely(l.as_bytes()), "{l}");
+        }
+    }
+
     #[test]
     fn reads_the_escaped_form_too() {
         // How Fluent Bit hands a coloured terminal copy to the filter.
@@ -611,6 +1232,10 @@ mod tests {
                 texts.push(t.clone());
                 texts.push(t.replace('\x1b', "\\u001b").replace('\t', "\\t"));
             }
+        }
+        for r in layout_rows() {
+            texts.push(r.line.clone());
+            texts.push(r.line.replace('\x1b', "\\u001b"));
         }
         texts.push("[12345678] 2026/11/26 14:17:08.682791 [WRN] Resetting stream cluster state for 'A > B'".into());
         texts.push("[1] [\\u001b[0;93mWRN\\u001b[0m] Resetting stream cluster state for 'A > B'".into());
@@ -654,7 +1279,7 @@ mod tests {
         let mut b = line.to_vec();
         b.extend_from_slice(b"\"}");
         b.resize(b.len().max(48), b'x');
-        let sure = surely_irrelevant(b[..48].try_into().unwrap());
+        let sure = surely_irrelevant(b[..48].try_into().unwrap(), &b);
         if sure {
             for b in [&b[..], &b[..48]] {
                 assert!(!message_may_matter(b) && b[0] != b'{', "{:?}", String::from_utf8_lossy(b));

@@ -1,14 +1,16 @@
 //! Host records: where the log line is, which source it came from, and how
 //! an alert is added to a record without touching the rest of it.
 //!
-//! Record shapes (docs/detection.md#record-shapes-and-the-source): Fluent Bit tail (`log`),
+//! Record shapes (docs/detection.md#record-shapes-and-record-times): Fluent Bit tail (`log`),
 //! Kubernetes-enriched (`log` + `kubernetes.namespace_name` / `pod_name`),
 //! Vector (`message`, `host`), docker json-file (`log`, `stream`, `time`:
 //! that `stream` is stdout/stderr, not a NATS stream), systemd (`MESSAGE`,
 //! `_HOSTNAME`).
 
+use crate::clock::{self, Micros};
 use crate::config::Config;
 use crate::json::{self, Members};
+use crate::line::Line;
 
 /// The key resetwatch adds to a record that carries an alert.
 pub const ALERT_KEY: &str = "resetwatch";
@@ -35,21 +37,169 @@ pub fn message_at(record: &[u8], start: usize) -> Option<String> {
     json::decode_str(rest.get(..i)?).map(|s| s.into_owned())
 }
 
-/// The source a record came from: `<namespace>/<pod>` when both Kubernetes
-/// keys are there, else the first host key, else the host's tag.
-pub fn source(record: &[u8], cfg: &Config, tag: &str) -> String {
+/// The source (the server) a record came from, by [`pick_source`], with
+/// the host's `tag` as the last resort (its rotation suffix dropped,
+/// [`tag_source`]).
+pub fn source(record: &[u8], cfg: &Config, tag: &str, line: &Line<'_>) -> String {
+    pick_source(Some(record), line, &tag_source(tag), cfg)
+}
+
+/// The one rule for which server a line came from, for every host. The
+/// first that is there wins:
+/// 1. the record's Kubernetes pod, `<namespace>/<pod>`: Fluent Bit's
+///    `kubernetes.namespace_name` + `kubernetes.pod_name` (the configured
+///    `namespace_key` / `pod_key`), or Vector's `kubernetes.pod_namespace` +
+///    `kubernetes.pod_name`;
+/// 2. docker's `container_name` (its leading `/` dropped): on one
+///    docker-compose host every container carries the same `host`;
+/// 3. the server the line's own wrapper names ([`Line::origin`]: syslog's
+///    or journald's host and program, stern's or kubectl's pod);
+/// 4. the record's `file` (Vector's `file` source), as `<folder>/<stem>`
+///    with rotation suffixes dropped ([`file_source`]): that source's `host`
+///    is the collector's, which must not merge the servers it reads;
+/// 5. the configured `host_keys` (`host`, then journald's `_HOSTNAME`,
+///    which takes `/<SYSLOG_IDENTIFIER>` when that is not `nats-server`);
+/// 6. `fallback`: the host's name for where the line came from (a tag, a
+///    file name).
+pub fn pick_source(record: Option<&[u8]>, line: &Line<'_>, fallback: &str, cfg: &Config) -> String {
     let text = |path: &str| {
-        json::find_path(record, path).and_then(json::string_value).map(|s| s.into_owned()).filter(|s| !s.is_empty())
+        let rec = record?;
+        json::find_path(rec, path).and_then(json::string_value).map(|s| s.into_owned()).filter(|s| !s.is_empty())
     };
-    if let (Some(ns), Some(pod)) = (text(&cfg.namespace_key), text(&cfg.pod_key)) {
-        return bounded(format!("{ns}/{pod}"));
+    for (ns, pod) in [(cfg.namespace_key.as_str(), cfg.pod_key.as_str()), ("kubernetes.pod_namespace", "kubernetes.pod_name")] {
+        if let (Some(ns), Some(pod)) = (text(ns), text(pod)) {
+            return bounded(format!("{ns}/{pod}"));
+        }
+    }
+    if let Some(c) = text("container_name") {
+        let c = c.trim_start_matches('/');
+        if !c.is_empty() {
+            return bounded(c.to_string());
+        }
+    }
+    if let Some(o) = line.origin() {
+        return bounded(o);
+    }
+    if let Some(f) = text("file") {
+        return bounded(file_source(&f, true));
     }
     for k in &cfg.host_keys {
         if let Some(h) = text(k) {
+            if k == "_HOSTNAME" {
+                if let Some(id) = text("SYSLOG_IDENTIFIER").filter(|id| id != "nats-server") {
+                    return bounded(format!("{h}/{id}"));
+                }
+            }
             return bounded(h);
         }
     }
-    bounded(tag.to_string())
+    bounded(fallback.to_string())
+}
+
+/// What rotation made of a log file's name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// The file being written.
+    Current,
+    /// logrotate's `<name>.N` (`.N.gz` when compressed): higher is older.
+    Logrotate(u32),
+    /// nats-server's own `<logfile>.yyyy.mm.dd.hh.mm.ss.nnnnnnnnn`
+    /// (`logfile_size_limit`, v2.10.25 `logger/log.go`), the time it was
+    /// rotated, as printed.
+    Nats(String),
+}
+
+impl Rotation {
+    /// Sorts the parts of one log oldest first: nats-server's backups by
+    /// their time, then logrotate's from the highest number down, then the
+    /// current file.
+    pub fn age_order(&self) -> (u8, i64, &str) {
+        match self {
+            Rotation::Nats(t) => (0, 0, t),
+            Rotation::Logrotate(n) => (1, -(*n as i64), ""),
+            Rotation::Current => (2, 0, ""),
+        }
+    }
+}
+
+/// A log file's name without its rotation suffix (and a `.gz` after it),
+/// and which part of the log it is: `nats.log.2.gz` is `nats.log`,
+/// logrotate's part 2; `nats.log.2026.11.26.14.17.08.123456789` is
+/// `nats.log`, nats-server's backup of that time.
+pub fn strip_rotation(name: &str) -> (&str, Rotation) {
+    let name = name.strip_suffix(".gz").unwrap_or(name);
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if let Some((base, n)) = name.rsplit_once('.') {
+        if n.len() <= 3 && all_digits(n) && !base.is_empty() {
+            return (base, Rotation::Logrotate(n.parse().unwrap_or(0)));
+        }
+    }
+    // `.yyyy.mm.dd.hh.mm.ss.nnnnnnnnn`: 7 fields of these widths.
+    const WIDTHS: [usize; 7] = [4, 2, 2, 2, 2, 2, 9];
+    let stamp_len = WIDTHS.iter().map(|w| w + 1).sum::<usize>();
+    if name.len() > stamp_len && name.is_char_boundary(name.len() - stamp_len) {
+        let (base, stamp) = name.split_at(name.len() - stamp_len);
+        let fields: Vec<&str> = stamp[1..].split('.').collect();
+        if stamp.starts_with('.') && fields.len() == 7 && fields.iter().zip(WIDTHS).all(|(f, w)| f.len() == w && all_digits(f)) {
+            return (base, Rotation::Nats(stamp[1..].to_string()));
+        }
+    }
+    (name, Rotation::Current)
+}
+
+/// The source named after a log file's path: its stem (the name without
+/// rotation suffix and without its last extension: `/var/log/nats/n1.log.2.gz`
+/// is `n1`), with `<folder>/` before it when `with_folder` is set
+/// (`/srv/nats-a/nats.log` is `nats-a/nats`).
+pub fn file_source(path: &str, with_folder: bool) -> String {
+    let mut parts = path.rsplit(['/', '\\']).filter(|p| !p.is_empty());
+    let name = parts.next().unwrap_or("");
+    let (base, _) = strip_rotation(name);
+    let stem = match base.rfind('.') {
+        Some(dot) if dot > 0 => &base[..dot],
+        _ => base,
+    };
+    match parts.next() {
+        Some(folder) if with_folder => format!("{folder}/{stem}"),
+        _ => stem.to_string(),
+    }
+}
+
+/// A host's tag without the rotation suffix a rotated file's path left in
+/// it (Fluent Bit's `Tag nats.*` on `/var/log/nats/n1.log.1` is
+/// `nats.var.log.nats.n1.log.1`): nats-server's backup suffix and `.N.gz`
+/// always, a bare `.N` only after `.log` (a tag such as `nats.1` may
+/// name a server).
+pub fn tag_source(tag: &str) -> String {
+    let (base, rotation) = strip_rotation(tag);
+    let strip = match rotation {
+        Rotation::Current => false,
+        Rotation::Nats(_) => true,
+        Rotation::Logrotate(_) => tag.ends_with(".gz") || base.ends_with(".log"),
+    };
+    if strip { base } else { tag }.to_string()
+}
+
+/// The time a record carries besides its line, for a line with no time of
+/// its own: the first of `time` (docker's json-file), `timestamp`
+/// (Vector), `@timestamp` (Logstash, Elastic), `date` (Fluent Bit's JSON
+/// outputs), journald's `_SOURCE_REALTIME_TIMESTAMP` and
+/// `__REALTIME_TIMESTAMP`; each an RFC 3339 string or an epoch number
+/// (as a number or a string, [`clock::parse_epoch`]).
+pub fn time(record: &[u8]) -> Option<Micros> {
+    const KEYS: [&str; 6] = ["time", "timestamp", "@timestamp", "date", "_SOURCE_REALTIME_TIMESTAMP", "__REALTIME_TIMESTAMP"];
+    KEYS.iter().find_map(|key| {
+        let raw = Members::new(record).find(|m| json::key_is(m.key, key))?.value;
+        let text = match json::string_value(raw) {
+            Some(s) => s.into_owned(),
+            None => std::str::from_utf8(raw).ok()?.to_string(),
+        };
+        let b = text.trim().as_bytes();
+        match clock::parse_rfc3339(b) {
+            Some((t, n)) if n == b.len() => Some(t),
+            _ => clock::parse_epoch(b),
+        }
+    })
 }
 
 /// Sources name memory the detector keeps; a hostile record cannot make one huge.
@@ -120,7 +270,10 @@ mod tests {
     use super::*;
 
     fn src(record: &str, tag: &str) -> String {
-        source(record.as_bytes(), &Config::default(), tag)
+        let cfg = Config::default();
+        let start = message_start(record.as_bytes(), &cfg.message_keys);
+        let text = start.and_then(|s| message_at(record.as_bytes(), s)).unwrap_or_default();
+        source(record.as_bytes(), &cfg, tag, &crate::line::split(text.as_bytes()))
     }
 
     #[test]
@@ -151,6 +304,75 @@ mod tests {
         assert_eq!(src(r#"{"log":"x","stream":"stderr","time":"2025-06-11T09:45:46Z"}"#, "nats.n1"), "nats.n1");
         assert_eq!(src(r#"{"log":"x","host":""}"#, "nats.n1"), "nats.n1");
         assert_eq!(src(&format!(r#"{{"log":"x","host":"{}"}}"#, "é".repeat(400)), "t").len(), 512);
+    }
+
+    #[test]
+    fn one_rule_names_the_server_of_every_record_shape() {
+        // (what, record, host's tag, source)
+        let s05 = "[8368] 2026/11/26 14:17:08.683482 [WRN] Resetting stream cluster state for '$G > ORDERS'";
+        let rec = |extra: &str| format!(r#"{{"log":{},{extra}}}"#, serde_json::to_string(s05).unwrap());
+        let msg = |extra: &str, line: &str| format!(r#"{{"message":{},{extra}}}"#, serde_json::to_string(line).unwrap());
+        let table: Vec<(&str, String, &str, &str)> = vec![
+            ("Fluent Bit's kubernetes filter names the pod", rec(r#""kubernetes":{"namespace_name":"nats","pod_name":"nats-0"},"host":"node-a""#), "kube.x", "nats/nats-0"),
+            ("Vector's kubernetes_logs names the pod its own way", msg(r#""kubernetes":{"pod_namespace":"nats","pod_name":"nats-1"},"file":"/var/log/pods/nats_nats-1_u/nats/0.log""#, s05), "vector", "nats/nats-1"),
+            ("docker's container_name wins over the host every container shares", msg(r#""container_name":"n2","host":"compose-host""#, s05), "vector", "n2"),
+            ("the fluentd log driver's container_name drops its slash", rec(r#""container_name":"/n3","source":"stderr""#), "docker", "n3"),
+            ("Vector's file source: the file, not the collector's host", msg(r#""file":"/var/log/nats/n1.log","host":"collector""#, s05), "vector", "nats/n1"),
+            ("the file's rotation suffix is dropped", msg(r#""file":"/var/log/nats/n1.log.2026.11.26.14.17.08.123456789","host":"collector""#, s05), "vector", "nats/n1"),
+            ("two folders of the same file name stay two servers", msg(r#""file":"/srv/nats-b/nats.log","host":"collector""#, s05), "vector", "nats-b/nats"),
+            ("a syslog line's own host wins over the record's", msg(r#""host":"10.0.0.9""#, &format!("<28>1 2026-11-26T14:17:08.683482Z n2 nats-server 8382 - - Resetting stream cluster state for '$G > ORDERS'")), "vector", "n2"),
+            ("journald's host and a program that is not nats-server", format!(r#"{{"MESSAGE":{},"_HOSTNAME":"h","SYSLOG_IDENTIFIER":"nats-b"}}"#, serde_json::to_string(s05).unwrap()), "systemd", "h/nats-b"),
+            ("journald's host alone for nats-server", format!(r#"{{"MESSAGE":{},"_HOSTNAME":"h","SYSLOG_IDENTIFIER":"nats-server"}}"#, serde_json::to_string(s05).unwrap()), "systemd", "h"),
+            ("a tag from a rotated path drops logrotate's suffix", rec(r#""stream":"stderr""#), "nats.var.log.nats.n1.log.1", "nats.var.log.nats.n1.log"),
+            ("and nats-server's own", rec(r#""stream":"stderr""#), "nats.n1.log.2026.11.26.14.17.08.123456789", "nats.n1.log"),
+            ("a tag that merely ends in a number is kept", rec(r#""stream":"stderr""#), "nats.1", "nats.1"),
+        ];
+        for (what, record, tag, want) in table {
+            assert_eq!(src(&record, tag), want, "{what}: {record}");
+        }
+    }
+
+    #[test]
+    fn rotation_suffixes_and_the_age_of_each_part() {
+        // (name, base, rotation)
+        let table = [
+            ("nats.log", "nats.log", Rotation::Current),
+            ("nats.log.1", "nats.log", Rotation::Logrotate(1)),
+            ("nats.log.2.gz", "nats.log", Rotation::Logrotate(2)),
+            ("nats.log.gz", "nats.log", Rotation::Current),
+            // nats-facts.md: `<logfile>.yyyy.mm.dd.hh.mm.ss.nnnnnnnnn`
+            ("n1.log.2026.11.26.14.17.08.123456789", "n1.log", Rotation::Nats("2026.11.26.14.17.08.123456789".into())),
+            // eight digits is no logrotate number and no nats-server stamp
+            ("n1.log.2026.11.26.14.17.08.12345678", "n1.log.2026.11.26.14.17.08.12345678", Rotation::Current),
+            ("1", "1", Rotation::Current),
+        ];
+        for (name, base, rot) in table {
+            assert_eq!(strip_rotation(name), (base, rot), "{name}");
+        }
+        let mut parts = ["nats.log", "nats.log.1", "nats.log.3.gz", "nats.log.2.gz"];
+        parts.sort_by(|a, b| strip_rotation(a).1.age_order().cmp(&strip_rotation(b).1.age_order()));
+        assert_eq!(parts, ["nats.log.3.gz", "nats.log.2.gz", "nats.log.1", "nats.log"], "oldest first");
+        assert_eq!(file_source("/var/log/nats/n2.log.2.gz", false), "n2");
+        assert_eq!(file_source("/srv/nats-a/nats.log", true), "nats-a/nats");
+        assert_eq!(file_source("nats-0", true), "nats-0");
+    }
+
+    #[test]
+    fn every_time_a_record_carries() {
+        // (what, record, RFC 3339 UTC)
+        let table = [
+            ("docker json-file's `time`", r#"{"log":"[37] [WRN] x\n","stream":"stderr","time":"2026-11-26T14:17:08.683482123Z"}"#, Some("2026-11-26T14:17:08.683482Z")),
+            ("Vector's `timestamp`", r#"{"message":"[37] [WRN] x","timestamp":"2026-11-26T14:17:08.682791Z"}"#, Some("2026-11-26T14:17:08.682791Z")),
+            ("Logstash's `@timestamp` with a zone", r#"{"message":"x","@timestamp":"2026-11-26T15:17:08.682+01:00"}"#, Some("2026-11-26T14:17:08.682000Z")),
+            ("Fluent Bit's `date` as epoch seconds", r#"{"date":1795702628.682791,"log":"x"}"#, Some("2026-11-26T14:17:08.682791Z")),
+            ("journald's source time before its receive time", r#"{"MESSAGE":"x","__REALTIME_TIMESTAMP":"1795702629000000","_SOURCE_REALTIME_TIMESTAMP":"1795702628682791"}"#, Some("2026-11-26T14:17:08.682791Z")),
+            ("journald's receive time alone", r#"{"MESSAGE":"x","__REALTIME_TIMESTAMP":"1795702628682791"}"#, Some("2026-11-26T14:17:08.682791Z")),
+            ("a `time` that is no time is passed over", r#"{"time":"soon","timestamp":"2026-11-26T14:17:08Z"}"#, Some("2026-11-26T14:17:08.000000Z")),
+            ("nested times are not the record's", r#"{"log":"x","kubernetes":{"time":"2026-11-26T14:17:08Z"}}"#, None),
+        ];
+        for (what, rec, want) in table {
+            assert_eq!(time(rec.as_bytes()).map(|t| clock::rfc3339(t, 0)).as_deref(), want, "{what}");
+        }
     }
 
     #[test]

@@ -448,3 +448,63 @@ fn state_survives_per_chunk_instances_and_restarts() {
         assert!(err.contains("not a resetwatch state") && err.lines().count() == 1, "{err}");
     }
 }
+
+/// The files of a case folder (tests/data/cases; the brief's cases.md), in
+/// sorted path order, and its expect.json.
+fn case(name: &str) -> (Vec<PathBuf>, Value) {
+    let dir = root().join("tests/data/cases").join(name);
+    let mut files = Vec::new();
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !matches!(p.file_name().and_then(|n| n.to_str()), Some("README.md" | "expect.json")) {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let expect = serde_json::from_str(&std::fs::read_to_string(dir.join("expect.json")).unwrap()).unwrap();
+    (files, expect)
+}
+
+#[test]
+fn the_layout_and_source_cases_alert_in_both_fluent_bit_builds() {
+    // Issue 14's classes 5 and 6 (scripts/gen-layout-cases.py): every case
+    // marked for Fluent Bit, as tail records; `source` is replay's to check
+    // (here the tag names a file), the other keys are compared.
+    let dir = root().join("tests/data/cases");
+    let mut ran = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("layout-") || name.starts_with("source-")) {
+            continue;
+        }
+        let (files, expect) = case(&name);
+        if expect["hosts"]["fluent_bit"] != Value::Bool(true) {
+            continue;
+        }
+        for m in [FULL, LEAN] {
+            let mut h = host(m, &[]);
+            let got = replay(&mut h, &files);
+            let want = expect["alerts"].as_array().unwrap();
+            // the same alerts whatever the order between servers
+            let shape = |a: &Value| format!("{} {} {} {} {}", a["account"], a["stream"], a["status"], a["severity"], a["pairs_total"]);
+            let mut g: Vec<String> = got.iter().map(shape).collect();
+            let mut w: Vec<String> = want.iter().map(shape).collect();
+            g.sort();
+            w.sort();
+            assert_eq!(g, w, "{name} in {m}");
+            if name == "layout-unknown-prefix" {
+                let err = String::from_utf8_lossy(&h.take_guest_stderr()).into_owned();
+                assert_eq!(err.matches("behind a prefix resetwatch does not know").count(), 2, "once per source, n1 and n2: {err}");
+            } else {
+                assert!(!String::from_utf8_lossy(&h.guest_stderr()).contains("behind a prefix"), "{name} in {m}");
+            }
+        }
+        ran += 1;
+    }
+    assert!(ran >= 8, "{ran} cases");
+}

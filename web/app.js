@@ -290,6 +290,11 @@ function renderVerdict(r) {
     t.first_time && t.last_time
       ? `${when(t.first_time)} → ${when(t.last_time)} ${zone} (${duration(t.last_time_us / 1000 - t.first_time_us / 1000)})`
       : "no timed lines";
+  const unknownLayouts = t.unknown_layout_lines
+    ? `${num(t.unknown_layout_lines)} NATS event line${t.unknown_layout_lines === 1 ? "" : "s"} came behind a prefix resetwatch does not know (read all the same) on ${t.unknown_layouts
+        .map((u) => `${u.source} (${num(u.lines)})`)
+        .join(", ")}; the first: ${t.unknown_layouts[0].example}`
+    : null;
   const read = `${num(r.files.length)} file${r.files.length === 1 ? "" : "s"} · ${num(t.lines)} lines · ${span} · ${num(t.pairs)} reset pair${t.pairs === 1 ? "" : "s"} · analysed in ${num(r.ms)} ms`;
   const alerted = r.streams.filter((s) => s.severity);
   if (alerted.length) {
@@ -312,16 +317,18 @@ function renderVerdict(r) {
       critical ? "bad" : "warn",
       `Reset loop${alerted.length > 1 ? "s" : ""} (${critical ? "critical" : "warning"}): ${names.join("; ")}${more}.`,
       leak,
+      unknownLayouts,
       read,
     );
   } else if (r.streams.length) {
     verdict(
       "note",
       `No reset loop: ${num(t.pairs)} reset pair${t.pairs === 1 ? "" : "s"} on ${r.streams.length} stream${r.streams.length === 1 ? "" : "s"}, below ${r.settings.warning_pairs} in ${r.settings.window_seconds} s.`,
+      unknownLayouts,
       read,
     );
   } else {
-    verdict("ok", "No reset loops.", read);
+    verdict("ok", "No reset loops.", unknownLayouts, read);
   }
 }
 

@@ -11,7 +11,7 @@
 //                 {type: "result", alerts, pairs, streams, totals, settings, files, ms}
 //                 {type: "error", where: "config" | "file" | "start", message}
 
-import init, { Analyzer, version } from "./pkg/resetwatch.js";
+import init, { Analyzer, sourceOfFile, version } from "./pkg/resetwatch.js";
 
 /** @type {{name: string, source: string, gzip: boolean, size: number, bytes: number, chunks: Uint8Array[], error: string | null}[]} */
 let files = [];
@@ -32,9 +32,9 @@ const ready = init().then(
   (e) => postMessage({ type: "error", where: "start", message: `cannot start the analyzer: ${e}` }),
 );
 
-/** The source a file's lines come from: its name without `.gz` and one more
- * extension (`n1.log` and `n1.log.gz` are `n1`), as `resetwatch replay` names it. */
-const sourceOf = (name) => name.replace(/\.gz$/i, "").replace(/(.)\.[^.]*$/, "$1");
+/** The source a file's lines come from, as `resetwatch replay` names it
+ * (the core's rule: `n1.log`, `n1.log.1` and `n1.log.2.gz` are all `n1`). */
+const sourceOf = (name) => sourceOfFile(name);
 
 const yieldNow = () => new Promise((resolve) => setTimeout(resolve, 0));
 

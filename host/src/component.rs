@@ -23,6 +23,7 @@ wasmtime::component::bindgen!({
 
 pub use exports::resetwatch::detector::detection::{
     Alert, ConfigError, Emitted, Notice, ResetPair, RestoreError, Rule, Seen, Severity, Status, StorageAlert,
+    UnknownLayout,
 };
 
 impl Notice {
@@ -194,6 +195,12 @@ impl Detector {
     pub fn take_pairs(&mut self) -> Result<Vec<ResetPair>> {
         let d = self.bindings.resetwatch_detector_detection().detector();
         wt(d.call_take_pairs(&mut self.store, self.handle))
+    }
+
+    /// `detector.unknown-layouts()`.
+    pub fn unknown_layouts(&mut self) -> Result<Vec<UnknownLayout>> {
+        let d = self.bindings.resetwatch_detector_detection().detector();
+        wt(d.call_unknown_layouts(&mut self.store, self.handle))
     }
 }
 

@@ -7,19 +7,30 @@
 //! - **Kind**: a line whose first non-blank byte is `{` and that parses as a
 //!   JSON object is a [`Kind::Record`]; anything else is a [`Kind::Line`].
 //!   Empty lines are skipped; a CR before the LF is dropped.
-//! - **Source**: each input's source is its file stem (`n1.log` and
-//!   `n1.log.gz` are `n1`; stdin is `stdin`): the source of its raw lines,
-//!   and the tag of its records, which a record's own source keys
-//!   (Kubernetes, host) override inside the detector.
+//! - **Source**: each input's source is named after its file
+//!   ([`resetwatch::record::file_source`]): the stem, without rotation
+//!   suffixes (`n1.log`, `n1.log.1`, `n1.log.2.gz` and nats-server's
+//!   `n1.log.2026.11.26.14.17.08.123456789` are all `n1`; stdin is `stdin`).
+//!   The parts of one rotated log (same folder, same name once the suffix
+//!   is dropped) are read as one input, oldest part first (nats-server's
+//!   backups by their time, then logrotate's from the highest number down,
+//!   then the current file). When inputs in different folders have the
+//!   same file name, each is named `<folder>/<stem>`. That name is the
+//!   source of the input's raw lines and the tag of its records; a line's
+//!   own wrapper (syslog host, stern pod) and a record's source keys win
+//!   over it inside the core ([`resetwatch::record::pick_source`]).
 //! - **Time**: a line's own time, read with the core's parser (NATS, CRI,
-//!   journald, syslog, stern layouts; NATS's zone-less times with
-//!   `line_utc_offset`); for a record, the time of its log line, else its
-//!   top-level `time`, `timestamp` or `@timestamp` (RFC 3339), else, for a
-//!   `/jsz` document, its `now` (the server's time of the snapshot). A line with
-//!   none takes the time of the line before it in its input; lines before
-//!   an input's first timed line take that line's time (looked for up to
-//!   [`LOOKAHEAD`] lines ahead), else the file's modification time. So a
-//!   replay of the same files is the same every time.
+//!   journald, syslog, rsyslog, stern, kubectl layouts; NATS's zone-less
+//!   times with `line_utc_offset`); for a record, the time of its log line,
+//!   else the time the record carries ([`resetwatch::record::time`]: `time`,
+//!   `timestamp`, `@timestamp`, `date`, journald's), else, for a `/jsz`
+//!   document, its `now` (the server's time of the snapshot). A line with
+//!   none takes the time of the last timed line before it in its input plus
+//!   1 µs for each untimed line since (so lines with no time stay distinct
+//!   and in order); lines before an input's first timed line take that
+//!   line's time minus 1 µs for each untimed line between (looked for up to
+//!   [`LOOKAHEAD`] lines ahead), else the file's modification time plus
+//!   1 µs per line. So a replay of the same files is the same every time.
 //! - **Merge**: the input whose next line is earliest goes first; ties go
 //!   to the input listed first; each input keeps its own order even where
 //!   its times go backwards.
@@ -33,8 +44,8 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _, Result};
-use resetwatch::clock::{self, Micros};
-use resetwatch::{json, jsz, line, record, Config};
+use resetwatch::clock::Micros;
+use resetwatch::{jsz, line, record, Config};
 
 /// How far ahead an input is searched for its first timed line.
 pub const LOOKAHEAD: usize = 10_000;
@@ -65,18 +76,62 @@ pub struct Entry {
     pub time: Micros,
 }
 
-/// The source for `path`: its file stem after a `.gz` suffix is dropped
-/// (`/var/log/n1.log.gz` -> `n1`); `stdin` for `-`.
+/// The source for `path` alone: its stem without rotation suffixes
+/// (`/var/log/n1.log.2.gz` -> `n1`); `stdin` for `-`. [`Merged::open`]
+/// adds the folder when two inputs would share a name.
 pub fn source_for(path: &Path) -> String {
     if path == Path::new("-") {
         return "stdin".to_string();
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let name = name.strip_suffix(".gz").unwrap_or(&name);
-    match Path::new(name).file_stem() {
-        Some(stem) => stem.to_string_lossy().into_owned(),
-        None => name.to_string(),
+    record::file_source(&path.to_string_lossy(), false)
+}
+
+/// The paths given, grouped into inputs: the parts of one rotated log
+/// (same folder, same name without the rotation suffix) oldest first, each
+/// with its source; inputs in the order their first part was given.
+pub fn group_inputs<P: AsRef<Path>>(paths: &[P]) -> Vec<(String, Vec<PathBuf>)> {
+    let mut groups: Vec<(PathBuf, String, Vec<PathBuf>)> = Vec::new();
+    for p in paths {
+        let path = p.as_ref();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let key = if path == Path::new("-") { "-".to_string() } else { record::strip_rotation(&name).0.to_string() };
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        match groups.iter_mut().find(|(d, k, _)| *d == dir && *k == key && key != "-") {
+            Some((_, _, parts)) => parts.push(path.to_path_buf()),
+            None => groups.push((dir, key, vec![path.to_path_buf()])),
+        }
     }
+    let age = |p: &PathBuf| {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let (_, rotation) = record::strip_rotation(&name);
+        let (class, n, stamp) = rotation.age_order();
+        (class, n, stamp.to_string())
+    };
+    for (_, _, parts) in &mut groups {
+        parts.sort_by_cached_key(age);
+    }
+    let plain: Vec<String> = groups.iter().map(|(_, _, parts)| source_for(&parts[0])).collect();
+    groups
+        .iter()
+        .zip(&plain)
+        .map(|((dir, key, parts), name)| {
+            // The same file name in two folders: one folder per server.
+            // (`n2.log` and `n2.jsonl` are one server's log and snapshots.)
+            let shared = groups.iter().filter(|(d, k, _)| k == key && d != dir).count() > 0;
+            let source = if !shared {
+                name.clone()
+            } else {
+                let with_folder = record::file_source(&parts[0].to_string_lossy(), true);
+                // The same folder name under two parents: the whole folder path.
+                if groups.iter().filter(|(_, k, p)| k == key && record::file_source(&p[0].to_string_lossy(), true) == with_folder).count() > 1 {
+                    format!("{}/{name}", dir.display())
+                } else {
+                    with_folder
+                }
+            };
+            (source, parts.clone())
+        })
+        .collect()
 }
 
 /// Counts the bytes read from an underlying file (for the progress bar:
@@ -167,26 +222,33 @@ impl Input {
                 None => return Ok(()),
             },
         };
-        let time = match raw.time.or(self.last) {
-            Some(t) => t,
-            None => self.first_time_ahead(rules)?.unwrap_or(self.fallback),
+        let time = match (raw.time, self.last) {
+            (Some(t), _) => t,
+            // 1 µs after the line before: distinct, and in order
+            (None, Some(last)) => last + 1,
+            (None, None) => match self.first_time_ahead(rules)? {
+                // stays before that line: 1 µs per untimed line between
+                Some((t, between)) => t - 1 - between as i64,
+                None => self.fallback,
+            },
         };
         self.last = Some(time);
         self.head = Some(Entry { input: index, line_no: raw.line_no, kind: raw.kind, bytes: raw.bytes, time });
         Ok(())
     }
 
-    /// The time of the first timed line within [`LOOKAHEAD`] lines.
-    fn first_time_ahead(&mut self, rules: &Rules) -> Result<Option<Micros>> {
-        if let Some(t) = self.ahead.iter().find_map(|r| r.time) {
-            return Ok(Some(t));
+    /// The time of the first timed line within [`LOOKAHEAD`] lines, and
+    /// how many untimed lines lie before it.
+    fn first_time_ahead(&mut self, rules: &Rules) -> Result<Option<(Micros, usize)>> {
+        if let Some(found) = self.ahead.iter().enumerate().find_map(|(i, r)| r.time.map(|t| (t, i))) {
+            return Ok(Some(found));
         }
         while self.ahead.len() < LOOKAHEAD {
             let Some(raw) = self.read_raw(rules)? else { break };
             let t = raw.time;
             self.ahead.push_back(raw);
-            if t.is_some() {
-                return Ok(t);
+            if let Some(t) = t {
+                return Ok(Some((t, self.ahead.len() - 1)));
             }
         }
         Ok(None)
@@ -204,28 +266,22 @@ fn classify(bytes: &[u8], rules: &Rules, now: Micros) -> (Kind, Option<Micros>) 
     (Kind::Line, line::split(bytes).time(rules.offset, now))
 }
 
-/// The time of a record's log line, else of its `time`, `timestamp` or
-/// `@timestamp` member, else of the `/jsz` document in it.
+/// The time of a record's log line, else the time the record carries
+/// (the core's rule), else of the `/jsz` document in it.
 fn record_time(rec: &[u8], rules: &Rules, now: Micros) -> Option<Micros> {
     let from_line = record::message_start(rec, &rules.message_keys)
         .and_then(|start| line::split(&rec[start..]).time(rules.offset, now));
     from_line
-        .or_else(|| {
-            ["time", "timestamp", "@timestamp"].iter().find_map(|key| {
-                let raw = json::find_path(rec, key)?;
-                let text = json::string_value(raw)?;
-                clock::parse_rfc3339(text.as_bytes()).map(|(t, _)| t)
-            })
-        })
+        .or_else(|| record::time(rec))
         .or_else(|| jsz::find(rec, &rules.message_keys).and_then(|doc| jsz::parse(&doc)).and_then(|j| j.now))
 }
 
 /// Where an input comes from, for messages and the source.
 #[derive(Clone, Debug)]
 pub struct InputInfo {
-    /// The path as given (`-` for stdin).
-    pub path: PathBuf,
-    /// The source (file stem).
+    /// The paths as given (`-` for stdin), oldest part first.
+    pub paths: Vec<PathBuf>,
+    /// The source (file stem, or folder and stem).
     pub source: String,
     /// Size in bytes of a regular file (compressed size for gzip).
     pub size: Option<u64>,
@@ -247,33 +303,46 @@ impl Merged {
         let mut inputs = Vec::new();
         let mut info = Vec::new();
         let mut stdin_seen = false;
-        for p in paths {
-            let path = p.as_ref();
-            let stdin = path == Path::new("-");
-            if stdin && std::mem::replace(&mut stdin_seen, true) {
-                bail!("`-` (stdin) given more than once");
-            }
-            let (raw, size, fallback): (Box<dyn Read>, _, _) = if stdin {
-                (Box::new(io::stdin()), None, wall_clock())
-            } else {
-                let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-                let meta = file.metadata().with_context(|| format!("cannot read {}", path.display()))?;
-                if meta.is_dir() {
-                    bail!("{} is a directory", path.display());
+        for (source, parts) in group_inputs(paths) {
+            let mut readers: Vec<Box<dyn Read>> = Vec::new();
+            let mut size = Some(0u64);
+            let mut fallback = 0;
+            for path in &parts {
+                let stdin = path == Path::new("-");
+                if stdin && std::mem::replace(&mut stdin_seen, true) {
+                    bail!("`-` (stdin) given more than once");
                 }
-                let mtime = meta.modified().map_or(0, micros_of);
-                (Box::new(file), meta.is_file().then_some(meta.len()), mtime)
-            };
-            let name = if stdin { "stdin".to_string() } else { path.display().to_string() };
-            let mut counted = BufReader::with_capacity(BUF, Counting { inner: raw, count: read.clone() });
-            let gzip = counted.fill_buf().with_context(|| format!("cannot read {name}"))?.starts_with(&[0x1f, 0x8b]);
-            let reader: Box<dyn BufRead> = if gzip {
-                Box::new(BufReader::with_capacity(BUF, flate2::bufread::MultiGzDecoder::new(counted)))
-            } else {
-                Box::new(counted)
-            };
-            let source = source_for(path);
-            info.push(InputInfo { path: path.to_path_buf(), source: source.clone(), size });
+                let (raw, len, mtime): (Box<dyn Read>, _, _) = if stdin {
+                    (Box::new(io::stdin()), None, wall_clock())
+                } else {
+                    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+                    let meta = file.metadata().with_context(|| format!("cannot read {}", path.display()))?;
+                    if meta.is_dir() {
+                        bail!("{} is a directory", path.display());
+                    }
+                    let mtime = meta.modified().map_or(0, micros_of);
+                    (Box::new(file), meta.is_file().then_some(meta.len()), mtime)
+                };
+                // The oldest part's time comes first; untimed lines count on from it.
+                if readers.is_empty() {
+                    fallback = mtime;
+                }
+                size = size.zip(len).map(|(a, b)| a + b);
+                let name = if stdin { "stdin".to_string() } else { path.display().to_string() };
+                let mut counted = BufReader::with_capacity(BUF, Counting { inner: raw, count: read.clone() });
+                let gzip = counted.fill_buf().with_context(|| format!("cannot read {name}"))?.starts_with(&[0x1f, 0x8b]);
+                let part: Box<dyn Read> =
+                    if gzip { Box::new(flate2::bufread::MultiGzDecoder::new(counted)) } else { Box::new(counted) };
+                if !readers.is_empty() {
+                    // a part that does not end with a line end ends its last line
+                    readers.push(Box::new(io::Cursor::new(b"\n")));
+                }
+                readers.push(part);
+            }
+            let chained = readers.into_iter().reduce(|a, b| Box::new(a.chain(b))).unwrap_or_else(|| Box::new(io::empty()));
+            let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(BUF, chained));
+            let name = parts.iter().map(|p| if p == Path::new("-") { "stdin".into() } else { p.display().to_string() }).collect::<Vec<_>>().join(" + ");
+            info.push(InputInfo { paths: parts, source: source.clone(), size });
             inputs.push(Input {
                 name,
                 source,
@@ -345,6 +414,7 @@ fn wall_clock() -> Micros {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use resetwatch::clock;
 
     #[test]
     fn sources_are_file_stems() {
@@ -353,6 +423,75 @@ mod tests {
         assert_eq!(source_for(Path::new("logs/nats-0")), "nats-0");
         assert_eq!(source_for(Path::new("records.ndjson")), "records");
         assert_eq!(source_for(Path::new("-")), "stdin");
+    }
+
+    #[test]
+    fn rotated_parts_join_oldest_first_and_colliding_stems_take_their_folder() {
+        // (what, paths as given, inputs: source and parts in reading order)
+        let table: [(&str, &[&str], &[(&str, &[&str])]); 5] = [
+            (
+                "logrotate's parts, compressed or not, join in age order",
+                &["l/nats.log", "l/nats.log.1", "l/nats.log.2.gz"],
+                &[("nats", &["l/nats.log.2.gz", "l/nats.log.1", "l/nats.log"])],
+            ),
+            (
+                "nats-server's own backups join by their time",
+                &["l/n1.log", "l/n1.log.2026.11.26.14.17.08.900000000", "l/n1.log.2026.11.26.14.17.05.100000000"],
+                &[("n1", &["l/n1.log.2026.11.26.14.17.05.100000000", "l/n1.log.2026.11.26.14.17.08.900000000", "l/n1.log"])],
+            ),
+            (
+                "one folder per server with the same file name",
+                &["srv/a/nats.log", "srv/b/nats.log", "srv/b/nats.log.1"],
+                &[("a/nats", &["srv/a/nats.log"]), ("b/nats", &["srv/b/nats.log.1", "srv/b/nats.log"])],
+            ),
+            (
+                "one server's log and snapshots share a stem, not a file name",
+                &["cluster/run/n2.log", "jsz/run/n2.jsonl"],
+                &[("n2", &["cluster/run/n2.log"]), ("n2", &["jsz/run/n2.jsonl"])],
+            ),
+            (
+                "the same folder name under two parents: the whole folder",
+                &["x/a/nats.log", "y/a/nats.log", "y/n2.log"],
+                &[("x/a/nats", &["x/a/nats.log"]), ("y/a/nats", &["y/a/nats.log"]), ("n2", &["y/n2.log"])],
+            ),
+        ];
+        for (what, paths, want) in table {
+            let got: Vec<(String, Vec<String>)> = group_inputs(paths)
+                .into_iter()
+                .map(|(s, parts)| (s, parts.iter().map(|p| p.display().to_string()).collect()))
+                .collect();
+            let want: Vec<(String, Vec<String>)> =
+                want.iter().map(|(s, parts)| (s.to_string(), parts.iter().map(|p| p.to_string()).collect())).collect();
+            assert_eq!(got, want, "{what}");
+        }
+    }
+
+    #[test]
+    fn a_rotated_log_reads_as_one_input_and_untimed_lines_stay_distinct() {
+        use std::io::Write as _;
+        let dir = std::env::temp_dir().join(format!("resetwatch-logs-rot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"[37] [INF] oldest, no time\n[37] 1970/01/01 00:00:05 [INF] oldest").unwrap();
+        std::fs::write(dir.join("nats.log.2.gz"), gz.finish().unwrap()).unwrap();
+        std::fs::write(dir.join("nats.log.1"), b"[37] [WRN] a\n[37] [WRN] a\n").unwrap();
+        std::fs::write(dir.join("nats.log"), b"[37] 1970/01/01 00:00:09 [INF] newest\n").unwrap();
+        let paths = [dir.join("nats.log"), dir.join("nats.log.1"), dir.join("nats.log.2.gz")];
+        let m = Merged::open(&paths, &Config::default()).unwrap();
+        assert_eq!(m.inputs().len(), 1);
+        assert_eq!(m.source(0), "nats");
+        let got: Vec<(String, i64)> = m.map(|e| e.unwrap()).map(|e| (String::from_utf8(e.bytes).unwrap(), e.time)).collect();
+        let s = 1_000_000;
+        assert_eq!(
+            got,
+            [
+                ("[37] [INF] oldest, no time".to_string(), 5 * s - 1),
+                ("[37] 1970/01/01 00:00:05 [INF] oldest".to_string(), 5 * s),
+                ("[37] [WRN] a".to_string(), 5 * s + 1),
+                ("[37] [WRN] a".to_string(), 5 * s + 2),
+                ("[37] 1970/01/01 00:00:09 [INF] newest".to_string(), 9 * s),
+            ]
+        );
     }
 
     fn rules() -> Rules {
@@ -402,16 +541,18 @@ mod tests {
         let m = Merged::open(&[&a, &b], &Config::default()).unwrap();
         assert_eq!(m.inputs().iter().map(|i| i.source.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         let got: Vec<(usize, u64, Kind, i64)> =
-            m.map(|e| e.unwrap()).map(|e| (e.input, e.line_no, e.kind, e.time / 1_000_000)).collect();
+            m.map(|e| e.unwrap()).map(|e| (e.input, e.line_no, e.kind, e.time)).collect();
+        let s = 1_000_000;
+        // untimed lines 1 µs before the first timed line, 1 µs after the last
         assert_eq!(
             got,
             [
-                (0, 1, Kind::Line, 10),
-                (0, 3, Kind::Line, 10),
-                (0, 4, Kind::Line, 10),
-                (1, 1, Kind::Line, 10),
-                (1, 2, Kind::Record, 20),
-                (0, 5, Kind::Line, 30),
+                (0, 1, Kind::Line, 10 * s - 1),
+                (0, 3, Kind::Line, 10 * s),
+                (1, 1, Kind::Line, 10 * s),
+                (0, 4, Kind::Line, 10 * s + 1),
+                (1, 2, Kind::Record, 20 * s),
+                (0, 5, Kind::Line, 30 * s),
             ]
         );
     }

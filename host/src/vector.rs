@@ -10,11 +10,13 @@
 //! ```
 //!
 //! The line is under `message` (one of the core's default message keys).
-//! Vector names the namespace `kubernetes.pod_namespace`, not Fluent Bit's
-//! `kubernetes.namespace_name`, and adds no `host`, so the core finds none
-//! of its own source keys; the host's tag names the source then, and
-//! [`SourceKeys`] makes that tag from the event (`nats/nats-0`, the same
-//! source the Fluent Bit build names for the same pod).
+//! Which server an event came from is the core's one rule
+//! (`resetwatch::record::pick_source`, the same in `replay` and the Fluent
+//! Bit build): Vector's `kubernetes.pod_namespace` + `kubernetes.pod_name`,
+//! docker's `container_name`, the line's own syslog host, the `file`
+//! (before `host`, which Vector's `file` source sets to the collector's
+//! name), `host`. [`SourceKeys`] only makes the tag the core falls back on
+//! (`--source-key`, by default none: `vector`).
 //!
 //! Out: what Vector's `exec` source reads with `decoding.codec = "json"`:
 //! each event back as it came, and each alert as an event of its own
@@ -32,10 +34,9 @@ pub struct SourceKeys {
     fallback: String,
 }
 
-/// The default key sets: Vector's `kubernetes_logs` pod, then the `host`
-/// and `file` that Vector's `file`, `socket` and `syslog` sources add.
-pub const DEFAULT_SOURCE_KEYS: &[&str] =
-    &["kubernetes.pod_namespace+kubernetes.pod_name", "kubernetes.pod_name", "host", "file"];
+/// The default key sets: none, since the core's rule reads Vector's
+/// keys itself; the tag is then [`DEFAULT_FALLBACK`].
+pub const DEFAULT_SOURCE_KEYS: &[&str] = &[];
 
 /// The source of events that carry none of the keys.
 pub const DEFAULT_FALLBACK: &str = "vector";
@@ -131,12 +132,13 @@ mod tests {
 
     #[test]
     fn names_the_source_from_the_first_complete_key_set() {
-        let keys = SourceKeys::default();
+        // By default the tag is the fallback: the core names the server.
+        assert_eq!(SourceKeys::default().source(K8S.as_bytes()), "vector");
+        let keys = SourceKeys::new(&["kubernetes.pod_namespace+kubernetes.pod_name", "kubernetes.pod_name", "host", "file"], "vector");
         let table = [
             (K8S, "nats/nats-0"),
             // no namespace: the pod alone
             (r#"{"kubernetes":{"pod_name":"nats-1"},"message":"x"}"#, "nats-1"),
-            // Vector's file source
             (r#"{"file":"/var/log/nats/n1.log","host":"node-b","message":"x","source_type":"file"}"#, "node-b"),
             (r#"{"file":"/var/log/nats/n1.log","message":"x"}"#, "/var/log/nats/n1.log"),
             // empty values do not count

@@ -164,12 +164,12 @@ impl wit::GuestDetector for DetectorShell {
     }
 
     fn process(&self, tag: String, time_ns: i64, body: Vec<u8>) -> wit::Emitted {
-        let (s, alerts) = self.with(|f| f.ingest_record(&tag, micros(time_ns), &body));
+        let (s, alerts) = self.with(|f| f.ingest_record_ns(&tag, time_ns, &body));
         wit::Emitted { record: body, seen: seen(s), alerts }
     }
 
     fn process_line(&self, source: String, time_ns: i64, line: Vec<u8>) -> Vec<wit::Notice> {
-        self.with(|f| f.ingest_line(&source, micros(time_ns), &line)).1
+        self.with(|f| f.ingest_line_ns(&source, time_ns, &line)).1
     }
 
     fn advance(&self, time_ns: i64) -> Vec<wit::Notice> {
@@ -197,6 +197,12 @@ impl wit::GuestDetector for DetectorShell {
     fn take_pairs(&self) -> Vec<wit::ResetPair> {
         let mut filter = self.filter.borrow_mut();
         std::iter::from_fn(|| filter.next_pair()).map(pair).collect()
+    }
+
+    fn unknown_layouts(&self) -> Vec<wit::UnknownLayout> {
+        let filter = self.filter.borrow();
+        let all = filter.unknown_layouts().all();
+        all.iter().map(|u| wit::UnknownLayout { source: u.source.clone(), lines: u.lines, example: u.example.clone() }).collect()
     }
 }
 

@@ -7,7 +7,6 @@
 //! Bit, so nothing here can panic.
 
 use super::{config_file, state_file};
-use crate::clock::SECOND;
 use crate::filter::PassGate;
 use crate::Filter;
 use std::io::Write;
@@ -50,6 +49,18 @@ fn start() -> Shell {
 }
 
 impl Shell {
+    /// Says on stderr, once per source, that event lines came behind a
+    /// prefix resetwatch does not know (they are read all the same).
+    fn report_unknown_layouts(&mut self) {
+        for u in self.filter.unknown_layouts_mut().take_new() {
+            report(&format!(
+                "[resetwatch] source {:?}: a NATS event line behind a prefix resetwatch does not know, read anyway \
+                 (the record's time is used when the line's own cannot be read); first line: {}",
+                u.source, u.example
+            ));
+        }
+    }
+
     /// Saves the state when it changed (NATS events that matter: rare).
     fn persist(&mut self) {
         let changes = self.filter.detector().stats.changes;
@@ -112,10 +123,12 @@ unsafe fn filter_record(tag: *const u8, tag_len: u32, time_sec: u32, time_nsec: 
         // SAFETY: as for the record.
         unsafe { std::slice::from_raw_parts(tag, tag_len as usize) }
     };
-    let now = time_sec as i64 * SECOND + (time_nsec % 1_000_000_000) as i64 / 1000;
     // SAFETY: single-threaded and not re-entrant (see `SHELL`).
     let shell = unsafe { (*std::ptr::addr_of_mut!(SHELL)).get_or_insert_with(start) };
-    let alert = shell.filter.filter_one(tag, now, rec, &mut shell.out);
+    // Every nanosecond digit: tail stamps each record, and lines read in
+    // one batch differ below the microsecond.
+    let alert = shell.filter.filter_one_ns(tag, time_sec as i64, time_nsec, rec, &mut shell.out);
+    shell.report_unknown_layouts();
     shell.persist();
     // SAFETY: as for `SHELL`.
     unsafe { *std::ptr::addr_of_mut!(GATE) = shell.filter.pass_gate() };

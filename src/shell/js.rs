@@ -132,6 +132,10 @@ export interface Totals {
   last_time: string | null;
   first_time_us: number | null;
   last_time_us: number | null;
+  /** NATS event lines read behind a prefix no layout resetwatch knows, all sources. */
+  unknown_layout_lines: number;
+  /** The same per source, in the order first seen, with the first such line. */
+  unknown_layouts: { source: string; lines: number; example: string }[];
 }
 
 /** The options in force (the configuration's names; durations in seconds). */
@@ -161,6 +165,14 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
+/// The source a file's lines come from, as `resetwatch replay` names it:
+/// the file's stem without rotation suffixes (`n1.log`, `n1.log.1` and
+/// `n1.log.2.gz` are all `n1`; the core's rule).
+#[wasm_bindgen(js_name = sourceOfFile)]
+pub fn source_of_file(name: &str) -> String {
+    crate::record::file_source(name, false)
+}
+
 /// One analysis of log text: configure, feed text in chunks, read results.
 #[wasm_bindgen]
 pub struct Analyzer {
@@ -175,7 +187,12 @@ fn seconds(t: Micros) -> String {
     }
 }
 
-fn array<T>(items: impl Iterator<Item = T>, mut write: impl FnMut(&T, &mut Vec<u8>)) -> JsValue {
+fn array<T>(items: impl Iterator<Item = T>, write: impl FnMut(&T, &mut Vec<u8>)) -> JsValue {
+    json_parse(&array_json(items, write))
+}
+
+/// The JSON text of an array, each item written by `write`.
+fn array_json<T>(items: impl Iterator<Item = T>, mut write: impl FnMut(&T, &mut Vec<u8>)) -> String {
     let mut out = vec![b'['];
     for (i, item) in items.enumerate() {
         if i > 0 {
@@ -184,7 +201,7 @@ fn array<T>(items: impl Iterator<Item = T>, mut write: impl FnMut(&T, &mut Vec<u
         write(&item, &mut out);
     }
     out.push(b']');
-    json_parse(&String::from_utf8_lossy(&out))
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[wasm_bindgen]
@@ -263,6 +280,14 @@ impl Analyzer {
             .opt_str("last_time", t.last_time.map(|x| rfc3339(x, offset)).as_deref())
             .opt_num("first_time_us", t.first_time)
             .opt_num("last_time_us", t.last_time);
+        let unknown = self.inner.unknown_layouts();
+        w.num("unknown_layout_lines", unknown.iter().map(|u| u.lines as i64).sum());
+        let list = array_json(unknown.iter(), |u, out| {
+            let mut o = ObjectWriter::new(out);
+            o.str("source", &u.source).num("lines", u.lines as i64).str("example", &u.example);
+            o.finish();
+        });
+        w.raw("unknown_layouts", &list);
         w.finish();
         json_parse(&String::from_utf8_lossy(&out))
     }

@@ -10,7 +10,7 @@ import path from "node:path";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const require = createRequire(import.meta.url);
-const { Analyzer, version } = require(path.join(root, "dist/js-node/resetwatch.js"));
+const { Analyzer, sourceOfFile, version } = require(path.join(root, "dist/js-node/resetwatch.js"));
 
 const corpus = (scenario, node) => readFileSync(path.join(root, "tests/data/corpus", scenario, `${node}.log`));
 const S05 = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
@@ -82,6 +82,21 @@ test("the s05 loop: $G > ORDERS critical on n1 and n2, known leak", () => {
   assert.equal(t.pairs, 26);
   assert.equal(t.first_time.slice(0, 10), "2026-11-26");
   assert.ok(t.lines > 100 && t.events > 26);
+  a.free();
+});
+
+test("event lines behind an unknown prefix are read and counted per source", () => {
+  // s05's lines as `docker compose logs` prints them (`n1-1  | <line>`)
+  const prefixed = (node) => Buffer.from(corpus(S05, node).toString("utf8").replace(/^/gm, `${node}-1  | `));
+  const a = analyse([["n1", prefixed("n1")], ["n2", prefixed("n2")]]);
+  const t = a.totals();
+  assert.deepEqual(t.unknown_layouts.map((u) => u.source), ["n1", "n2"]);
+  assert.equal(t.unknown_layout_lines, t.unknown_layouts.reduce((n, u) => n + u.lines, 0));
+  assert.ok(t.unknown_layouts[0].example.startsWith("n1-1  | [8368] 2026/11/26 14:17:08.682791 [WRN] Error applying entries"));
+  assert.ok(a.streams().some((s) => s.source === "n1" && s.severity === "critical"));
+  const plain = analyse([["n1", corpus(S05, "n1")]]).totals();
+  assert.equal(plain.unknown_layout_lines, 0);
+  assert.deepEqual(["n1.log", "n1.log.1", "n1.log.2.gz", "n1.log.2026.11.26.14.17.08.123456789"].map(sourceOfFile), ["n1", "n1", "n1", "n1"]);
   a.free();
 });
 

@@ -86,6 +86,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let notifier = args.alertmanager.as_deref().map(|url| Notifier::start(url, &cfg)).transpose()?;
 
     let mut logs = Merged::open(&args.files, &cfg)?;
+    say_which_files_make_which_source(&logs);
     let progress = Progress::new(logs.total_bytes());
     let mut summary = Summary::default();
     let mut timeline = Timeline::new(&cfg);
@@ -137,6 +138,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     collect_pairs(&mut detector, &mut summary, &mut timeline)?;
+    let unknown = detector.unknown_layouts()?;
     progress.finish();
     let delivery = notifier.map(|n| {
         let url = n.url().to_string();
@@ -148,6 +150,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "{files} input{}, {records} record{} and {lines} raw line{}, {alerts} alert{}",
         plural(files as u64), plural(records), plural(lines), plural(alerts)
     ));
+    for u in &unknown {
+        eprintln!(
+            "{}: {} NATS event line{} behind a prefix resetwatch does not know, read anyway (the record's time where the line's own cannot be read); the first: {}",
+            u.source,
+            u.lines,
+            plural(u.lines),
+            u.example
+        );
+    }
     if let Some((url, d)) = &delivery {
         eprintln!("alertmanager: {} of {} alerts delivered to {url}", d.delivered, d.delivered + d.undelivered());
     }
@@ -156,7 +167,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let names: Vec<String> = logs
             .inputs()
             .iter()
-            .map(|i| i.path.file_name().map_or("stdin".into(), |n| n.to_string_lossy().into_owned()))
+            .flat_map(|i| &i.paths)
+            .map(|p| p.file_name().map_or("stdin".into(), |n| n.to_string_lossy().into_owned()))
             .collect();
         let subtitle = format!(
             "{} · window {} s · warning at {}, critical at {} pairs · times {}",
@@ -171,6 +183,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprintln!("plot: {}", path.display());
     }
     Ok(if args.fail_on_alert && fired { ExitCode::from(ALERT_EXIT) } else { ExitCode::SUCCESS })
+}
+
+/// Says on stderr which files make which source, when that is not just
+/// one file named after its stem: the parts of a rotated log, or files
+/// whose stems collide and that take their folder's name.
+fn say_which_files_make_which_source(logs: &Merged) {
+    for i in logs.inputs() {
+        let plain = i.paths.len() == 1 && resetwatch_host::logs::source_for(&i.paths[0]) == i.source;
+        if !plain {
+            let files: Vec<String> = i.paths.iter().map(|p| p.display().to_string()).collect();
+            eprintln!("source {}: {}", i.source, files.join(", "));
+        }
+    }
 }
 
 /// Loads the component, saying how to build it when it is missing.

@@ -72,11 +72,11 @@ pub struct Args {
     #[arg(long, value_name = "FILE", default_value = DEFAULT_COMPONENT)]
     wasm: PathBuf,
     /// Event keys naming the source (the server) when the event carries
-    /// none of the core's (docs/detection.md#record-shapes-and-the-source): a dotted path, or
-    /// several joined with `+` whose values are joined with `/`. The first
-    /// set whose keys are all present wins. Repeatable; default:
-    /// `kubernetes.pod_namespace+kubernetes.pod_name`, `kubernetes.pod_name`,
-    /// `host`, `file`.
+    /// none of the core's (docs/detection.md, "Which server a line came
+    /// from": Vector's Kubernetes keys, `container_name`, the line's syslog
+    /// host, `file`, `host`): a dotted path, or several joined with `+`
+    /// whose values are joined with `/`. The first set whose keys are all
+    /// present wins. Repeatable; default: none (the tag is --default-source).
     #[arg(long = "source-key", value_name = "KEY[+KEY...]")]
     source_keys: Vec<String>,
     /// The source of events that carry none of the source keys.
