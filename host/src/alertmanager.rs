@@ -3,12 +3,15 @@
 //!
 //! [`Notifier::send`] never blocks the log path: it reshapes the alert (the
 //! core's [`resetwatch::alertmanager`], the same code as the Fluent Bit
-//! build's second instance) and puts it on a bounded queue; when the queue
-//! is full the oldest alert is dropped and counted. One thread of its own
-//! posts the queue in batches (a JSON array, as Alertmanager takes it) and
+//! build's second instance) and puts it on every peer's queue. Alertmanager
+//! in HA wants every alert posted to every peer (the peers gossip silences
+//! and the notification log, not alerts), so each peer has a bounded queue
+//! and a thread of its own: a dead or slow peer holds up no other. When a
+//! queue is full its oldest alert is dropped and counted. Each thread posts
+//! its queue in batches (a JSON array, as Alertmanager takes it) and
 //! retries a batch that failed to arrive with exponential backoff.
-//! [`Notifier::finish`] flushes what is left until a deadline and reports
-//! on stderr what could not be delivered.
+//! [`Notifier::finish`] flushes what is left until a deadline, reports on
+//! stderr what could not be delivered, and returns the counts per peer.
 //!
 //! A loop that rises from `warning` to `critical` becomes a new alert in
 //! Alertmanager (severity is a label), so when the critical one is sent the
@@ -80,12 +83,78 @@ impl Shared {
     }
 }
 
-/// Posts alerts to one Alertmanager from a thread of its own.
-pub struct Notifier {
+/// One Alertmanager peer: its queue, its counters, its delivery thread.
+struct Peer {
     shared: Arc<Shared>,
     worker: Option<JoinHandle<()>>,
-    cfg: Config,
     url: String,
+}
+
+impl Peer {
+    fn start(url: String) -> Result<Peer> {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State { queue: VecDeque::new(), delivery: Delivery::default(), deadline: None }),
+            wake: Condvar::new(),
+        });
+        let worker = {
+            let shared = Arc::clone(&shared);
+            let url = url.clone();
+            std::thread::Builder::new().name("alertmanager".into()).spawn(move || deliver(&shared, &url))?
+        };
+        Ok(Peer { shared, worker: Some(worker), url })
+    }
+
+    fn enqueue(&self, alerts: &[String]) {
+        let mut st = self.shared.lock();
+        for a in alerts {
+            if st.queue.len() >= QUEUE {
+                st.queue.pop_front();
+                st.delivery.dropped += 1;
+            }
+            st.queue.push_back(a.clone());
+        }
+        drop(st);
+        self.shared.wake.notify_one();
+    }
+
+    /// Tells the thread to stop trying at `at` (it stops sooner when its
+    /// queue is empty).
+    fn stop_at(&self, at: Instant) {
+        self.shared.lock().deadline = Some(at);
+        self.shared.wake.notify_all();
+    }
+
+    fn join(&mut self) {
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for Peer {
+    /// Without `finish`, the thread is told to stop at once (nothing waits
+    /// for the network on the way out).
+    fn drop(&mut self) {
+        if self.worker.is_some() {
+            self.stop_at(Instant::now());
+            self.join();
+        }
+    }
+}
+
+/// What one peer got, as [`Notifier::finish`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerDelivery {
+    /// The peer's `.../api/v2/alerts`.
+    pub url: String,
+    pub delivery: Delivery,
+}
+
+/// Posts alerts to one Alertmanager, or to every peer of an HA cluster,
+/// each from a thread of its own.
+pub struct Notifier {
+    peers: Vec<Peer>,
+    cfg: Config,
     /// Per alert, without its severity: the warning form last sent, so that
     /// a rise to critical can resolve it.
     warnings: Mutex<HashMap<String, Value>>,
@@ -104,52 +173,69 @@ pub fn alerts_url(base: &str) -> Result<String> {
     Ok(if base.ends_with("/api/v2/alerts") { base.to_string() } else { format!("{base}/api/v2/alerts") })
 }
 
+/// The closing report's part about Alertmanager: `alertmanager: 8 of 8
+/// alerts delivered to URL`, and for each further peer `, 8 of 8 to URL`.
+pub fn report(peers: &[PeerDelivery]) -> String {
+    let mut s = String::from("alertmanager: ");
+    for (i, p) in peers.iter().enumerate() {
+        let d = &p.delivery;
+        let total = d.delivered + d.undelivered();
+        if i == 0 {
+            s.push_str(&format!("{} of {total} alerts delivered to {}", d.delivered, p.url));
+        } else {
+            s.push_str(&format!(", {} of {total} to {}", d.delivered, p.url));
+        }
+    }
+    s
+}
+
 impl Notifier {
-    /// Starts the delivery thread for the Alertmanager at `base_url`
-    /// (`http://host:9093`). `cfg` is the detector's configuration: the
-    /// alerts' `endsAt` follow its quiet and repeat periods.
-    pub fn start(base_url: &str, cfg: &Config) -> Result<Notifier> {
-        let url = alerts_url(base_url)?;
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State { queue: VecDeque::new(), delivery: Delivery::default(), deadline: None }),
-            wake: Condvar::new(),
-        });
-        let worker = {
-            let shared = Arc::clone(&shared);
-            let url = url.clone();
-            std::thread::Builder::new().name("alertmanager".into()).spawn(move || deliver(&shared, &url))?
-        };
-        Ok(Notifier { shared, worker: Some(worker), cfg: cfg.clone(), url, warnings: Mutex::new(HashMap::new()) })
+    /// Starts one delivery thread per Alertmanager peer in `base_urls`
+    /// (`http://host:9093`; every peer of an HA cluster, never a load
+    /// balancer in front of them). `cfg` is the detector's configuration:
+    /// the alerts' `endsAt` follow its quiet and repeat periods.
+    pub fn start(base_urls: &[String], cfg: &Config) -> Result<Notifier> {
+        if base_urls.is_empty() {
+            bail!("no Alertmanager URL given");
+        }
+        let mut urls: Vec<String> = Vec::new();
+        for base in base_urls {
+            let url = alerts_url(base)?;
+            if urls.contains(&url) {
+                bail!("{url}: --alertmanager given twice for the same peer");
+            }
+            urls.push(url);
+        }
+        let peers = urls.into_iter().map(Peer::start).collect::<Result<Vec<_>>>()?;
+        Ok(Notifier { peers, cfg: cfg.clone(), warnings: Mutex::new(HashMap::new()) })
     }
 
-    /// Where alerts go.
-    pub fn url(&self) -> &str {
-        &self.url
+    /// Where alerts go, one URL per peer.
+    pub fn urls(&self) -> Vec<&str> {
+        self.peers.iter().map(|p| p.url.as_str()).collect()
     }
 
     /// Queues one alert (its JSON object, as in README "Alert fields": the
-    /// component's `json`, or `Alert::to_json`). Never waits for the network.
+    /// component's `json`, or `Alert::to_json`) for every peer. Never waits
+    /// for the network.
     pub fn send(&self, alert_json: &str) {
         let am = match resetwatch::alertmanager::from_alert_json(alert_json.as_bytes(), &self.cfg) {
             Ok(am) => am,
             Err(e) => {
-                let mut st = self.shared.lock();
-                st.delivery.unreadable += 1;
-                st.delivery.last_error = Some(format!("cannot reshape an alert: {e}"));
+                // Every peer misses it: each one's report counts it.
+                for p in &self.peers {
+                    let mut st = p.shared.lock();
+                    st.delivery.unreadable += 1;
+                    st.delivery.last_error = Some(format!("cannot reshape an alert: {e}"));
+                }
                 return;
             }
         };
         let superseded = self.supersede(alert_json, &am);
-        let mut st = self.shared.lock();
-        for a in superseded.into_iter().chain([am]) {
-            if st.queue.len() >= QUEUE {
-                st.queue.pop_front();
-                st.delivery.dropped += 1;
-            }
-            st.queue.push_back(a);
+        let alerts: Vec<String> = superseded.into_iter().chain([am]).collect();
+        for p in &self.peers {
+            p.enqueue(&alerts);
         }
-        drop(st);
-        self.shared.wake.notify_one();
     }
 
     /// The warning alert a critical one replaces, once more as resolved,
@@ -173,46 +259,39 @@ impl Notifier {
         Some(warning.to_string())
     }
 
-    /// Alerts queued and not yet posted.
+    /// Alerts queued and not yet posted, all peers together.
     pub fn pending(&self) -> usize {
-        self.shared.lock().queue.len()
+        self.peers.iter().map(|p| p.shared.lock().queue.len()).sum()
     }
 
-    /// Posts what is left, for at most `deadline`, stops the thread and
-    /// reports on stderr what could not be delivered (nothing when all was).
-    pub fn finish(mut self, deadline: Duration) -> Delivery {
-        self.shared.lock().deadline = Some(Instant::now() + deadline);
-        self.shared.wake.notify_all();
-        if let Some(w) = self.worker.take() {
-            let _ = w.join();
+    /// Posts what is left, for at most `deadline` (all peers at once, so a
+    /// dead one costs the deadline once), stops the threads and reports on
+    /// stderr what could not be delivered (nothing when all was).
+    pub fn finish(mut self, deadline: Duration) -> Vec<PeerDelivery> {
+        let at = Instant::now() + deadline;
+        for p in &self.peers {
+            p.stop_at(at);
         }
-        let d = self.shared.lock().delivery.clone();
-        if d.undelivered() > 0 {
-            eprintln!(
-                "alertmanager: {} of {} alerts not delivered to {} ({} dropped from a full queue, {} failed after retries or at the deadline, {} refused, {} unreadable){}",
-                d.undelivered(),
-                d.undelivered() + d.delivered,
-                self.url,
-                d.dropped,
-                d.failed,
-                d.rejected,
-                d.unreadable,
-                d.last_error.as_deref().map(|e| format!("; last error: {e}")).unwrap_or_default()
-            );
+        let mut out = Vec::new();
+        for p in &mut self.peers {
+            p.join();
+            let d = p.shared.lock().delivery.clone();
+            if d.undelivered() > 0 {
+                eprintln!(
+                    "alertmanager: {} of {} alerts not delivered to {} ({} dropped from a full queue, {} failed after retries or at the deadline, {} refused, {} unreadable){}",
+                    d.undelivered(),
+                    d.undelivered() + d.delivered,
+                    p.url,
+                    d.dropped,
+                    d.failed,
+                    d.rejected,
+                    d.unreadable,
+                    d.last_error.as_deref().map(|e| format!("; last error: {e}")).unwrap_or_default()
+                );
+            }
+            out.push(PeerDelivery { url: p.url.clone(), delivery: d });
         }
-        d
-    }
-}
-
-impl Drop for Notifier {
-    /// Without `finish`, the thread is told to stop at once (nothing waits
-    /// for the network on the way out).
-    fn drop(&mut self) {
-        if let Some(w) = self.worker.take() {
-            self.shared.lock().deadline = Some(Instant::now());
-            self.shared.wake.notify_all();
-            let _ = w.join();
-        }
+        out
     }
 }
 
@@ -334,7 +413,7 @@ mod tests {
     fn nothing_listening_is_reported_not_waited_for() {
         // A port nothing listens on: bind, read the port, close.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let n = Notifier::start(&format!("http://127.0.0.1:{port}"), &Config::default()).unwrap();
+        let n = Notifier::start(&[format!("http://127.0.0.1:{port}")], &Config::default()).unwrap();
         let alert = r#"{"alert":"nats_stream_reset_loop","status":"firing","severity":"warning","account":"$G","stream":"S","source":"n1","first_seen":"2026-11-26T14:17:08Z","last_seen":"2026-11-26T14:17:18Z"}"#;
         let t = Instant::now();
         for _ in 0..3 {
@@ -342,10 +421,67 @@ mod tests {
         }
         n.send("not an alert");
         assert!(t.elapsed() < Duration::from_millis(100), "send waited: {:?}", t.elapsed());
-        let d = n.finish(Duration::from_secs(2));
+        let d = n.finish(Duration::from_secs(2)).remove(0).delivery;
         assert!(t.elapsed() < Duration::from_secs(5), "finish overran its deadline: {:?}", t.elapsed());
         assert_eq!((d.delivered, d.failed, d.unreadable), (0, 3, 1), "{d:?}");
         assert_eq!(d.undelivered(), 4);
         assert!(d.last_error.is_some());
+    }
+
+    /// A stand-in Alertmanager peer that answers every POST with 200 and
+    /// counts the alerts it was given (one JSON array per POST).
+    fn live_peer() -> (String, Arc<Mutex<usize>>) {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let got = Arc::new(Mutex::new(0));
+        let count = Arc::clone(&got);
+        std::thread::spawn(move || {
+            for mut req in server.incoming_requests() {
+                let mut body = String::new();
+                let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
+                let n = serde_json::from_str::<Vec<Value>>(&body).map_or(0, |v| v.len());
+                *count.lock().unwrap() += n;
+                let _ = req.respond(tiny_http::Response::empty(200));
+            }
+        });
+        (url, got)
+    }
+
+    #[test]
+    fn a_dead_peer_holds_up_no_other() {
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (live, got) = live_peer();
+        let urls = [format!("http://127.0.0.1:{dead}"), live.clone()];
+        let n = Notifier::start(&urls, &Config::default()).unwrap();
+        assert_eq!(n.urls(), [format!("http://127.0.0.1:{dead}/api/v2/alerts"), format!("{live}/api/v2/alerts")]);
+        let alert = r#"{"alert":"nats_stream_reset_loop","status":"firing","severity":"warning","account":"$G","stream":"S","source":"n1","first_seen":"2026-11-26T14:17:08Z","last_seen":"2026-11-26T14:17:18Z"}"#;
+        for _ in 0..5 {
+            n.send(alert);
+        }
+        // The live peer has them all while the dead one is still backing off.
+        let t = Instant::now();
+        while *got.lock().unwrap() < 5 {
+            assert!(t.elapsed() < Duration::from_secs(10), "the live peer got {} of 5", got.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // ... and the dead one has not given up yet: it is still retrying
+        // (about 15 s of backoff), unseen by the live one.
+        assert_eq!(n.peers[0].shared.lock().delivery.failed, 0);
+        assert_eq!(n.peers[1].shared.lock().delivery.delivered, 5);
+        let peers = n.finish(Duration::from_secs(1));
+        assert_eq!((peers[0].delivery.delivered, peers[0].delivery.failed), (0, 5), "{peers:?}");
+        assert_eq!((peers[1].delivery.delivered, peers[1].delivery.undelivered()), (5, 0), "{peers:?}");
+        assert_eq!(
+            report(&peers),
+            format!("alertmanager: 0 of 5 alerts delivered to http://127.0.0.1:{dead}/api/v2/alerts, 5 of 5 to {live}/api/v2/alerts")
+        );
+    }
+
+    #[test]
+    fn the_same_peer_twice_is_refused() {
+        let urls = ["http://am:9093".to_string(), "http://am:9093/".to_string()];
+        let e = Notifier::start(&urls, &Config::default()).err().unwrap();
+        assert!(e.to_string().contains("given twice"), "{e}");
+        assert!(Notifier::start(&[], &Config::default()).is_err());
     }
 }
