@@ -22,7 +22,8 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::resetwatch::detector::detection::{
-    Alert, ConfigError, Emitted, Notice, ResetPair, RestoreError, Seen, Severity, Status, StorageAlert,
+    Alert, ConfigError, Emitted, Notice, ResetPair, RestoreError, Seen, ServerStorage, Severity, Status, StorageAlert,
+    StreamCounts,
 };
 
 impl Notice {
@@ -194,6 +195,18 @@ impl Detector {
     pub fn take_pairs(&mut self) -> Result<Vec<ResetPair>> {
         let d = self.bindings.resetwatch_detector_detection().detector();
         wt(d.call_take_pairs(&mut self.store, self.handle))
+    }
+
+    /// `detector.streams()`: every tracked stream's counters, for metrics.
+    pub fn streams(&mut self) -> Result<Vec<StreamCounts>> {
+        let d = self.bindings.resetwatch_detector_detection().detector();
+        wt(d.call_streams(&mut self.store, self.handle))
+    }
+
+    /// `detector.servers()`: every server's reserved storage, for metrics.
+    pub fn servers(&mut self) -> Result<Vec<ServerStorage>> {
+        let d = self.bindings.resetwatch_detector_detection().detector();
+        wt(d.call_servers(&mut self.store, self.handle))
     }
 }
 

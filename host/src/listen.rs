@@ -39,6 +39,14 @@ pub enum Exposes {
 }
 
 impl Exposes {
+    /// Where to listen instead.
+    fn instead(self) -> &'static str {
+        match self {
+            Exposes::Events => "127.0.0.1 (or a Unix socket)",
+            Exposes::Metrics => "127.0.0.1 (with Prometheus on the same host or a proxy in front)",
+        }
+    }
+
     fn why(self) -> &'static str {
         match self {
             Exposes::Events => {
@@ -68,10 +76,11 @@ pub fn checked_addr(flag: &str, addr: &str, exposes: Exposes, allow_remote: bool
         if let Some(a) = addrs.iter().find(|a| !a.ip().is_loopback()) {
             let all = if a.ip().is_unspecified() { " (every interface)" } else { "" };
             bail!(
-                "{flag} {addr}: {} is not a loopback address{all}; {}. Listen on 127.0.0.1 \
-                 (or a Unix socket), or give --allow-remote to listen there anyway (docs/security.md)",
+                "{flag} {addr}: {} is not a loopback address{all}; {}. Listen on {}, \
+                 or give --allow-remote to listen there anyway (docs/security.md)",
                 a.ip(),
-                exposes.why()
+                exposes.why(),
+                exposes.instead()
             );
         }
     }

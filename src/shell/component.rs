@@ -194,6 +194,36 @@ impl wit::GuestDetector for DetectorShell {
         let mut filter = self.filter.borrow_mut();
         std::iter::from_fn(|| filter.next_pair()).map(pair).collect()
     }
+
+    fn streams(&self) -> Vec<wit::StreamCounts> {
+        let filter = self.filter.borrow();
+        let counts = filter.detector().stream_counts().into_iter();
+        counts
+            .map(|c| wit::StreamCounts {
+                source: c.source,
+                server_name: c.server_name,
+                account: c.account,
+                stream: c.stream,
+                pairs_total: c.pairs_total,
+                leaking_resets_total: c.leaking_resets_total,
+                firing: c.firing.map(severity),
+            })
+            .collect()
+    }
+
+    fn servers(&self) -> Vec<wit::ServerStorage> {
+        let filter = self.filter.borrow();
+        let gauges = filter.detector().server_storage().into_iter();
+        gauges
+            .map(|g| wit::ServerStorage {
+                source: g.source,
+                server_name: g.server_name,
+                server_id: g.server_id,
+                reserved_storage: g.reserved_storage,
+                excess_bytes: g.excess_bytes,
+            })
+            .collect()
+    }
 }
 
 export!(Component);

@@ -38,6 +38,7 @@ use resetwatch::Config;
 use resetwatch_host::alertmanager::{self, Notifier};
 use resetwatch_host::component::{Detector, DetectorComponent, Notice, Seen, DEFAULT_COMPONENT};
 use resetwatch_host::listen::{self, Exposes, Input, Listener, Readers};
+use resetwatch_host::metrics::{Exporter, Snapshot};
 use resetwatch_host::vector::{self, SourceKeys, DEFAULT_FALLBACK, DEFAULT_SOURCE_KEYS};
 
 /// Lines waiting for the detector, all clients together.
@@ -108,6 +109,12 @@ pub struct Args {
     /// every peer of an HA cluster (each has its own queue).
     #[arg(long = "alertmanager", value_name = "URL")]
     alertmanager: Vec<String>,
+    /// Serve Prometheus metrics on http://ADDR/metrics (`127.0.0.1:9464`;
+    /// port 0 picks one and says which on stderr): reset pairs, leaking
+    /// resets and firing alerts per stream, excess reserved storage per
+    /// server (docs/metrics.md). Loopback only unless --allow-remote.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
     /// At the stop, how long to keep trying to deliver alerts to Alertmanager.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     alertmanager_deadline: f64,
@@ -124,6 +131,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .map(|a| Ok((a.as_str(), listen::checked_addr("--tcp", a, Exposes::Events, args.allow_remote)?)))
         .collect::<Result<_>>()?;
     let mode = listen::socket_mode(&args.mode)?;
+    let metrics_at = args
+        .metrics
+        .as_deref()
+        .map(|a| Ok::<_, anyhow::Error>((a, listen::checked_addr("--metrics", a, Exposes::Metrics, args.allow_remote)?)))
+        .transpose()?;
     let grace = seconds("--shutdown-grace", args.shutdown_grace)?;
     let save_every = seconds("--save-every", args.save_every)?;
     let config_json = match &args.config {
@@ -156,6 +168,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         listeners.push(Listener::unix(p, mode)?);
     }
     let socket_files: Vec<PathBuf> = listeners.iter().filter_map(Listener::socket_file).collect();
+    let exporter = metrics_at.map(|(a, addrs)| Exporter::start(a, &addrs)).transpose()?;
 
     let stopping = Arc::new(AtomicBool::new(false));
     let (in_tx, in_rx) = mpsc::sync_channel::<Input>(INPUT_QUEUE);
@@ -177,6 +190,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         l.spawn(readers.clone())?;
     }
     drop(readers);
+    if let Some(e) = &exporter {
+        eprintln!("resetwatch serve: metrics on http://{}/metrics", e.addr());
+    }
 
     let keys = if args.source_keys.is_empty() {
         SourceKeys::new(DEFAULT_SOURCE_KEYS, &args.default_source)
@@ -200,6 +216,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         reported: Counts::default(),
         now_ns: 0,
         notifier,
+        exporter,
+        metrics_stale: true,
     };
     let result = server.serve(&in_rx, save_every);
     let saved = server.save_state();
@@ -356,6 +374,10 @@ struct Server {
     now_ns: i64,
     /// `--alertmanager`: alerts are also handed to it (it never blocks).
     notifier: Option<Notifier>,
+    /// `--metrics`: refreshed from the detector once a second when stale.
+    exporter: Option<Exporter>,
+    /// Something the metrics show may have changed since the last refresh.
+    metrics_stale: bool,
 }
 
 impl Server {
@@ -501,6 +523,7 @@ impl Server {
         if emitted.seen == Seen::Event {
             self.dirty = true;
         }
+        self.metrics_stale |= matches!(emitted.seen, Seen::Event | Seen::Jsz);
         self.emit(line.to_vec())?;
         for a in &emitted.alerts {
             self.alert(a)?;
@@ -508,11 +531,16 @@ impl Server {
         Ok(())
     }
 
-    /// Time passes: alerts of sources gone quiet resolve.
+    /// Time passes: alerts of sources gone quiet resolve; the metrics are
+    /// refreshed when they may have changed.
     fn tick(&mut self) -> Result<()> {
         let now = self.clock();
         for a in &self.detector.advance(now)? {
             self.alert(a)?;
+        }
+        if let Some(e) = self.exporter.as_ref().filter(|_| self.metrics_stale) {
+            e.update(Snapshot { streams: self.detector.streams()?, servers: self.detector.servers()? });
+            self.metrics_stale = false;
         }
         Ok(())
     }
@@ -521,6 +549,7 @@ impl Server {
     /// stdout as an event of its own, and to Alertmanager when asked.
     fn alert(&mut self, a: &Notice) -> Result<()> {
         self.dirty = true;
+        self.metrics_stale = true;
         self.counts.alerts += 1;
         if let Some(am) = &self.notifier {
             am.send(a.json());
