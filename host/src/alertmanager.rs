@@ -31,7 +31,7 @@ use serde_json::Value;
 pub const QUEUE: usize = 10_000;
 /// Most alerts in one POST.
 pub const BATCH: usize = 100;
-/// Tries per batch before it is given up on.
+/// Tries per alert before it is given up on.
 pub const ATTEMPTS: u32 = 6;
 /// The first wait after a failed try; each further wait doubles (0.5 s, 1 s,
 /// 2 s, 4 s, 8 s: about 15 s in all).
@@ -53,6 +53,10 @@ pub struct Delivery {
     pub rejected: u64,
     /// Alerts resetwatch could not reshape (not an alert object).
     pub unreadable: u64,
+    /// Not posted because, while the peer was failing, a later state of the
+    /// same alert (same labels) was queued: a peer that comes back gets the
+    /// present, not the history, which it would notify again.
+    pub superseded: u64,
     /// The last error, for the report.
     pub last_error: Option<String>,
 }
@@ -64,8 +68,19 @@ impl Delivery {
     }
 }
 
+/// One alert waiting for one peer.
+#[derive(Clone, Debug)]
+struct Queued {
+    /// Its labels (Alertmanager's identity of an alert), as JSON.
+    key: String,
+    /// Its Alertmanager form.
+    body: String,
+    /// Failed tries so far.
+    tries: u32,
+}
+
 struct State {
-    queue: VecDeque<String>,
+    queue: VecDeque<Queued>,
     delivery: Delivery,
     /// Set by `finish`: post what is left, stop retrying at this instant.
     deadline: Option<Instant>,
@@ -104,7 +119,7 @@ impl Peer {
         Ok(Peer { shared, worker: Some(worker), url })
     }
 
-    fn enqueue(&self, alerts: &[String]) {
+    fn enqueue(&self, alerts: &[Queued]) {
         let mut st = self.shared.lock();
         for a in alerts {
             if st.queue.len() >= QUEUE {
@@ -179,11 +194,14 @@ pub fn report(peers: &[PeerDelivery]) -> String {
     let mut s = String::from("alertmanager: ");
     for (i, p) in peers.iter().enumerate() {
         let d = &p.delivery;
-        let total = d.delivered + d.undelivered();
+        let total = d.delivered + d.undelivered() + d.superseded;
         if i == 0 {
             s.push_str(&format!("{} of {total} alerts delivered to {}", d.delivered, p.url));
         } else {
             s.push_str(&format!(", {} of {total} to {}", d.delivered, p.url));
+        }
+        if d.superseded > 0 {
+            s.push_str(&format!(" ({} replaced by a later state while it failed)", d.superseded));
         }
     }
     s
@@ -232,7 +250,14 @@ impl Notifier {
             }
         };
         let superseded = self.supersede(alert_json, &am);
-        let alerts: Vec<String> = superseded.into_iter().chain([am]).collect();
+        let alerts: Vec<Queued> = superseded
+            .into_iter()
+            .chain([am])
+            .map(|body| {
+                let key = serde_json::from_str::<Value>(&body).map_or_else(|_| body.clone(), |v| v["labels"].to_string());
+                Queued { key, body, tries: 0 }
+            })
+            .collect();
         for p in &self.peers {
             p.enqueue(&alerts);
         }
@@ -322,18 +347,32 @@ fn post(agent: &ureq::Agent, url: &str, body: &str) -> Posted {
     }
 }
 
-/// The delivery thread: batches off the queue, each tried up to
-/// [`ATTEMPTS`] times with exponential backoff, until `finish` and an empty
-/// queue (or its deadline).
+/// The delivery thread: batches off the queue until `finish` and an empty
+/// queue (or its deadline). A batch that fails goes back to the head of the
+/// queue, which then keeps only the latest state of each alert; after each
+/// failure the thread waits twice as long as after the last (0.5 s up to
+/// 8 s), and an alert is given up on after [`ATTEMPTS`] failed tries.
 fn deliver(shared: &Shared, url: &str) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(REQUEST_TIMEOUT))
         .http_status_as_error(false)
         .build()
         .into();
+    let mut failures = 0u32;
     loop {
-        let batch: Vec<String> = {
+        let batch: Vec<Queued> = {
             let mut st = shared.lock();
+            if failures > 0 {
+                // Back off; `finish` or drop ends the wait early.
+                let until = Instant::now() + FIRST_BACKOFF * 2u32.pow((failures - 1).min(4));
+                loop {
+                    let now = Instant::now();
+                    if now >= until || st.deadline.is_some_and(|d| now >= d) {
+                        break;
+                    }
+                    st = shared.wake.wait_timeout(st, until - now).unwrap_or_else(|e| e.into_inner()).0;
+                }
+            }
             while st.queue.is_empty() && st.deadline.is_none() {
                 st = shared.wake.wait(st).unwrap_or_else(|e| e.into_inner());
             }
@@ -350,44 +389,46 @@ fn deliver(shared: &Shared, url: &str) {
             let n = st.queue.len().min(BATCH);
             st.queue.drain(..n).collect()
         };
-        let body = format!("[{}]", batch.join(","));
-        let mut wait = FIRST_BACKOFF;
-        let mut attempt = 1;
-        loop {
-            match post(&agent, url, &body) {
-                Posted::Ok => {
-                    shared.lock().delivery.delivered += batch.len() as u64;
-                    break;
-                }
-                Posted::Refused(why) => {
-                    let mut st = shared.lock();
-                    st.delivery.rejected += batch.len() as u64;
-                    st.delivery.last_error = Some(why);
-                    break;
-                }
-                Posted::Retry(why) => {
-                    let mut st = shared.lock();
-                    let give_up = attempt >= ATTEMPTS || st.deadline.is_some_and(|d| Instant::now() + wait >= d);
-                    st.delivery.last_error = Some(why);
-                    if give_up {
-                        st.delivery.failed += batch.len() as u64;
-                        break;
+        let body = format!("[{}]", batch.iter().map(|q| q.body.as_str()).collect::<Vec<_>>().join(","));
+        match post(&agent, url, &body) {
+            Posted::Ok => {
+                failures = 0;
+                shared.lock().delivery.delivered += batch.len() as u64;
+            }
+            Posted::Refused(why) => {
+                failures = 0;
+                let mut st = shared.lock();
+                st.delivery.rejected += batch.len() as u64;
+                st.delivery.last_error = Some(why);
+            }
+            Posted::Retry(why) => {
+                failures += 1;
+                let mut st = shared.lock();
+                st.delivery.last_error = Some(why);
+                for mut q in batch.into_iter().rev() {
+                    q.tries += 1;
+                    if q.tries >= ATTEMPTS {
+                        st.delivery.failed += 1;
+                    } else {
+                        st.queue.push_front(q);
                     }
-                    // Sleep on the condition variable: `finish` or drop ends the wait early.
-                    let until = Instant::now() + wait;
-                    loop {
-                        let now = Instant::now();
-                        if now >= until || st.deadline.is_some_and(|d| now >= d) {
-                            break;
-                        }
-                        st = shared.wake.wait_timeout(st, until - now).unwrap_or_else(|e| e.into_inner()).0;
-                    }
-                    wait *= 2;
-                    attempt += 1;
                 }
+                let st = &mut *st;
+                st.delivery.superseded += keep_latest(&mut st.queue);
             }
         }
     }
+}
+
+/// Keeps only the last queued state of each alert (by its labels), in
+/// queue order; returns how many were removed.
+fn keep_latest(queue: &mut VecDeque<Queued>) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    let before = queue.len();
+    let mut kept: Vec<Queued> = queue.drain(..).rev().filter(|q| seen.insert(q.key.clone())).collect();
+    kept.reverse();
+    queue.extend(kept);
+    (before - queue.len()) as u64
 }
 
 #[cfg(test)]
@@ -414,10 +455,9 @@ mod tests {
         // A port nothing listens on: bind, read the port, close.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let n = Notifier::start(&[format!("http://127.0.0.1:{port}")], &Config::default()).unwrap();
-        let alert = r#"{"alert":"nats_stream_reset_loop","status":"firing","severity":"warning","account":"$G","stream":"S","source":"n1","first_seen":"2026-11-26T14:17:08Z","last_seen":"2026-11-26T14:17:18Z"}"#;
         let t = Instant::now();
-        for _ in 0..3 {
-            n.send(alert);
+        for stream in ["S1", "S2", "S3"] {
+            n.send(&alert(stream, "14:17:18"));
         }
         n.send("not an alert");
         assert!(t.elapsed() < Duration::from_millis(100), "send waited: {:?}", t.elapsed());
@@ -428,23 +468,56 @@ mod tests {
         assert!(d.last_error.is_some());
     }
 
-    /// A stand-in Alertmanager peer that answers every POST with 200 and
-    /// counts the alerts it was given (one JSON array per POST).
-    fn live_peer() -> (String, Arc<Mutex<usize>>) {
-        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    /// A firing warning of stream `stream` on n1, last seen at `last` (hh:mm:ss).
+    fn alert(stream: &str, last: &str) -> String {
+        format!(
+            r#"{{"alert":"nats_stream_reset_loop","status":"firing","severity":"warning","account":"$G","stream":"{stream}","source":"n1","first_seen":"2026-11-26T14:17:08Z","last_seen":"2026-11-26T{last}Z"}}"#
+        )
+    }
+
+    /// A stand-in Alertmanager peer on `addr` that answers every POST with
+    /// 200 and keeps the alerts it was given (one JSON array per POST).
+    fn peer_on(addr: &str) -> (String, Arc<Mutex<Vec<Value>>>) {
+        let server = tiny_http::Server::http(addr).unwrap();
         let url = format!("http://{}", server.server_addr().to_ip().unwrap());
-        let got = Arc::new(Mutex::new(0));
-        let count = Arc::clone(&got);
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let keep = Arc::clone(&got);
         std::thread::spawn(move || {
             for mut req in server.incoming_requests() {
                 let mut body = String::new();
                 let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
-                let n = serde_json::from_str::<Vec<Value>>(&body).map_or(0, |v| v.len());
-                *count.lock().unwrap() += n;
+                keep.lock().unwrap().extend(serde_json::from_str::<Vec<Value>>(&body).unwrap_or_default());
                 let _ = req.respond(tiny_http::Response::empty(200));
             }
         });
         (url, got)
+    }
+
+    fn live_peer() -> (String, Arc<Mutex<Vec<Value>>>) {
+        peer_on("127.0.0.1:0")
+    }
+
+    #[test]
+    fn a_peer_that_comes_back_gets_the_latest_state_not_the_history() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let n = Notifier::start(&[format!("http://127.0.0.1:{port}")], &Config::default()).unwrap();
+        // A firing alert, then its re-send (same labels, later endsAt), while the peer is down.
+        n.send(&alert("S", "14:17:18"));
+        n.send(&alert("S", "14:18:18"));
+        let t = Instant::now();
+        while n.peers[0].shared.lock().delivery.superseded < 1 {
+            assert!(t.elapsed() < Duration::from_secs(10), "never coalesced: {:?}", n.peers[0].shared.lock().delivery);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let (_, got) = peer_on(&format!("127.0.0.1:{port}"));
+        let peers = n.finish(Duration::from_secs(10));
+        let d = &peers[0].delivery;
+        assert_eq!((d.delivered, d.superseded, d.undelivered()), (1, 1, 0), "{d:?}");
+        let got = got.lock().unwrap();
+        assert_eq!(got.len(), 1, "{got:?}");
+        // endsAt = last_seen + quiet (600 s) + repeat (60 s): the re-send's.
+        assert_eq!(got[0]["endsAt"], "2026-11-26T14:29:18.000000Z", "{got:?}");
+        assert!(report(&peers).ends_with("1 of 2 alerts delivered to http://127.0.0.1:{port}/api/v2/alerts (1 replaced by a later state while it failed)".replace("{port}", &port.to_string()).as_str()), "{}", report(&peers));
     }
 
     #[test]
@@ -454,14 +527,13 @@ mod tests {
         let urls = [format!("http://127.0.0.1:{dead}"), live.clone()];
         let n = Notifier::start(&urls, &Config::default()).unwrap();
         assert_eq!(n.urls(), [format!("http://127.0.0.1:{dead}/api/v2/alerts"), format!("{live}/api/v2/alerts")]);
-        let alert = r#"{"alert":"nats_stream_reset_loop","status":"firing","severity":"warning","account":"$G","stream":"S","source":"n1","first_seen":"2026-11-26T14:17:08Z","last_seen":"2026-11-26T14:17:18Z"}"#;
-        for _ in 0..5 {
-            n.send(alert);
+        for i in 0..5 {
+            n.send(&alert(&format!("S{i}"), "14:17:18"));
         }
         // The live peer has them all while the dead one is still backing off.
         let t = Instant::now();
-        while *got.lock().unwrap() < 5 {
-            assert!(t.elapsed() < Duration::from_secs(10), "the live peer got {} of 5", got.lock().unwrap());
+        while got.lock().unwrap().len() < 5 {
+            assert!(t.elapsed() < Duration::from_secs(10), "the live peer got {} of 5", got.lock().unwrap().len());
             std::thread::sleep(Duration::from_millis(10));
         }
         // ... and the dead one has not given up yet: it is still retrying
