@@ -874,3 +874,49 @@ fn an_ha_cluster_notifies_once_per_change_while_a_peer_is_killed_and_restarted()
     drop(peers);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The alert a Prometheus rule of examples/prometheus/resetwatch-rules.yml
+/// sends for `source`'s loop on `$G > stream` (Prometheus adds `alertname`
+/// and posts it with an `endsAt` a few evaluation intervals ahead).
+fn metrics_rule_alert(stream: &str, source: &str) -> Value {
+    let ends = rfc3339(now() + 120 * SECOND, 0);
+    serde_json::json!({
+        "labels": {"alertname": "ResetwatchStreamResetLoop", "account": "$G", "stream": stream, "source": source,
+                   "server_name": source, "severity": "critical", "detected_by": "resetwatch-metrics"},
+        "annotations": {"summary": "from resetwatch's metrics"},
+        "startsAt": rfc3339(now() - 30 * SECOND, 0),
+        "endsAt": ends
+    })
+}
+
+/// resetwatch's own alert and the metrics rule's alert about the same loop:
+/// the inhibit rule of examples/alertmanager/alertmanager.yml silences the
+/// rule's, so the loop pages once; a loop only the rule saw still pages.
+#[test]
+fn one_loop_pages_once_when_the_metrics_rule_fires_too() {
+    let dir = scratch("inhibit");
+    let am = Alertmanager::start(&dir);
+    let config = dir.join("resetwatch.json");
+    std::fs::write(&config, r#"{"quiet_seconds": 60, "repeat_seconds": 120}"#).unwrap();
+    let logs = s05_reset_at(&dir, now() - 20 * SECOND);
+    let out = resetwatch().args(["replay", "--alertmanager", &am.url, "--config"]).arg(&config).args(&logs).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    am.wait_for("resetwatch's own critical alerts", |a| a.len() == 2);
+
+    let body = serde_json::Value::Array(vec![metrics_rule_alert("ORDERS", "n1"), metrics_rule_alert("PAYMENTS", "n1")]);
+    let resp = am.agent.post(format!("{}/api/v2/alerts", am.url)).header("Content-Type", "application/json").send(body.to_string()).unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let rule = am.wait_for_named("ResetwatchStreamResetLoop", "the rule's two alerts, ORDERS inhibited", |a| {
+        a.len() == 2
+            && a.iter().all(|a| {
+                let inhibited = !a["status"]["inhibitedBy"].as_array().unwrap().is_empty();
+                inhibited == (a["labels"]["stream"] == "ORDERS")
+            })
+    });
+    for a in &rule {
+        let want = if a["labels"]["stream"] == "ORDERS" { "suppressed" } else { "active" };
+        assert_eq!(a["status"]["state"], want, "{a}");
+    }
+    drop(am);
+    let _ = std::fs::remove_dir_all(&dir);
+}
