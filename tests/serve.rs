@@ -24,6 +24,9 @@ use serde_json::{json, Value};
 #[path = "support/serve_process.rs"]
 mod serve_process;
 use serve_process::Serve;
+#[path = "support/prometheus.rs"]
+mod prometheus;
+use prometheus::Prometheus;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -513,90 +516,7 @@ fn a_remote_address_is_refused_before_anything_starts_and_sockets_are_owner_only
 
 // ---- Metrics (docs/metrics.md) ----
 
-const PROMETHEUS: &str = "/usr/bin/prometheus";
 const PROMTOOL: &str = "/usr/bin/promtool";
-
-fn need(binary: &str) {
-    assert!(
-        Path::new(binary).exists(),
-        "{binary} missing: `cargo xtask test` installs it (apt-get install -y prometheus)"
-    );
-}
-
-/// A real Prometheus (Debian's 2.42) on a free loopback port, scraping
-/// `target` every second; killed on drop.
-struct Prometheus {
-    child: std::process::Child,
-    url: String,
-    agent: ureq::Agent,
-}
-
-impl Prometheus {
-    fn start(dir: &Path, target: &str) -> Prometheus {
-        need(PROMETHEUS);
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let conf = dir.join("prometheus.yml");
-        std::fs::write(
-            &conf,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: resetwatch\n    static_configs:\n      - targets: ['{target}']\n",
-                root().join("examples/prometheus/resetwatch-rules.yml").display()
-            ),
-        )
-        .unwrap();
-        let child = std::process::Command::new(PROMETHEUS)
-            .arg(format!("--config.file={}", conf.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
-            .spawn()
-            .unwrap();
-        let agent: ureq::Agent =
-            ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(5))).http_status_as_error(false).build().into();
-        let p = Prometheus { child, url: format!("http://127.0.0.1:{port}"), agent };
-        let t = Instant::now();
-        while p.agent.get(format!("{}/-/ready", p.url)).call().map_or(true, |r| r.status() != 200) {
-            assert!(t.elapsed() < Duration::from_secs(60), "Prometheus not ready: {}", dir.join("prometheus.log").display());
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        p
-    }
-
-    /// An instant PromQL query: each series' labels and value.
-    fn query(&self, promql: &str) -> Vec<(Value, f64)> {
-        let mut r = self.agent.get(format!("{}/api/v1/query", self.url)).query("query", promql).call().unwrap();
-        let v: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
-        assert_eq!(v["status"], "success", "{promql}: {v}");
-        v["data"]["result"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| (s["metric"].clone(), s["value"][1].as_str().unwrap().parse().unwrap()))
-            .collect()
-    }
-
-    /// Polls `promql` until `ok` holds (scrapes and rule evaluations are
-    /// once a second; a loaded machine gets a minute).
-    fn wait_for(&self, promql: &str, ok: impl Fn(&[(Value, f64)]) -> bool) -> Vec<(Value, f64)> {
-        let t = Instant::now();
-        loop {
-            let got = self.query(promql);
-            if ok(&got) {
-                return got;
-            }
-            assert!(t.elapsed() < Duration::from_secs(60), "{promql}: {got:?}");
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `source` -> value, for one metric's series.
 fn by_source(series: &[(Value, f64)]) -> BTreeMap<String, f64> {
@@ -616,7 +536,8 @@ fn prometheus_scrapes_the_s05_loop_and_the_counters_match_the_alerts() {
     let addr = serve.tcp_addr();
     let err = serve.wait_stderr("metrics on http://", Duration::from_secs(20));
     let target = err.split("metrics on http://").nth(1).unwrap().split('/').next().unwrap().to_string();
-    let prom = Prometheus::start(&dir, &target);
+    let rules = root().join("examples/prometheus/resetwatch-rules.yml");
+    let prom = Prometheus::start(&dir, &target, Some(&rules));
 
     let mut total = 0;
     for (node, pod) in PODS {
@@ -661,7 +582,7 @@ fn prometheus_scrapes_the_s05_loop_and_the_counters_match_the_alerts() {
 /// `promtool check rules` and `promtool test rules` on the example rules.
 #[test]
 fn the_metrics_rules_pass_promtool_check_and_test() {
-    need(PROMTOOL);
+    prometheus::need(PROMTOOL);
     let dir = root().join("examples/prometheus");
     for args in [["check", "rules", "resetwatch-rules.yml"], ["test", "rules", "resetwatch-rules.test.yml"]] {
         let out = std::process::Command::new(PROMTOOL).args(args).current_dir(&dir).output().unwrap();
