@@ -18,7 +18,7 @@ use crate::event::{Cause, Event, StreamRef};
 use crate::jsz::Jsz;
 use crate::lru::Lru;
 use crate::server::{known_leak, ServerInfo};
-use crate::storage::{Change, ServerStorage, Storage, StorageAlert};
+use crate::storage::{Change, ServerStorage, ServerStorageGauge, Storage, StorageAlert};
 use std::collections::VecDeque;
 
 /// How many recent event lines per source are remembered to drop repeats.
@@ -310,6 +310,32 @@ pub(crate) struct StreamState {
     /// Pair times on the arrival timeline.
     pairs: PairWindow,
     episode: Option<Episode>,
+    /// Every pair since this stream was first tracked by this detector
+    /// (not saved), for metrics: it goes when the stream is evicted.
+    counted: Counted,
+}
+
+/// Reset pairs, and those whose cause leaks a reservation, of one stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counted {
+    pairs: u64,
+    leaking: u64,
+}
+
+/// One tracked stream as metrics show it ([`Detector::stream_counts`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamCounts {
+    pub source: String,
+    /// From the source's banner, when seen.
+    pub server_name: Option<String>,
+    pub account: String,
+    pub stream: String,
+    /// Reset pairs since the stream was first tracked by this detector.
+    pub pairs_total: u64,
+    /// Of those, the pairs whose cause leaks a reservation on affected versions.
+    pub leaking_resets_total: u64,
+    /// The severity of its alert while one is firing.
+    pub firing: Option<Severity>,
 }
 
 /// The detector: feed it events, collect alerts.
@@ -353,6 +379,38 @@ impl Detector {
     /// Number of (source, account, stream) keys tracked.
     pub fn tracked_streams(&self) -> usize {
         self.streams.len()
+    }
+
+    /// Every tracked stream's counters and alert, least recently seen
+    /// first: as many as `max_keys` at most, and a stream the detector
+    /// evicts is gone from here too, so metrics made from this are bounded
+    /// like the detector.
+    pub fn stream_counts(&self) -> Vec<StreamCounts> {
+        self.streams
+            .iter_oldest_first()
+            .map(|(k, st)| StreamCounts {
+                source: k.source.clone(),
+                server_name: self.sources.peek(&k.source).and_then(|s| s.server.name.clone()),
+                account: k.stream.account.clone(),
+                stream: k.stream.stream.clone(),
+                pairs_total: st.counted.pairs,
+                leaking_resets_total: st.counted.leaking,
+                firing: st.episode.as_ref().and_then(|e| e.severity),
+            })
+            .collect()
+    }
+
+    /// Every server's reserved storage from its latest judged `/jsz`
+    /// snapshot (bounded by `max_sources`, like the storage alerts).
+    pub fn server_storage(&self) -> Vec<ServerStorageGauge> {
+        self.storage
+            .gauges()
+            .into_iter()
+            .map(|mut g| {
+                g.server_name = self.sources.peek(&g.source).and_then(|s| s.server.name.clone());
+                g
+            })
+            .collect()
     }
 
     /// Number of sources tracked.
@@ -539,6 +597,8 @@ impl Detector {
                 leaks: cause.leaks,
             });
         }
+        st.counted.pairs += 1;
+        st.counted.leaking += cause.leaks as u64;
         ep.pairs_total += 1;
         ep.leaking_resets_total += cause.leaks as u64;
         ep.touch(t);
@@ -858,5 +918,6 @@ crate::state::carry_struct!(Episode {
     first_seen, last_seen, pairs_total, leaking_resets_total, declined_resets_total,
     last_cause, severity, last_emit, rule, first_arrival, last_active,
 });
-crate::state::carry_struct!(StreamState { pending, pairs, episode });
+// `counted` is for metrics, which count from the start of this process.
+crate::state::carry_struct!(transient StreamState { pending, pairs, episode } { counted });
 

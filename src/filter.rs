@@ -609,6 +609,42 @@ mod tests {
     }
 
     #[test]
+    fn stream_counts_match_the_alerts_of_the_s05_loop_and_go_with_eviction() {
+        let scenario = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
+        let mut all: Vec<(String, String)> = ["n1", "n2", "n3"].iter().flat_map(|n| corpus(scenario, n)).collect();
+        all.sort_by_key(|(_, l)| host_time(l));
+        let mut f = Filter::new(Config::default());
+        let mut last = std::collections::BTreeMap::new();
+        for (src, l) in &all {
+            f.ingest_line(src, host_time(l), l.as_bytes());
+            for a in std::iter::from_fn(|| f.next_alert()).filter_map(Notice::into_loop) {
+                last.insert(a.source.clone(), a);
+            }
+        }
+        let counts = f.detector().stream_counts();
+        for node in ["n1", "n2"] {
+            let c = counts.iter().find(|c| c.source == node && c.stream == "ORDERS").unwrap();
+            // The loop's 13 pairs; the last alert (the critical one, at the
+            // 10th) counted the episode up to then.
+            assert_eq!((c.account.as_str(), c.server_name.as_deref()), ("$G", Some(node)));
+            assert_eq!((c.pairs_total, c.leaking_resets_total, c.firing), (13, 13, Some(Severity::Critical)));
+            assert!(c.pairs_total >= last[node].pairs_total && last[node].pairs_total == 10);
+        }
+        // n3 never paired: whatever it tracks counts nothing and fires nothing.
+        assert!(counts.iter().filter(|c| c.source == "n3").all(|c| (c.pairs_total, c.firing) == (0, None)));
+
+        // Streams past max_keys go, and their counts with them.
+        let mut f = Filter::new(Config { max_keys: 3, ..Config::default() });
+        for i in 0..10 {
+            let a = format!("[1] 2026/11/26 14:17:08.000000 [WRN] Error applying entries to '$G > S{i}': stream store EOF");
+            f.ingest_line("n1", 0, a.as_bytes());
+            f.ingest_line("n1", 0, a.replace(&format!("Error applying entries to '$G > S{i}': stream store EOF"), &format!("Resetting stream cluster state for '$G > S{i}'")).as_bytes());
+        }
+        let names: Vec<_> = f.detector().stream_counts().into_iter().map(|c| (c.stream, c.pairs_total)).collect();
+        assert_eq!(names, [("S7".to_string(), 1), ("S8".into(), 1), ("S9".into(), 1)]);
+    }
+
+    #[test]
     fn many_pairs_per_second_stay_bounded_and_counted() {
         let mut f = Filter::new(Config::default());
         let base = 1_800_000_000 * SECOND;

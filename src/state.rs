@@ -347,6 +347,17 @@ impl<A: Take, B: Take> Take for (A, B) {
 /// order; with `default`, absent members take their default (as serde's
 /// `#[serde(default)]`).
 macro_rules! carry_struct {
+    // `transient` fields are not saved: they restart from their default
+    // (a counter since this detector started, as metrics count).
+    (transient $t:ty { $($f:ident),* $(,)? } { $($u:ident),* $(,)? }) => {
+        crate::state::carry_struct!(@put $t { $($f),* });
+        impl crate::state::Take for $t {
+            fn take(v: &serde_json::Value) -> Option<Self> {
+                let f = crate::state::Fields::of(v)?;
+                Some(Self { $($f: f.get(stringify!($f))?,)* $($u: Default::default(),)* })
+            }
+        }
+    };
     ($t:ty { $($f:ident),* $(,)? }) => {
         crate::state::carry_struct!(@put $t { $($f),* });
         impl crate::state::Take for $t {

@@ -219,6 +219,23 @@ pub(crate) struct ServerStorage {
     episode: Option<Episode>,
 }
 
+/// One server's reserved storage as metrics show it
+/// ([`crate::Detector::server_storage`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerStorageGauge {
+    /// As the storage alert's: the log source whose banner printed the
+    /// server's ID, else the snapshots' source.
+    pub source: String,
+    /// From that log source's banner, when seen.
+    pub server_name: Option<String>,
+    pub server_id: String,
+    /// `/jsz` `reserved_storage` in the latest judged snapshot.
+    pub reserved_storage: u64,
+    /// Reserved storage beyond the sum of the file streams' `max_bytes`
+    /// (0 when below): what resets leaked.
+    pub excess_bytes: u64,
+}
+
 /// What a snapshot changed, for the detector to turn into an alert.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Change {
@@ -410,6 +427,24 @@ impl Storage {
     }
 
     /// Entries oldest first, for saving.
+    /// Each server with a judged snapshot, least recently seen first; the
+    /// detector fills in `server_name`.
+    pub fn gauges(&self) -> Vec<ServerStorageGauge> {
+        self.servers
+            .iter_oldest_first()
+            .filter_map(|(id, s)| {
+                let last = s.last.as_ref()?;
+                Some(ServerStorageGauge {
+                    source: s.log_source.clone().unwrap_or_else(|| s.jsz_source.clone()),
+                    server_name: None,
+                    server_id: id.clone(),
+                    reserved_storage: last.reserved,
+                    excess_bytes: last.reserved.saturating_sub(last.sum),
+                })
+            })
+            .collect()
+    }
+
     pub fn iter_oldest_first(&self) -> impl Iterator<Item = (&String, &ServerStorage)> {
         self.servers.iter_oldest_first()
     }

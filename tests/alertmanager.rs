@@ -56,20 +56,31 @@ struct Alertmanager {
     agent: ureq::Agent,
 }
 
+/// A port nothing listens on now: bind, read the port, close.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 impl Alertmanager {
     fn start(dir: &Path) -> Alertmanager {
+        // An empty address turns clustering (gossip on 9094) off.
+        Alertmanager::launch(dir, &config(), free_port(), &["--cluster.listen-address=".to_string()])
+    }
+
+    /// Alertmanager with `config`, its API on `port`, its data and log in
+    /// `dir`, and `more` arguments (clustering).
+    fn launch(dir: &Path, config: &str, port: u16, more: &[String]) -> Alertmanager {
         assert!(
             Path::new(BINARY).exists(),
             "{BINARY} missing: `cargo xtask test` installs it (apt-get install -y prometheus-alertmanager)"
         );
-        std::fs::write(dir.join("alertmanager.yml"), config()).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("alertmanager.yml"), config).unwrap();
         let child = Command::new(BINARY)
             .arg(format!("--config.file={}", dir.join("alertmanager.yml").display()))
             .arg(format!("--storage.path={}", dir.join("data").display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            // An empty address turns clustering (gossip on 9094) off.
-            .arg("--cluster.listen-address=")
+            .args(more)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("alertmanager.log")).unwrap())
             .spawn()
@@ -557,6 +568,355 @@ fn replay_posts_the_captured_storage_alerts() {
         .map(|n| serde_json::json!({"alertname": "NatsReservedStorageInflated", "server_name": n, "source": n}))
         .collect();
     assert_eq!(ours, want, "{groups:#}");
+    drop(am);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A webhook receiver on loopback (Alertmanager's `webhook_configs`): every
+/// notification's JSON body, in the order they came.
+struct Webhook {
+    url: String,
+    got: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    server: std::sync::Arc<tiny_http::Server>,
+}
+
+impl Webhook {
+    fn start() -> Webhook {
+        let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let url = format!("http://{}/", server.server_addr().to_ip().unwrap());
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (serving, keep) = (server.clone(), got.clone());
+        std::thread::spawn(move || {
+            for mut req in serving.incoming_requests() {
+                let mut body = String::new();
+                let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
+                if let Ok(mut v) = serde_json::from_str::<Value>(&body) {
+                    v["received_at"] = Value::from(rfc3339(now(), 0));
+                    keep.lock().unwrap().push(v);
+                }
+                let _ = req.respond(tiny_http::Response::empty(200));
+            }
+        });
+        Webhook { url, got, server }
+    }
+
+    fn notifications(&self) -> Vec<Value> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// Waits (at most `timeout`) for a notification that `ok` accepts.
+    fn wait_for(&self, what: &str, timeout: Duration, ok: impl Fn(&Value) -> bool) {
+        let t = Instant::now();
+        while !self.notifications().iter().any(&ok) {
+            assert!(t.elapsed() < timeout, "no notification {what} within {timeout:?}; got: {:#?}", self.notifications());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Webhook {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+/// What a notification says changed: its status and the severities of the
+/// alerts firing in it (`firing [warning]`, `firing [critical]`, `resolved []`).
+fn change(n: &Value) -> String {
+    let mut firing: Vec<&str> = n["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["status"] == "firing")
+        .map(|a| a["labels"]["severity"].as_str().unwrap())
+        .collect();
+    firing.sort();
+    format!("{} {firing:?}", n["status"].as_str().unwrap())
+}
+
+/// Cluster flags for one peer of a loopback cluster: gossip on `port`,
+/// joined to `peers`, with waits cut from 15 s and 1 min to seconds.
+fn peer_args(port: u16, peers: &[u16]) -> Vec<String> {
+    let mut a = vec![
+        format!("--cluster.listen-address=127.0.0.1:{port}"),
+        format!("--cluster.advertise-address=127.0.0.1:{port}"),
+        // How long a peer waits for the one before it to notify (times its position).
+        "--cluster.peer-timeout=1s".to_string(),
+        "--cluster.gossip-interval=100ms".to_string(),
+        "--cluster.settle-timeout=5s".to_string(),
+        "--cluster.pushpull-interval=2s".to_string(),
+        "--cluster.probe-interval=500ms".to_string(),
+    ];
+    a.extend(peers.iter().map(|p| format!("--cluster.peer=127.0.0.1:{p}")));
+    a
+}
+
+impl Alertmanager {
+    /// This peer's name in the cluster and the names of the live peers it sees.
+    fn cluster(&self) -> (String, Vec<String>) {
+        let s = self.json("/api/v2/status");
+        let peers = s["cluster"]["peers"].as_array().map_or(Vec::new(), |p| {
+            p.iter().map(|p| p["name"].as_str().unwrap_or_default().to_string()).collect()
+        });
+        (s["cluster"]["name"].as_str().unwrap_or_default().to_string(), peers)
+    }
+
+    /// Waits until this peer sees `n` live peers (itself included).
+    fn wait_for_peers(&self, n: usize) {
+        let t = Instant::now();
+        while self.cluster().1.len() != n {
+            assert!(t.elapsed() < Duration::from_secs(60), "{}: peers {:?}, want {n}", self.url, self.cluster());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The active loop alerts this peer holds, as (server_name, severity).
+    fn holds(&self) -> Vec<(String, String)> {
+        let mut v: Vec<_> = self.alerts("NatsStreamResetLoop").iter().filter(|a| a["status"]["state"] == "active").map(labels).collect();
+        v.sort();
+        v
+    }
+}
+
+/// One reset pair of the s05 loop as n1 logged it (lines 52-53 of
+/// tests/data/corpus/s05.../n1.log, verbatim but for their times), at `t`.
+fn s05_pair(t: Micros) -> [String; 2] {
+    [
+        with_time("[8368] 2026/11/26 14:17:08.682791 [WRN] Error applying entries to '$G > ORDERS': catchup aborted, no leader for stream '$G > ORDERS'", 7, t),
+        with_time("[8368] 2026/11/26 14:17:08.683482 [WRN] Resetting stream cluster state for '$G > ORDERS'", 7, t + 500),
+    ]
+}
+
+/// A real three-peer Alertmanager cluster on loopback, each peer sent every
+/// alert by one `resetwatch serve` (`--alertmanager` three times), a loop
+/// on one server fed to it live. The peer that notifies first is killed
+/// while the loop is a warning; the loop rises to critical, the killed
+/// peer comes back (a new process, fresh storage) and gets the alert at
+/// resetwatch's next re-send, then the loop ends. The webhook gets one
+/// notification per change (firing, critical, resolved), one duplicate
+/// around the kill allowed, and none from the restarted peer: the
+/// notification log it received through gossip says it was sent.
+#[test]
+fn an_ha_cluster_notifies_once_per_change_while_a_peer_is_killed_and_restarted() {
+    let dir = scratch("ha");
+    let hook = Webhook::start();
+    let receiver = "  - name: nats-oncall\n";
+    // Peers flush a group in step only when group_interval is longer than
+    // the longest wait of a peer (its position times peer-timeout: 2 x 1 s).
+    // Shorter, a late peer checks a view older than the notification log it
+    // reads and notifies that old view again.
+    let conf = config().replace("group_interval: 1s", "group_interval: 8s");
+    assert!(conf.contains(receiver), "the example's receiver is `nats-oncall`");
+    let conf = conf.replace(receiver, &format!("{receiver}    webhook_configs:\n      - url: {}\n", hook.url));
+    let web: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let gossip: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let start_peer = |i: usize, port: u16, peers: &[u16], name: &str| {
+        Alertmanager::launch(&dir.join(name), &conf, web[i], &peer_args(port, peers))
+    };
+    let mut peers: Vec<Option<Alertmanager>> = (0..3)
+        .map(|i| {
+            let others: Vec<u16> = (0..3).filter(|&j| j != i).map(|j| gossip[j]).collect();
+            Some(start_peer(i, gossip[i], &others, &format!("peer-{i}")))
+        })
+        .collect();
+    for p in peers.iter().flatten() {
+        p.wait_for_peers(3);
+    }
+    // Alertmanager orders peers by name: position 0 notifies at once, the
+    // others each wait peer-timeout longer and look in the notification log.
+    let (_, mut names) = peers[0].as_ref().unwrap().cluster();
+    names.sort();
+    let first = peers.iter().position(|p| p.as_ref().unwrap().cluster().0 == names[0]).unwrap();
+
+    // Warning at 3 pairs, critical at 10 in an 8 s window: one pair a
+    // second stays a warning as long as the test wants, four a second
+    // make it critical. Quiet 6 s ends it; a firing loop is re-sent every 3 s.
+    let config = dir.join("resetwatch.json");
+    std::fs::write(&config, r#"{"window_seconds": 8, "warning_pairs": 3, "critical_pairs": 10, "repeat_seconds": 3, "quiet_seconds": 6}"#).unwrap();
+    let urls: Vec<String> = web.iter().map(|p| format!("http://127.0.0.1:{p}")).collect();
+    let mut args = vec!["--tcp", "127.0.0.1:0", "--config", config.to_str().unwrap(), "--alertmanager-deadline", "2"];
+    for u in &urls {
+        args.extend(["--alertmanager", u.as_str()]);
+    }
+    let mut serve = Serve::start(&args);
+    let addr = serve.tcp_addr();
+
+    // The server's banner (n1, 2.10.25), then pairs at the pace asked for.
+    let every_ms = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1000));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let feeder = {
+        let (every_ms, stop) = (every_ms.clone(), stop.clone());
+        let banner: Vec<String> = std::fs::read_to_string(root().join("tests/data/corpus").join(S05).join("n1.log"))
+            .unwrap()
+            .lines()
+            .take(7)
+            .map(String::from)
+            .collect();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            use std::sync::atomic::Ordering;
+            let mut c = std::net::TcpStream::connect(&addr).unwrap();
+            for l in &banner {
+                writeln!(c, "{}", vector_event("nats-0", &with_time(l, 7, now()))).unwrap();
+            }
+            while !stop.load(Ordering::SeqCst) {
+                for l in s05_pair(now()) {
+                    writeln!(c, "{}", vector_event("nats-0", &l)).unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(every_ms.load(Ordering::SeqCst)));
+            }
+        })
+    };
+    let want_labels = |a: &Value| {
+        let l = a["labels"].as_object().unwrap();
+        let mut keys: Vec<_> = l.keys().map(String::as_str).collect();
+        keys.sort();
+        keys == ["account", "alertname", "server_name", "severity", "source", "stream"]
+            && (l["account"].as_str(), l["stream"].as_str(), l["source"].as_str(), l["server_name"].as_str())
+                == (Some("$G"), Some("ORDERS"), Some("nats/nats-0"), Some("n1"))
+    };
+    let long = Duration::from_secs(60);
+
+    // Between changes: past the last peer's wait (2 x 1 s) and gossip.
+    let pace = || {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+
+    // 1. The warning: notified, then the peer that notifies first is killed.
+    hook.wait_for("firing [warning]", long, |n| change(n) == r#"firing ["warning"]"#);
+    pace();
+    let killed_name = peers[first].as_ref().unwrap().cluster().0;
+    eprintln!("{}: killing peer {first} on port {}", rfc3339(now(), 0), web[first]);
+    drop(peers[first].take()); // SIGKILL, as a crashed node
+    eprintln!("killed peer {first} ({killed_name}) after {} notification(s)", hook.notifications().len());
+
+    // 2. Critical: the survivors notify it and both hold it, with the documented labels.
+    every_ms.store(250, std::sync::atomic::Ordering::SeqCst);
+    hook.wait_for("firing [critical]", long, |n| change(n) == r#"firing ["critical"]"#);
+    pace();
+    for p in peers.iter().flatten() {
+        let am = p.wait_for("the survivor holds the critical alert", |a| {
+            a.iter().any(|a| a["labels"]["severity"] == "critical" && a["status"]["state"] == "active" && want_labels(a))
+        });
+        assert!(am.iter().all(want_labels), "{am:#?}");
+    }
+
+    // 3. The killed peer back: a new process with fresh storage on the same
+    // API port (where resetwatch posts), gossiping on a new port.
+    let back_gossip = free_port();
+    let survivors: Vec<u16> = (0..3).filter(|&j| j != first).map(|j| gossip[j]).collect();
+    let before = hook.notifications().len();
+    eprintln!("{}: restarting peer {first}", rfc3339(now(), 0));
+    peers[first] = Some(start_peer(first, back_gossip, &survivors, "peer-back"));
+    let back = peers[first].as_ref().unwrap();
+    back.wait_for_peers(3);
+    // Within a re-send (3 s) or two, and serve's backoff for that peer (up to 8 s).
+    let t = Instant::now();
+    while back.holds() != [("n1".to_string(), "critical".to_string())] {
+        assert!(t.elapsed() < long, "the restarted peer never got the alert: {:?}; stderr:\n{}", back.holds(), serve.stderr());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(back.alerts("NatsStreamResetLoop").iter().all(want_labels));
+    // It flushes the group after group_wait (1 s) and waits at most its
+    // position times peer-timeout (2 x 1 s) before it would notify: watch
+    // longer than that for a notification it should not send.
+    // (A notification names its peer: `externalURL` ends in its API port.)
+    let from_back = |n: &Value| n["externalURL"].as_str().is_some_and(|u| u.ends_with(&format!(":{}", web[first])));
+    let watch = Instant::now();
+    while watch.elapsed() < Duration::from_secs(10) {
+        let since = hook.notifications().split_off(before);
+        assert!(!since.iter().any(from_back), "the restarted peer notified again: {since:#?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // 4. The loop ends: resolved after the quiet period, notified once.
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    feeder.join().unwrap();
+    eprintln!("{}: the loop stopped", rfc3339(now(), 0));
+    hook.wait_for("resolved", long, |n| change(n) == "resolved []");
+    // A duplicate would come at a peer's next flush (8 s) and its wait (2 s).
+    let settle = Instant::now();
+    while settle.elapsed() < Duration::from_secs(11) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    for n in hook.notifications() {
+        let alerts: Vec<String> = n["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| format!("{} {} ends {}", a["labels"]["severity"], a["status"], a["endsAt"]))
+            .collect();
+        eprintln!("{} from {}: {} {alerts:?}", n["received_at"], n["externalURL"], change(&n));
+    }
+    let seen: Vec<String> = hook.notifications().iter().map(change).collect();
+    let mut distinct = seen.clone();
+    distinct.dedup();
+    assert_eq!(distinct, [r#"firing ["warning"]"#, r#"firing ["critical"]"#, "resolved []"], "in order: {seen:#?}");
+    assert!(seen.len() <= 4, "one notification per change, one duplicate allowed: {seen:#?}");
+    for n in hook.notifications() {
+        assert_eq!(n["groupLabels"], serde_json::json!({"alertname": "NatsStreamResetLoop", "account": "$G", "stream": "ORDERS"}));
+    }
+
+    // Each peer's deliveries in the closing report; the one for the killed
+    // peer's port counts what was lost while it was down.
+    serve.sigterm();
+    serve.wait_exit(Duration::from_secs(30));
+    let stderr = serve.wait_stderr("resetwatch serve: stopped", Duration::from_secs(30));
+    for u in &urls {
+        assert!(stderr.contains(&format!(" to {u}/api/v2/alerts")), "{u}: {stderr}");
+    }
+    eprintln!("notifications: {seen:?}");
+    eprintln!("{}", stderr.lines().last().unwrap_or_default());
+    drop(peers);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The alert a Prometheus rule of examples/prometheus/resetwatch-rules.yml
+/// sends for `source`'s loop on `$G > stream` (Prometheus adds `alertname`
+/// and posts it with an `endsAt` a few evaluation intervals ahead).
+fn metrics_rule_alert(stream: &str, source: &str) -> Value {
+    let ends = rfc3339(now() + 120 * SECOND, 0);
+    serde_json::json!({
+        "labels": {"alertname": "ResetwatchStreamResetLoop", "account": "$G", "stream": stream, "source": source,
+                   "server_name": source, "severity": "critical", "detected_by": "resetwatch-metrics"},
+        "annotations": {"summary": "from resetwatch's metrics"},
+        "startsAt": rfc3339(now() - 30 * SECOND, 0),
+        "endsAt": ends
+    })
+}
+
+/// resetwatch's own alert and the metrics rule's alert about the same loop:
+/// the inhibit rule of examples/alertmanager/alertmanager.yml silences the
+/// rule's, so the loop pages once; a loop only the rule saw still pages.
+#[test]
+fn one_loop_pages_once_when_the_metrics_rule_fires_too() {
+    let dir = scratch("inhibit");
+    let am = Alertmanager::start(&dir);
+    let config = dir.join("resetwatch.json");
+    std::fs::write(&config, r#"{"quiet_seconds": 60, "repeat_seconds": 120}"#).unwrap();
+    let logs = s05_reset_at(&dir, now() - 20 * SECOND);
+    let out = resetwatch().args(["replay", "--alertmanager", &am.url, "--config"]).arg(&config).args(&logs).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    am.wait_for("resetwatch's own critical alerts", |a| a.len() == 2);
+
+    let body = serde_json::Value::Array(vec![metrics_rule_alert("ORDERS", "n1"), metrics_rule_alert("PAYMENTS", "n1")]);
+    let resp = am.agent.post(format!("{}/api/v2/alerts", am.url)).header("Content-Type", "application/json").send(body.to_string()).unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let rule = am.wait_for_named("ResetwatchStreamResetLoop", "the rule's two alerts, ORDERS inhibited", |a| {
+        a.len() == 2
+            && a.iter().all(|a| {
+                let inhibited = !a["status"]["inhibitedBy"].as_array().unwrap().is_empty();
+                inhibited == (a["labels"]["stream"] == "ORDERS")
+            })
+    });
+    for a in &rule {
+        let want = if a["labels"]["stream"] == "ORDERS" { "suppressed" } else { "active" };
+        assert_eq!(a["status"]["state"], want, "{a}");
+    }
     drop(am);
     let _ = std::fs::remove_dir_all(&dir);
 }

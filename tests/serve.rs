@@ -24,6 +24,9 @@ use serde_json::{json, Value};
 #[path = "support/serve_process.rs"]
 mod serve_process;
 use serve_process::Serve;
+#[path = "support/prometheus.rs"]
+mod prometheus;
+use prometheus::Prometheus;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -461,4 +464,193 @@ fn a_stop_with_stdout_stuck_is_bounded_and_says_what_it_dropped() {
     assert!(err.contains("still connected at the stop"), "{err}");
     assert!(err.contains("output lines not written (stdout did not take them)"), "{err}");
     assert!(err.contains(&format!("state saved to {}", state.display())), "{err}");
+}
+
+// ---- Who may talk to it (docs/security.md) ----
+
+/// A non-loopback `--tcp` or `--metrics` is refused with a clear error
+/// before anything starts (the component named by `--wasm` does not even
+/// exist here, and that is not what it complains about); a Unix socket is
+/// created owner-only, or with the mode given.
+#[test]
+fn a_remote_address_is_refused_before_anything_starts_and_sockets_are_owner_only() {
+    for (flag, addr, says) in [
+        ("--tcp", "0.0.0.0:0", "anyone who can reach it can inject log lines"),
+        ("--tcp", "[::]:0", "anyone who can reach it can inject log lines"),
+        ("--metrics", "0.0.0.0:9464", "which streams of the fleet loop"),
+    ] {
+        let mut args = vec!["serve", "--wasm", "/nonexistent/resetwatch-component.wasm"];
+        if flag == "--metrics" {
+            args.extend(["--tcp", "127.0.0.1:0"]);
+        }
+        args.extend([flag, addr]);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_resetwatch")).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flag} {addr}: {err}");
+        assert!(err.starts_with(&format!("error: {flag} {addr}: ")), "{err}");
+        assert!(err.contains("is not a loopback address") && err.contains(says) && err.contains("--allow-remote"), "{err}");
+        assert!(!err.contains("listening") && !err.contains("not found"), "refused before anything else: {err}");
+    }
+
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempdir("modes");
+    for (extra, want) in [(None, 0o600), (Some("660"), 0o660)] {
+        let sock = dir.join(format!("rw-{want:o}.sock"));
+        let mut args = vec!["--unix", sock.to_str().unwrap()];
+        if let Some(m) = extra {
+            args.extend(["--mode", m]);
+        }
+        let mut serve = Serve::start(&args);
+        serve.wait_stderr("listening on unix", Duration::from_secs(20));
+        let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, want, "{}: mode {mode:o}", sock.display());
+        // Its owner can still connect and be served.
+        let mut c = UnixStream::connect(&sock).unwrap();
+        send(&mut c, &events("n1", "nats-0")[..1]);
+        serve.read_until(Duration::from_secs(20), |l| !l.is_empty());
+        serve.sigterm();
+        serve.wait_exit(Duration::from_secs(20));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---- Metrics (docs/metrics.md) ----
+
+const PROMTOOL: &str = "/usr/bin/promtool";
+
+/// `source` -> value, for one metric's series.
+fn by_source(series: &[(Value, f64)]) -> BTreeMap<String, f64> {
+    series.iter().map(|(m, v)| (m["source"].as_str().unwrap().to_string(), *v)).collect()
+}
+
+/// The s05 loop's pods into `serve --metrics`, scraped by a real
+/// Prometheus: while the loop fires, n1's and n2's critical gauges are 1
+/// (with server_name from the banners) and the metrics rule fires; once
+/// resetwatch resolves them, the counters equal the resolved alerts'
+/// `pairs_total` and `leaking_resets_total` and nothing fires.
+#[test]
+fn prometheus_scrapes_the_s05_loop_and_the_counters_match_the_alerts() {
+    let dir = tempdir("metrics");
+    let cfg = config(&dir, r#"{"quiet_seconds": 12}"#);
+    let mut serve = Serve::start(&["--tcp", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--config", &cfg]);
+    let addr = serve.tcp_addr();
+    let err = serve.wait_stderr("metrics on http://", Duration::from_secs(20));
+    let target = err.split("metrics on http://").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let rules = root().join("examples/prometheus/resetwatch-rules.yml");
+    let prom = Prometheus::start(&dir, &target, Some(&rules));
+
+    let mut total = 0;
+    for (node, pod) in PODS {
+        let evs = events(node, pod);
+        total += evs.len();
+        send(&mut TcpStream::connect(&addr).unwrap(), &evs);
+    }
+    // Firing: both servers' critical gauges, named by pod and banner.
+    let firing = prom.wait_for(r#"resetwatch_reset_loop_firing{severity="critical"} == 1"#, |s| s.len() == 2);
+    let mut names: Vec<(String, String)> =
+        firing.iter().map(|(m, _)| (m["source"].as_str().unwrap().into(), m["server_name"].as_str().unwrap().into())).collect();
+    names.sort();
+    assert_eq!(names, [("nats/nats-0".into(), "n1".into()), ("nats/nats-1".into(), "n2".into())]);
+    assert!(firing.iter().all(|(m, _)| m["account"] == "$G" && m["stream"] == "ORDERS"), "{firing:?}");
+    prom.wait_for(r#"ALERTS{alertname="ResetwatchStreamResetLoop", alertstate="firing", severity="critical"}"#, |s| s.len() == 2);
+
+    // Resolved by resetwatch after the quiet period.
+    serve.read_until(Duration::from_secs(60), |lines| split(lines).1.iter().filter(|(_, a)| a["status"] == "resolved").count() >= 2);
+    let (records, alerts) = split(&serve.lines);
+    assert_eq!(records.len(), total);
+    prom.wait_for("sum(resetwatch_reset_loop_firing)", |s| s.len() == 1 && s[0].1 == 0.0);
+    let pairs = by_source(&prom.query(r#"resetwatch_reset_pairs_total{stream="ORDERS"}"#));
+    let leaking = by_source(&prom.query(r#"resetwatch_leaking_resets_total{stream="ORDERS"}"#));
+    for pod in ["nats/nats-0", "nats/nats-1"] {
+        let resolved = &alerts.iter().find(|(_, a)| a["source"] == pod && a["status"] == "resolved").unwrap().1;
+        assert_eq!(pairs[pod], resolved["pairs_total"].as_f64().unwrap(), "{pod}: {resolved}");
+        assert_eq!(leaking[pod], resolved["leaking_resets_total"].as_f64().unwrap(), "{pod}: {resolved}");
+        assert_eq!(pairs[pod], 13.0);
+    }
+    // It fired critical in the last minutes, and the counters only rose.
+    let peak = by_source(&prom.query(r#"max_over_time(resetwatch_reset_loop_firing{severity="critical"}[10m])"#));
+    assert_eq!((peak["nats/nats-0"], peak["nats/nats-1"]), (1.0, 1.0));
+    assert!(prom.query("resets(resetwatch_reset_pairs_total[10m]) > 0").is_empty());
+    // n3 never looped: whatever it tracks counts no pair.
+    assert!(pairs.get("nats/nats-2").is_none_or(|v| *v == 0.0), "{pairs:?}");
+    serve.sigterm();
+    serve.wait_exit(Duration::from_secs(20));
+    drop(prom);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `promtool check rules` and `promtool test rules` on the example rules.
+#[test]
+fn the_metrics_rules_pass_promtool_check_and_test() {
+    prometheus::need(PROMTOOL);
+    let dir = root().join("examples/prometheus");
+    for args in [["check", "rules", "resetwatch-rules.yml"], ["test", "rules", "resetwatch-rules.test.yml"]] {
+        let out = std::process::Command::new(PROMTOOL).args(args).current_dir(&dir).output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && text.contains("SUCCESS"), "promtool {}: {text}", args.join(" "));
+    }
+}
+
+/// Every query of the Grafana dashboard names a metric `serve --metrics`
+/// exports or one of prometheus-nats-exporter's on this list (the names
+/// from its collector/jsz.go and its /varz collector), and every exported
+/// metric is charted.
+#[test]
+fn every_dashboard_query_names_an_exported_or_an_allowed_exporter_metric() {
+    const EXPORTED: [&str; 4] = [
+        "resetwatch_reset_pairs_total",
+        "resetwatch_leaking_resets_total",
+        "resetwatch_reset_loop_firing",
+        "resetwatch_reserved_storage_excess_bytes",
+    ];
+    const EXPORTER: [&str; 5] = [
+        "gnatsd_varz_jetstream_stats_reserved_storage",
+        "gnatsd_varz_jetstream_stats_storage",
+        "gnatsd_varz_jetstream_config_max_storage",
+        "jetstream_server_max_storage",
+        "jetstream_stream_total_bytes",
+    ];
+    // PromQL words that are not metric names, and the labels grouped by.
+    const PROMQL: [&str; 8] = ["sum", "by", "increase", "max", "rate", "without", "on", "ignoring"];
+    const LABELS: [&str; 6] = ["account", "stream", "source", "server_name", "server_id", "stream_name"];
+    // `text` without what stands between `open` and `close`.
+    fn without(text: &str, open: char, close: char) -> String {
+        let mut depth = 0;
+        text.chars()
+            .filter(|&c| {
+                depth += (c == open) as i32;
+                let keep = depth == 0;
+                depth -= (c == close && depth > 0) as i32;
+                keep
+            })
+            .collect()
+    }
+    let text = std::fs::read_to_string(root().join("examples/grafana/resetwatch-dashboard.json")).unwrap();
+    let dash: Value = serde_json::from_str(&text).unwrap();
+    let mut charted = std::collections::BTreeSet::new();
+    let panels = dash["panels"].as_array().unwrap();
+    assert!(panels.len() >= 4);
+    for p in panels {
+        let targets = p["targets"].as_array().unwrap();
+        assert!(!targets.is_empty(), "{}", p["title"]);
+        for t in targets {
+            let expr = t["expr"].as_str().unwrap();
+            // Label matchers and range durations out, then the words that
+            // are neither PromQL nor a grouping label nor a number.
+            let bare = without(&without(expr, '{', '}'), '[', ']');
+            let names: Vec<&str> = bare
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()))
+                .filter(|w| !PROMQL.contains(w) && !LABELS.contains(w))
+                .collect();
+            assert!(!names.is_empty(), "{expr}");
+            for n in names {
+                assert!(EXPORTED.contains(&n) || EXPORTER.contains(&n), "{}: `{n}` in `{expr}` is neither exported nor allowed", p["title"]);
+                charted.insert(n.to_string());
+            }
+        }
+    }
+    for m in EXPORTED {
+        assert!(charted.contains(m), "{m} is exported but not charted");
+    }
 }

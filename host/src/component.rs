@@ -22,8 +22,8 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::resetwatch::detector::detection::{
-    Alert, ConfigError, Emitted, Notice, ResetPair, RestoreError, Rule, Seen, Severity, Status, StorageAlert,
-    UnknownLayout,
+    Alert, ConfigError, Emitted, Notice, ResetPair, RestoreError, Rule, Seen, ServerStorage, Severity, Status,
+    StorageAlert, StreamCounts, UnknownLayout,
 };
 
 impl Notice {
@@ -201,6 +201,18 @@ impl Detector {
     pub fn unknown_layouts(&mut self) -> Result<Vec<UnknownLayout>> {
         let d = self.bindings.resetwatch_detector_detection().detector();
         wt(d.call_unknown_layouts(&mut self.store, self.handle))
+    }
+
+    /// `detector.streams()`: every tracked stream's counters, for metrics.
+    pub fn streams(&mut self) -> Result<Vec<StreamCounts>> {
+        let d = self.bindings.resetwatch_detector_detection().detector();
+        wt(d.call_streams(&mut self.store, self.handle))
+    }
+
+    /// `detector.servers()`: every server's reserved storage, for metrics.
+    pub fn servers(&mut self) -> Result<Vec<ServerStorage>> {
+        let d = self.bindings.resetwatch_detector_detection().detector();
+        wt(d.call_servers(&mut self.store, self.handle))
     }
 }
 

@@ -11,6 +11,7 @@
 //!   line time, for `resetwatch replay`.
 //! - [`alertmanager`]: alerts posted to Prometheus Alertmanager from a
 //!   thread of its own (`--alertmanager`).
+//! - [`metrics`]: `resetwatch serve --metrics`, the Prometheus exposition.
 //! - [`plot`]: the SVG timeline of `resetwatch replay --plot`.
 //! - [`framing`], [`listen`], [`vector`]: `resetwatch serve`'s newline
 //!   framing, its sockets and client readers, and Vector's event shapes.
@@ -21,6 +22,7 @@ pub mod fluent_bit;
 pub mod framing;
 pub mod listen;
 pub mod logs;
+pub mod metrics;
 pub mod plot;
 pub mod tail;
 pub mod vector;

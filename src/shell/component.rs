@@ -204,6 +204,36 @@ impl wit::GuestDetector for DetectorShell {
         let all = filter.unknown_layouts().all();
         all.iter().map(|u| wit::UnknownLayout { source: u.source.clone(), lines: u.lines, example: u.example.clone() }).collect()
     }
+
+    fn streams(&self) -> Vec<wit::StreamCounts> {
+        let filter = self.filter.borrow();
+        let counts = filter.detector().stream_counts().into_iter();
+        counts
+            .map(|c| wit::StreamCounts {
+                source: c.source,
+                server_name: c.server_name,
+                account: c.account,
+                stream: c.stream,
+                pairs_total: c.pairs_total,
+                leaking_resets_total: c.leaking_resets_total,
+                firing: c.firing.map(severity),
+            })
+            .collect()
+    }
+
+    fn servers(&self) -> Vec<wit::ServerStorage> {
+        let filter = self.filter.borrow();
+        let gauges = filter.detector().server_storage().into_iter();
+        gauges
+            .map(|g| wit::ServerStorage {
+                source: g.source,
+                server_name: g.server_name,
+                server_id: g.server_id,
+                reserved_storage: g.reserved_storage,
+                excess_bytes: g.excess_bytes,
+            })
+            .collect()
+    }
 }
 
 export!(Component);

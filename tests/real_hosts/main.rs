@@ -7,4 +7,7 @@
 #[path = "../support/real_host.rs"]
 #[allow(unused)]
 mod real_host;
+#[path = "../support/prometheus.rs"]
+mod prometheus;
 
+mod metrics;

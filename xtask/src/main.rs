@@ -407,7 +407,9 @@ fn test() -> Result {
     type Step = (&'static str, fn() -> Result<Done>);
     let steps: &[Step] = &[
         ("build the wasm artifacts", || dist().map(|()| Done::Passed)),
-        ("Debian's prometheus-alertmanager for tests/alertmanager.rs", || ensure_alertmanager().map(|()| Done::Passed)),
+        ("Debian's prometheus-alertmanager and prometheus (promtool) for tests/alertmanager.rs and tests/serve.rs", || {
+            ensure_prometheus_tools().map(|()| Done::Passed)
+        }),
         ("workspace tests", || cargo_test().map(|()| Done::Passed)),
         ("web: the JS package in Node, the log explorer in headless Chromium", || web::test().map(|()| Done::Passed)),
         ("fuzz smoke: each cargo-fuzz target briefly (nightly)", || fuzz_smoke().map(|()| Done::Passed)),
@@ -463,13 +465,21 @@ fn make_venv(dir: &Path) -> std::result::Result<(), String> {
 /// Installs one Debian package (the machine's package lists refreshed
 /// first: a fresh machine may have none).
 pub(crate) fn apt_install(package: &str) -> Result {
+    apt_install_packages(&[package], &[])
+}
+
+/// `apt-get update`, then one `apt-get install -y` of `packages` (with
+/// `extra` options).
+fn apt_install_packages(packages: &[&str], extra: &[&str]) -> Result {
     let mut update = Command::new("apt-get");
     update.arg("update");
     run(update)?;
     let mut install = Command::new("apt-get");
     install
         .env("DEBIAN_FRONTEND", "noninteractive")
-        .args(["install", "-y", package]);
+        .args(["install", "-y"])
+        .args(extra)
+        .args(packages);
     run(install)
 }
 
@@ -583,12 +593,23 @@ fn fuzz_smoke() -> Result {
 
 /// Debian's Alertmanager, which tests/alertmanager.rs starts on loopback
 /// (installed here so that the workspace tests never skip it).
-fn ensure_alertmanager() -> Result {
-    if Path::new("/usr/bin/prometheus-alertmanager").exists() {
+/// The real programs of the Alertmanager, HA and metrics tests: Debian's
+/// Alertmanager (0.25), Prometheus (2.42) and its promtool, installed in
+/// one step when any is missing. No recommends: the tests start their own
+/// processes on loopback and need no exporter or service.
+fn ensure_prometheus_tools() -> Result {
+    let wanted = [
+        ("/usr/bin/prometheus-alertmanager", "prometheus-alertmanager"),
+        ("/usr/bin/prometheus", "prometheus"),
+        ("/usr/bin/promtool", "prometheus"),
+    ];
+    let mut missing: Vec<&str> = wanted.iter().filter(|(bin, _)| !Path::new(bin).exists()).map(|(_, pkg)| *pkg).collect();
+    missing.dedup();
+    if missing.is_empty() {
         return Ok(());
     }
-    eprintln!("xtask: /usr/bin/prometheus-alertmanager missing; installing Debian's prometheus-alertmanager");
-    apt_install("prometheus-alertmanager")
+    eprintln!("xtask: installing Debian's {}", missing.join(" and "));
+    apt_install_packages(&missing, &["--no-install-recommends"])
 }
 
 fn cargo_test() -> Result {

@@ -22,7 +22,7 @@ use anyhow::{bail, Context as _, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use resetwatch::clock::{rfc3339, Micros};
 use resetwatch::{Config, Summary};
-use resetwatch_host::alertmanager::Notifier;
+use resetwatch_host::alertmanager::{self, Notifier};
 use resetwatch_host::component::{self, DetectorComponent, Status, DEFAULT_COMPONENT};
 use resetwatch_host::logs::{Kind, Merged};
 use resetwatch_host::plot::Timeline;
@@ -59,8 +59,9 @@ pub struct Args {
     fail_on_alert: bool,
     /// Also post alerts to this Alertmanager (`http://host:9093`), in
     /// batches from a thread of their own, retried with backoff.
-    #[arg(long, value_name = "URL")]
-    alertmanager: Option<String>,
+    /// Repeatable: give every peer of an HA cluster (each has its own queue).
+    #[arg(long = "alertmanager", value_name = "URL")]
+    alertmanager: Vec<String>,
     /// At the end, how long to keep trying to deliver alerts to Alertmanager.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     alertmanager_deadline: f64,
@@ -83,7 +84,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // needs the line offset and message keys (line times) and thresholds.
     let cfg = Config::from_json(config_json.as_bytes()).unwrap_or_default();
     detector.record_pairs(true)?;
-    let notifier = args.alertmanager.as_deref().map(|url| Notifier::start(url, &cfg)).transpose()?;
+    let notifier = (!args.alertmanager.is_empty()).then(|| Notifier::start(&args.alertmanager, &cfg)).transpose()?;
 
     let mut logs = Merged::open(&args.files, &cfg)?;
     say_which_files_make_which_source(&logs);
@@ -140,10 +141,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     collect_pairs(&mut detector, &mut summary, &mut timeline)?;
     let unknown = detector.unknown_layouts()?;
     progress.finish();
-    let delivery = notifier.map(|n| {
-        let url = n.url().to_string();
-        (url, n.finish(Duration::from_secs_f64(args.alertmanager_deadline.clamp(0.0, 3600.0))))
-    });
+    let delivery = notifier.map(|n| n.finish(Duration::from_secs_f64(args.alertmanager_deadline.clamp(0.0, 3600.0))));
 
     let files = logs.inputs().len();
     print_summary(&summary, cfg.line_utc_offset, &format!(
@@ -159,8 +157,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             u.example
         );
     }
-    if let Some((url, d)) = &delivery {
-        eprintln!("alertmanager: {} of {} alerts delivered to {url}", d.delivered, d.delivered + d.undelivered());
+    if let Some(peers) = &delivery {
+        eprintln!("{}", alertmanager::report(peers));
     }
     if let Some(path) = &args.plot {
         let (from, to) = span.unwrap_or((0, 0));

@@ -24,6 +24,7 @@
 //! longer than `--max-line-bytes` is skipped and reported.
 
 use std::io::{BufWriter, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,9 +35,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context as _, Result};
 use resetwatch::clock::rfc3339;
 use resetwatch::Config;
-use resetwatch_host::alertmanager::Notifier;
+use resetwatch_host::alertmanager::{self, Notifier};
 use resetwatch_host::component::{Detector, DetectorComponent, Notice, Seen, DEFAULT_COMPONENT};
-use resetwatch_host::listen::{Input, Listener, Readers};
+use resetwatch_host::listen::{self, Exposes, Input, Listener, Readers};
+use resetwatch_host::metrics::{Exporter, Snapshot};
 use resetwatch_host::vector::{self, SourceKeys, DEFAULT_FALLBACK, DEFAULT_SOURCE_KEYS};
 
 /// Lines waiting for the detector, all clients together.
@@ -59,6 +61,15 @@ pub struct Args {
     /// replaced). Repeatable.
     #[arg(long = "unix", value_name = "PATH")]
     unix: Vec<PathBuf>,
+    /// The file mode of the --unix sockets, in octal: who may connect
+    /// (connecting needs write permission). Default: the owner only.
+    #[arg(long, value_name = "OCTAL", default_value = "600")]
+    mode: String,
+    /// Let --tcp and --metrics listen on addresses that are not loopback
+    /// (0.0.0.0, a pod IP): whoever can reach them can inject log lines or
+    /// read the metrics (docs/security.md).
+    #[arg(long)]
+    allow_remote: bool,
     /// resetwatch.json (the same file as for the Fluent Bit build).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -94,9 +105,16 @@ pub struct Args {
     save_every: f64,
     /// Also post alerts to this Alertmanager (`http://host:9093`), in
     /// batches from a thread of their own, retried with backoff; a slow or
-    /// absent Alertmanager never holds up the events.
-    #[arg(long, value_name = "URL")]
-    alertmanager: Option<String>,
+    /// absent Alertmanager never holds up the events. Repeatable: give
+    /// every peer of an HA cluster (each has its own queue).
+    #[arg(long = "alertmanager", value_name = "URL")]
+    alertmanager: Vec<String>,
+    /// Serve Prometheus metrics on http://ADDR/metrics (`127.0.0.1:9464`;
+    /// port 0 picks one and says which on stderr): reset pairs, leaking
+    /// resets and firing alerts per stream, excess reserved storage per
+    /// server (docs/metrics.md). Loopback only unless --allow-remote.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
     /// At the stop, how long to keep trying to deliver alerts to Alertmanager.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     alertmanager_deadline: f64,
@@ -106,6 +124,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.tcp.is_empty() && args.unix.is_empty() {
         bail!("nothing to listen on: give --tcp ADDR and/or --unix PATH");
     }
+    // Who may connect: checked before anything starts (docs/security.md).
+    let tcp: Vec<(&str, Vec<SocketAddr>)> = args
+        .tcp
+        .iter()
+        .map(|a| Ok((a.as_str(), listen::checked_addr("--tcp", a, Exposes::Events, args.allow_remote)?)))
+        .collect::<Result<_>>()?;
+    let mode = listen::socket_mode(&args.mode)?;
+    let metrics_at = args
+        .metrics
+        .as_deref()
+        .map(|a| Ok::<_, anyhow::Error>((a, listen::checked_addr("--metrics", a, Exposes::Metrics, args.allow_remote)?)))
+        .transpose()?;
     let grace = seconds("--shutdown-grace", args.shutdown_grace)?;
     let save_every = seconds("--save-every", args.save_every)?;
     let config_json = match &args.config {
@@ -116,7 +146,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let cfg = Config::from_json(config_json.as_bytes()).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
     // The Fluent Bit build's file name inside `state_dir` (src/shell/state_file.rs).
     let am_deadline = seconds("--alertmanager-deadline", args.alertmanager_deadline)?;
-    let notifier = args.alertmanager.as_deref().map(|url| Notifier::start(url, &cfg)).transpose()?;
+    let notifier = (!args.alertmanager.is_empty()).then(|| Notifier::start(&args.alertmanager, &cfg)).transpose()?;
     let state_file = args.state.clone().or_else(|| cfg.state_dir.as_ref().map(|d| Path::new(d).join("resetwatch.state")));
 
     if !args.wasm.exists() {
@@ -131,13 +161,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     // Bind everything before saying anything, so that a bad address fails at once.
     let mut listeners = Vec::new();
-    for a in &args.tcp {
-        listeners.push(Listener::tcp(a)?);
+    for (a, addrs) in &tcp {
+        listeners.push(Listener::tcp(a, addrs)?);
     }
     for p in &args.unix {
-        listeners.push(Listener::unix(p)?);
+        listeners.push(Listener::unix(p, mode)?);
     }
     let socket_files: Vec<PathBuf> = listeners.iter().filter_map(Listener::socket_file).collect();
+    let exporter = metrics_at.map(|(a, addrs)| Exporter::start(a, &addrs)).transpose()?;
 
     let stopping = Arc::new(AtomicBool::new(false));
     let (in_tx, in_rx) = mpsc::sync_channel::<Input>(INPUT_QUEUE);
@@ -159,6 +190,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         l.spawn(readers.clone())?;
     }
     drop(readers);
+    if let Some(e) = &exporter {
+        eprintln!("resetwatch serve: metrics on http://{}/metrics", e.addr());
+    }
 
     let keys = if args.source_keys.is_empty() {
         SourceKeys::new(DEFAULT_SOURCE_KEYS, &args.default_source)
@@ -182,6 +216,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         reported: Counts::default(),
         now_ns: 0,
         notifier,
+        exporter,
+        metrics_stale: true,
     };
     let result = server.serve(&in_rx, save_every);
     let saved = server.save_state();
@@ -189,10 +225,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let Server { out, counts, notifier, .. } = server;
     drop(out);
     let written = writer.finish(grace);
-    let delivery = notifier.map(|n| {
-        let url = n.url().to_string();
-        (url, n.finish(am_deadline))
-    });
+    let delivery = notifier.map(|n| n.finish(am_deadline));
     for f in &socket_files {
         let _ = std::fs::remove_file(f);
     }
@@ -207,8 +240,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(Err(e)) => end.push_str(&format!("; state NOT saved: {e}")),
         None => {}
     }
-    if let Some((url, d)) = &delivery {
-        end.push_str(&format!("; alertmanager: {} of {} alerts delivered to {url}", d.delivered, d.delivered + d.undelivered()));
+    if let Some(peers) = &delivery {
+        end.push_str(&format!("; {}", alertmanager::report(peers)));
     }
     eprintln!("{end}");
     Ok(ExitCode::SUCCESS)
@@ -341,6 +374,10 @@ struct Server {
     now_ns: i64,
     /// `--alertmanager`: alerts are also handed to it (it never blocks).
     notifier: Option<Notifier>,
+    /// `--metrics`: refreshed from the detector once a second when stale.
+    exporter: Option<Exporter>,
+    /// Something the metrics show may have changed since the last refresh.
+    metrics_stale: bool,
 }
 
 impl Server {
@@ -486,6 +523,7 @@ impl Server {
         if emitted.seen == Seen::Event {
             self.dirty = true;
         }
+        self.metrics_stale |= matches!(emitted.seen, Seen::Event | Seen::Jsz);
         self.emit(line.to_vec())?;
         for a in &emitted.alerts {
             self.alert(a)?;
@@ -493,11 +531,16 @@ impl Server {
         Ok(())
     }
 
-    /// Time passes: alerts of sources gone quiet resolve.
+    /// Time passes: alerts of sources gone quiet resolve; the metrics are
+    /// refreshed when they may have changed.
     fn tick(&mut self) -> Result<()> {
         let now = self.clock();
         for a in &self.detector.advance(now)? {
             self.alert(a)?;
+        }
+        if let Some(e) = self.exporter.as_ref().filter(|_| self.metrics_stale) {
+            e.update(Snapshot { streams: self.detector.streams()?, servers: self.detector.servers()? });
+            self.metrics_stale = false;
         }
         Ok(())
     }
@@ -506,6 +549,7 @@ impl Server {
     /// stdout as an event of its own, and to Alertmanager when asked.
     fn alert(&mut self, a: &Notice) -> Result<()> {
         self.dirty = true;
+        self.metrics_stale = true;
         self.counts.alerts += 1;
         if let Some(am) = &self.notifier {
             am.send(a.json());
