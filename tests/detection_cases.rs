@@ -99,7 +99,8 @@ fn matches(got: &Value, want: &Value, with_source: bool) -> bool {
     })
 }
 
-/// `<account> > <stream>` of an alert (empty for a server's storage alert).
+/// `<account> > <stream>` of an alert, or of an expectation that gives
+/// them apart (empty for a server's storage alert).
 fn stream_of(a: &Value) -> String {
     match (a["account"].as_str(), a["stream"].as_str()) {
         (Some(acc), Some(s)) => format!("{acc} > {s}"),
@@ -129,11 +130,14 @@ fn compare(case: &Case, got: &[Value], with_source: bool) -> Result<(), String> 
         k
     };
     let got: Vec<&Value> = got.iter().filter(|a| kinds.iter().any(|k| a["alert"] == k.as_str())).collect();
-    let want_groups = groups(want.iter(), |w| if with_source { w["source"].as_str().unwrap_or_default().to_string() } else { String::new() }, |w| w["stream"].as_str().unwrap_or_default().to_string());
+    // Expectations are grouped by their source even where the host names
+    // sources otherwise (Fluent Bit's tags): two servers stay two groups,
+    // and only `with_source` holds a group to its name.
+    let want_groups = groups(want.iter(), |w| w["source"].as_str().unwrap_or_default().to_string(), stream_of);
     let mut got_groups = groups(got.iter().copied(), |a| a["source"].as_str().unwrap_or_default().to_string(), stream_of);
     for ((src, stream), seq) in &want_groups {
         let found = got_groups.iter().position(|((gs, gstream), gseq)| {
-            (src.is_empty() || gs == src)
+            (!with_source || src.is_empty() || gs == src)
                 && (stream.is_empty() || gstream == stream)
                 && gseq.len() == seq.len()
                 && gseq.iter().zip(seq).all(|(g, w)| matches(g, w, with_source))
