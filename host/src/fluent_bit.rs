@@ -54,6 +54,20 @@ pub const DEFAULT_CAPTURE_LIMIT: usize = 1 << 20;
 
 const WASM_PAGE: u64 = 65536;
 
+/// A do-nothing filter: it answers with the host's own record pointer, so
+/// the record goes on exactly as the host rendered it. The floor for
+/// benchmarks and, in real Fluent Bit, the output every record must match
+/// byte for byte (the host's JSON round trip is the same for any filter).
+/// No allocator exports: load it with a `Wasm_Heap_Size` larger than any
+/// record (WAMR copies records into its app heap).
+pub const DO_NOTHING_WAT: &str = r#"(module (memory (export "memory") 1)
+  (func (export "resetwatch_filter") (param i32 i32 i32 i32 i32 i32) (result i32) local.get 4))"#;
+
+/// [`DO_NOTHING_WAT`] assembled into a `.wasm` binary.
+pub fn do_nothing_module() -> Result<Vec<u8>> {
+    wat::parse_str(DO_NOTHING_WAT).map_err(|e| anyhow!("the do-nothing filter does not assemble: {e}"))
+}
+
 /// When the module is instantiated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lifecycle {

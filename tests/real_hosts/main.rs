@@ -8,3 +8,10 @@
 #[allow(unused)]
 mod real_host;
 
+
+#[path = "../support/alertmanager_process.rs"]
+mod alertmanager_process;
+
+mod fluent_bit_run;
+
+mod fluent_bit;
