@@ -206,7 +206,7 @@ pub fn kubernetes_example(program: &Path, module: Option<&Path>) {
         }
         wait_quiet(tree, lines, Duration::from_secs(60));
         let status = fb.stop();
-        assert!(status.success(), "Fluent Bit exited with {status}:\n{}", fb.stdout());
+        assert!(status.success(), "Fluent Bit exited with {status}:\n{}", fb.log());
         fb
     };
     let run = run_against_do_nothing(program, "kubernetes.yaml", &make, &drive);
@@ -289,7 +289,7 @@ pub fn alertmanager_example(program: &Path, module: Option<&Path>, name: &str) {
     }
     let storage = am.wait_for_named("NatsReservedStorageInflated", "n2's storage alerts", |a| a.len() == 2 && critical_inhibits_warning(a));
     assert_eq!(servers(&storage), pairs(&[("n2", "critical"), ("n2", "warning")]));
-    assert!(!fb.stdout().contains("[error]"), "Fluent Bit reported an error:\n{}", fb.stdout());
+    assert!(!fb.log().contains("[error]"), "Fluent Bit reported an error:\n{}", fb.log());
 }
 
 #[test]

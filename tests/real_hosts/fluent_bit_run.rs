@@ -243,7 +243,7 @@ impl FluentBit {
                 self.child = None;
                 return status;
             }
-            assert!(t.elapsed() < limit, "Fluent Bit still running after {limit:?}:\n{}", self.stdout());
+            assert!(t.elapsed() < limit, "Fluent Bit still running after {limit:?}:\n{}", self.log());
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -266,12 +266,18 @@ impl FluentBit {
         assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill {pid}");
     }
 
-    /// Fluent Bit's own log (it logs on stdout) and the `stdout` outputs.
+    /// Fluent Bit's log: 5.1.1 logs on stdout, 4.0.2 on stderr, WAMR and
+    /// the guest (resetwatch's reports) write to either.
+    pub fn log(&self) -> String {
+        self.stdout() + &self.stderr()
+    }
+
+    /// Fluent Bit's `stdout` outputs (and 5.1.1's log).
     pub fn stdout(&self) -> String {
         String::from_utf8_lossy(&std::fs::read(&self.stdout).unwrap_or_default()).into_owned()
     }
 
-    /// The guest's stderr (resetwatch's reports) and WAMR's messages.
+    /// The guest's stderr (and 4.0.2's log).
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&std::fs::read(&self.stderr).unwrap_or_default()).into_owned()
     }
@@ -279,8 +285,7 @@ impl FluentBit {
     /// How many times WAMR instantiated the module: it says once per
     /// instance that a reactor without `_initialize` is neither kind.
     pub fn instantiations(&self) -> usize {
-        let both = self.stdout() + &self.stderr();
-        both.matches("a module with WASI apis should be either a command or a reactor").count()
+        self.log().matches("a module with WASI apis should be either a command or a reactor").count()
     }
 }
 
@@ -303,7 +308,7 @@ pub fn run_to_end(program: &Path, tree: &Tree, config: &Config) -> FluentBit {
     let path = config.write(tree);
     let mut fb = FluentBit::start(program, &path, &tree.root);
     let status = fb.wait(Duration::from_secs(60));
-    assert!(status.success(), "Fluent Bit exited with {status}:\n{}", fb.stdout());
+    assert!(status.success(), "Fluent Bit exited with {status}:\n{}", fb.log());
     fb
 }
 
@@ -319,7 +324,10 @@ pub struct Record {
 pub fn read_records(path: &Path) -> Vec<Record> {
     let text = std::fs::read(path).unwrap_or_default();
     let text = String::from_utf8(text).expect("Fluent Bit writes UTF-8 JSON");
-    text.lines()
+    // A last line without its newline is still being written.
+    let complete = &text[..text.rfind('\n').map_or(0, |at| at + 1)];
+    complete
+        .lines()
         .map(|line| {
             let (tag, rest) = line.split_once(": [").unwrap_or_else(|| panic!("not file output: {line}"));
             let (_time, body) = rest.split_once(", ").unwrap_or_else(|| panic!("not file output: {line}"));

@@ -15,3 +15,7 @@ mod alertmanager_process;
 mod fluent_bit_run;
 
 mod fluent_bit;
+
+mod fluent_bit_4_0;
+
+mod aot;
