@@ -19,3 +19,5 @@ mod fluent_bit;
 mod fluent_bit_4_0;
 
 mod aot;
+
+mod nothing_lost;
