@@ -21,3 +21,5 @@ mod fluent_bit_4_0;
 mod aot;
 
 mod nothing_lost;
+
+mod cases;
