@@ -26,7 +26,11 @@ pub struct Tree {
 
 impl Tree {
     pub fn new(name: &str) -> Tree {
-        let root = real_host::root().join("target/tmp/real-hosts").join(format!("{name}-{}", std::process::id()));
+        // Tests run side by side and may run the same example: a number
+        // keeps their trees apart.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let root = real_host::root().join("target/tmp/real-hosts").join(format!("{name}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("out")).unwrap();
         Tree { root }

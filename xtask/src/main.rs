@@ -522,7 +522,9 @@ fn real_hosts() -> Result<Done> {
     let skips_file = target_dir().join("real-host-skips.tsv");
     let _ = fs::remove_file(&skips_file);
     let mut cmd = cargo();
-    cmd.args(["test", "--release", "-p", "resetwatch-host", "--test", "real_hosts", "--", "--ignored"]);
+    // Four at a time on two cores: the tests mostly wait for Fluent Bit
+    // (its flush interval, its exit); each has its own trees and ports.
+    cmd.args(["test", "--release", "-p", "resetwatch-host", "--test", "real_hosts", "--", "--ignored", "--test-threads=4"]);
     cmd.env("RESETWATCH_SKIPS", &skips_file);
     let shown = format!("{cmd:?}");
     eprintln!("xtask: running {shown}");
