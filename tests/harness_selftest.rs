@@ -220,8 +220,7 @@ fn a_growable_module_gets_its_app_heap_in_whole_pages_as_wamr_gives_it() {
     // A memory whose maximum is above one page, without memory.grow.
     let two = filter(DO_NOTHING, "").replace(r#"(memory (export "memory") 1)"#, r#"(memory (export "memory") 1 2)"#);
     assert_eq!(app_heap(&host(&two)).1, 65536 - 1024);
-    let mut opts = FluentBitOptions::default();
-    opts.wasm_heap_size = 16 << 20;
+    let opts = FluentBitOptions { wasm_heap_size: 16 << 20, ..Default::default() };
     assert_eq!(app_heap(&host_with(&grows, opts)).1, (16 << 20) - 1024, "16M is whole pages already");
 }
 

@@ -140,7 +140,7 @@ pub fn shift_log(text: &str, shift: Micros) -> String {
 pub fn jsz_now(doc: &str) -> Option<(usize, usize, Micros)> {
     let at = doc.find(r#""now":""#)? + 7;
     let len = doc[at..].find('"')?;
-    Some((at, at + len, parse_rfc3339(doc[at..at + len].as_bytes())?.0))
+    Some((at, at + len, parse_rfc3339(&doc.as_bytes()[at..at + len])?.0))
 }
 
 /// A file of /jsz documents (one a line) with every document's `now` moved by `shift`.
