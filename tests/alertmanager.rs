@@ -17,26 +17,18 @@ use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Outcome};
 use resetwatch_host::tail;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 #[path = "support/serve_process.rs"]
 mod serve_process;
 use serve_process::Serve;
 
-const BINARY: &str = "/usr/bin/prometheus-alertmanager";
-const S05: &str = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
-/// The documented configuration (examples/alertmanager/alertmanager.yml:
-/// its route, `group_by` and inhibit rule) with waits of a second.
-fn config() -> String {
-    let text = std::fs::read_to_string(root().join("examples/alertmanager/alertmanager.yml")).unwrap();
-    for (from, _) in WAITS {
-        assert!(text.contains(from), "the example no longer says `{from}`");
-    }
-    WAITS.iter().fold(text, |t, (from, to)| t.replace(from, to))
-}
+#[path = "support/alertmanager_process.rs"]
+mod alertmanager_process;
+use alertmanager_process::{config, free_port, jsz_now, line_time, now, shift_jsz, shift_log, with_time, Alertmanager};
 
-const WAITS: [(&str, &str); 2] = [("group_wait: 30s", "group_wait: 1s"), ("group_interval: 5m", "group_interval: 1s")];
+const S05: &str = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -47,115 +39,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-/// A running Alertmanager, killed (by its pid) on drop.
-struct Alertmanager {
-    child: Child,
-    url: String,
-    agent: ureq::Agent,
-}
-
-/// A port nothing listens on now: bind, read the port, close.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-impl Alertmanager {
-    fn start(dir: &Path) -> Alertmanager {
-        // An empty address turns clustering (gossip on 9094) off.
-        Alertmanager::launch(dir, &config(), free_port(), &["--cluster.listen-address=".to_string()])
-    }
-
-    /// Alertmanager with `config`, its API on `port`, its data and log in
-    /// `dir`, and `more` arguments (clustering).
-    fn launch(dir: &Path, config: &str, port: u16, more: &[String]) -> Alertmanager {
-        assert!(
-            Path::new(BINARY).exists(),
-            "{BINARY} missing: `cargo xtask test` installs it (apt-get install -y prometheus-alertmanager)"
-        );
-        std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(dir.join("alertmanager.yml"), config).unwrap();
-        let child = Command::new(BINARY)
-            .arg(format!("--config.file={}", dir.join("alertmanager.yml").display()))
-            .arg(format!("--storage.path={}", dir.join("data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .args(more)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("alertmanager.log")).unwrap())
-            .spawn()
-            .unwrap();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(5)))
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let am = Alertmanager { child, url: format!("http://127.0.0.1:{port}"), agent };
-        let t = Instant::now();
-        while am.get("/-/ready").is_none() {
-            assert!(t.elapsed() < Duration::from_secs(30), "Alertmanager not ready: {}", dir.join("alertmanager.log").display());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        am
-    }
-
-    fn get(&self, path: &str) -> Option<String> {
-        let mut r = self.agent.get(format!("{}{path}", self.url)).call().ok()?;
-        (r.status() == 200).then(|| r.body_mut().read_to_string().unwrap())
-    }
-
-    fn json(&self, path: &str) -> Value {
-        serde_json::from_str(&self.get(path).unwrap_or_else(|| panic!("GET {path}"))).unwrap()
-    }
-
-    /// Alerts named `name` that have not ended (active or inhibited: the
-    /// API leaves out those whose `endsAt` has passed).
-    fn alerts(&self, name: &str) -> Vec<Value> {
-        let v = self.json(&format!("/api/v2/alerts?filter=alertname%3D%22{name}%22"));
-        v.as_array().unwrap().clone()
-    }
-
-    /// Waits until `ok` holds on the active loop alerts.
-    fn wait_for(&self, what: &str, ok: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        self.wait_for_named("NatsStreamResetLoop", what, ok)
-    }
-
-    /// Waits until `ok` holds on the active alerts named `name`.
-    fn wait_for_named(&self, name: &str, what: &str, ok: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        let t = Instant::now();
-        loop {
-            let a = self.alerts(name);
-            if ok(&a) {
-                return a;
-            }
-            assert!(t.elapsed() < Duration::from_secs(20), "{what}; active alerts: {a:#?}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn now() -> Micros {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as Micros
-}
-
-/// nats-server's `2026/11/26 14:17:08.682791` after `[pid] ` as microseconds.
-fn line_time(line: &str) -> Option<(usize, Micros)> {
-    let at = line.find("] ")? + 2;
-    let ts = line.get(at..at + 26)?;
-    let iso = format!("{}T{}Z", ts[..10].replace('/', "-"), &ts[11..]);
-    Some((at, parse_rfc3339(iso.as_bytes())?.0))
-}
-
-fn with_time(line: &str, at: usize, t: Micros) -> String {
-    let s = rfc3339(t, 0);
-    format!("{}{} {}{}", &line[..at], s[..10].replace('-', "/"), &s[11..26], &line[at + 26..])
 }
 
 /// The s05 logs with every line time moved by the same amount, so that the
@@ -185,23 +68,6 @@ fn s05_reset_at(dir: &Path, last_reset: Micros) -> Vec<PathBuf> {
             p
         })
         .collect()
-}
-
-/// A log with every line time moved by `shift`.
-fn shift_log(text: &str, shift: Micros) -> String {
-    text.lines()
-        .map(|l| match line_time(l) {
-            Some((at, t)) => with_time(l, at, t + shift) + "\n",
-            None => format!("{l}\n"),
-        })
-        .collect()
-}
-
-/// A /jsz document's `now` (its time).
-fn jsz_now(doc: &str) -> Option<(usize, usize, Micros)> {
-    let at = doc.find(r#""now":""#)? + 7;
-    let len = doc[at..].find('"')?;
-    Some((at, at + len, parse_rfc3339(doc[at..at + len].as_bytes())?.0))
 }
 
 fn resetwatch() -> Command {
@@ -514,13 +380,7 @@ fn replay_posts_the_captured_storage_alerts() {
     for n in nodes {
         let log = dir.join(format!("{n}.log"));
         std::fs::write(&log, shift_log(&read("cluster", format!("{n}.log")), shift)).unwrap();
-        let docs: String = read("jsz", format!("{n}.jsonl"))
-            .lines()
-            .map(|d| {
-                let (from, to, t) = jsz_now(d).unwrap();
-                format!("{}{}{}\n", &d[..from], rfc3339(t + shift, 0), &d[to..])
-            })
-            .collect();
+        let docs = shift_jsz(&read("jsz", format!("{n}.jsonl")), shift);
         let jsz = dir.join(format!("jsz-{n}.jsonl"));
         std::fs::write(&jsz, docs).unwrap();
         files.extend([log, jsz]);

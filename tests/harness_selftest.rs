@@ -199,6 +199,31 @@ fn trap_drops_and_keeps_the_instance() {
     assert_eq!(h.instantiations(), 1);
 }
 
+/// Real Fluent Bit 5.1.1 (the real-host tier, `nothing_lost.rs`): on the
+/// default 8 KiB heap the one-page do-nothing filter loses a 9 KB record,
+/// rustc's lean module (17 pages, `memory.grow`, no `__heap_base`) takes
+/// records up to about 64 KB: WAMR gives a growable memory whole pages for
+/// its app heap, less 1 KiB.
+#[test]
+fn a_growable_module_gets_its_app_heap_in_whole_pages_as_wamr_gives_it() {
+    let grows = filter(DO_NOTHING, r#"(func (export "grow") (result i32) (memory.grow (i32.const 0)))"#);
+    let h = host(&grows);
+    assert_eq!(app_heap(&h).1, 65536 - 1024, "8 KiB becomes one page less 1 KiB");
+    let mut h = host(&grows);
+    let nine_kb = big_record(9000);
+    assert_eq!(h.call(TAG.as_bytes(), 0, 0, &nine_kb).unwrap().outcome, Outcome::Output(nine_kb.clone()));
+    let too_big = big_record(65 * 1024);
+    assert_eq!(h.call(TAG.as_bytes(), 0, 0, &too_big).unwrap().record_ptr, 0, "65 KiB is more than the page");
+    // Exported `__heap_base`: WAMR inserts the heap there, at the size asked.
+    let based = filter(DO_NOTHING, r#"(global (export "__heap_base") i32 (i32.const 1024)) (func (memory.grow (i32.const 0)) drop)"#);
+    assert_eq!(app_heap(&host(&based)).1, 8192);
+    // A memory whose maximum is above one page, without memory.grow.
+    let two = filter(DO_NOTHING, "").replace(r#"(memory (export "memory") 1)"#, r#"(memory (export "memory") 1 2)"#);
+    assert_eq!(app_heap(&host(&two)).1, 65536 - 1024);
+    let opts = FluentBitOptions { wasm_heap_size: 16 << 20, ..Default::default() };
+    assert_eq!(app_heap(&host_with(&grows, opts)).1, (16 << 20) - 1024, "16M is whole pages already");
+}
+
 #[test]
 fn app_heap_gives_pointer_zero_when_the_record_does_not_fit() {
     let mut h = host(&filter(DO_NOTHING, ""));

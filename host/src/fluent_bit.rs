@@ -12,7 +12,8 @@
 //!   times truncated to u32;
 //! - copying through the guest allocator (`malloc`/`free`, or WAMR's
 //!   `__new`/`__pin`/`__unpin`) when exported, else through an emulated WAMR
-//!   app heap of `wasm_heap_size` bytes appended to linear memory;
+//!   app heap appended to linear memory, sized as WAMR sizes it from
+//!   `wasm_heap_size` ([`wamr_app_heap_size`]);
 //! - result handling: NULL, invalid pointer, empty string, non-object JSON and
 //!   traps all drop the record; a trap keeps the instance;
 //! - instance lifecycle: one instance per process (>= 4.1) or per chunk
@@ -53,6 +54,20 @@ pub const FUEL_BUDGET: u64 = 1 << 40;
 pub const DEFAULT_CAPTURE_LIMIT: usize = 1 << 20;
 
 const WASM_PAGE: u64 = 65536;
+
+/// A do-nothing filter: it answers with the host's own record pointer, so
+/// the record goes on exactly as the host rendered it. The floor for
+/// benchmarks and, in real Fluent Bit, the output every record must match
+/// byte for byte (the host's JSON round trip is the same for any filter).
+/// No allocator exports: load it with a `Wasm_Heap_Size` larger than any
+/// record (WAMR copies records into its app heap).
+pub const DO_NOTHING_WAT: &str = r#"(module (memory (export "memory") 1)
+  (func (export "resetwatch_filter") (param i32 i32 i32 i32 i32 i32) (result i32) local.get 4))"#;
+
+/// [`DO_NOTHING_WAT`] assembled into a `.wasm` binary.
+pub fn do_nothing_module() -> Result<Vec<u8>> {
+    wat::parse_str(DO_NOTHING_WAT).map_err(|e| anyhow!("the do-nothing filter does not assemble: {e}"))
+}
 
 /// When the module is instantiated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +207,8 @@ pub enum CopyMode {
 /// One Fluent Bit `wasm` filter instance on wasmtime.
 pub struct FluentBitHost {
     options: FluentBitOptions,
+    /// The app heap WAMR really makes of `wasm_heap_size` for this module.
+    app_heap_size: u32,
     pre: InstancePre<HostState>,
     live: Live,
     stdout: CaptureStream,
@@ -246,9 +263,11 @@ impl FluentBitHost {
             options.capture_limit,
             options.inherit_stderr.then_some(HostStream::Stderr),
         );
-        let live = instantiate(&pre, &options, &stdout, &stderr)?;
+        let app_heap_size = wamr_app_heap_size(wasm, options.wasm_heap_size)?;
+        let live = instantiate(&pre, &options, app_heap_size, &stdout, &stderr)?;
         Ok(FluentBitHost {
             options,
+            app_heap_size,
             pre,
             live,
             stdout,
@@ -293,7 +312,7 @@ impl FluentBitHost {
     /// through yet is kept (it is as fresh as a new one).
     pub fn new_chunk(&mut self) -> Result<()> {
         if self.options.lifecycle == Lifecycle::PerChunk && self.calls_since_instantiation > 0 {
-            self.live = instantiate(&self.pre, &self.options, &self.stdout, &self.stderr)?;
+            self.live = instantiate(&self.pre, &self.options, self.app_heap_size, &self.stdout, &self.stderr)?;
             self.instantiations += 1;
             self.calls_since_instantiation = 0;
         }
@@ -408,9 +427,57 @@ fn wamr_like_config(fuel: bool, mvp_only: bool) -> Config {
     config
 }
 
+/// The app heap WAMR (Fluent Bit 4.1+, WAMR 2.4.1: `memory_instantiate`)
+/// makes of a `Wasm_Heap_Size` of `configured` bytes for a module without
+/// allocator exports. Seen in Fluent Bit 5.1.1: a do-nothing filter with
+/// one page of memory drops a 9 KB record on the default 8 KiB heap, while
+/// rustc's lean module takes records up to about 64 KB. WAMR:
+/// - a memory of exactly one page that cannot grow (no maximum above 1 and
+///   no `memory.grow`, which WAMR reads as maximum = initial) gets the heap
+///   appended as is;
+/// - a module that exports `__heap_base` gets it inserted there, as is;
+/// - any other gets whole new 64 KiB pages for it, less 1 KiB: 8 KiB
+///   becomes 63 KiB (rustc's cdylibs export no `__heap_base`).
+pub fn wamr_app_heap_size(wasm: &[u8], configured: u32) -> Result<u32> {
+    if configured == 0 {
+        return Ok(0);
+    }
+    let (mut initial, mut maximum, mut grows, mut heap_base) = (0u64, None, false, false);
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        match payload? {
+            wasmparser::Payload::MemorySection(memories) => {
+                if let Some(m) = memories.into_iter().next() {
+                    let m = m?;
+                    (initial, maximum) = (m.initial, m.maximum);
+                }
+            }
+            wasmparser::Payload::ExportSection(exports) => {
+                for e in exports {
+                    let e = e?;
+                    heap_base |= e.name == "__heap_base" && e.kind == wasmparser::ExternalKind::Global;
+                }
+            }
+            wasmparser::Payload::CodeSectionEntry(body) => {
+                let mut ops = body.get_operators_reader()?;
+                while !ops.eof() {
+                    grows |= matches!(ops.read()?, wasmparser::Operator::MemoryGrow { .. });
+                }
+            }
+            _ => {}
+        }
+    }
+    let maximum = maximum.unwrap_or(if grows { 65536 } else { initial });
+    if (initial == 1 && maximum == 1) || heap_base {
+        return Ok(configured);
+    }
+    let pages = u64::from(configured).div_ceil(WASM_PAGE);
+    u32::try_from(pages * WASM_PAGE - 1024).map_err(|_| anyhow!("a {configured}-byte app heap does not fit in wasm32"))
+}
+
 fn instantiate(
     pre: &InstancePre<HostState>,
     options: &FluentBitOptions,
+    app_heap_size: u32,
     stdout: &CaptureStream,
     stderr: &CaptureStream,
 ) -> Result<Live> {
@@ -468,7 +535,7 @@ fn instantiate(
         _ => Copier::AppHeap(AppHeap::append_to(
             &memory,
             &mut store,
-            options.wasm_heap_size,
+            app_heap_size,
         )?),
     };
 

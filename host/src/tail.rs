@@ -13,7 +13,12 @@
 //! as if tailed concurrently: stable for equal times, each file's order kept.
 //!
 //! Differences from tail, on purpose: a last line without a newline is
-//! emitted (the file is complete); invalid UTF-8 is replaced with U+FFFD.
+//! emitted (the file is complete).
+//!
+//! Invalid UTF-8 is rendered as Fluent Bit renders it (seen in 5.1.1, the
+//! real-host tier): tail keeps the bytes, and its JSON turns each byte that
+//! is not part of a valid sequence into U+E000 + the byte (`\ue0ff` for
+//! 0xff); see [`fluent_bit_text`].
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -48,6 +53,17 @@ pub fn tag_for_path(prefix: &str, path: &Path) -> String {
     let p = path.to_string_lossy();
     let p = p.strip_prefix('/').unwrap_or(&p);
     format!("{prefix}{}", p.replace('/', "."))
+}
+
+/// A line's bytes as the text Fluent Bit's JSON carries: valid UTF-8 as
+/// it is, every other byte `b` as the private-use character U+E000 + `b`.
+pub fn fluent_bit_text(raw: &[u8]) -> String {
+    let mut text = String::with_capacity(raw.len());
+    for chunk in raw.utf8_chunks() {
+        text.push_str(chunk.valid());
+        text.extend(chunk.invalid().iter().filter_map(|&b| char::from_u32(0xE000 + u32::from(b))));
+    }
+    text
 }
 
 /// `{"log":"<line>"}` as Fluent Bit renders it (non-ASCII as `\uXXXX`).
@@ -148,7 +164,7 @@ pub fn records_from_bytes(path: &Path, content: &[u8], fallback: EventTime) -> V
         if raw.is_empty() {
             continue;
         }
-        let line = String::from_utf8_lossy(raw);
+        let line = fluent_bit_text(raw);
         let time = parse_nats_time(&line).unwrap_or(last);
         last = time;
         records.push(TailRecord {
@@ -228,6 +244,14 @@ mod tests {
         );
         assert_eq!(parse_nats_time("no timestamp"), None);
         assert_eq!(parse_nats_time("[x] 2026/11/26 14:17:08 [INF]"), None);
+    }
+
+    #[test]
+    fn invalid_utf_8_is_rendered_as_real_fluent_bit_renders_it() {
+        // As real Fluent Bit 5.1.1 wrote these bytes (tests/real_hosts/nothing_lost.rs).
+        assert_eq!(record_json(&fluent_bit_text(b"\xc3\x28 invalid utf-8 \xe2\x82 end")), r#"{"log":"\ue0c3( invalid utf-8 \ue0e2\ue082 end"}"#);
+        assert_eq!(fluent_bit_text(b"$G > \xe2\x82S"), "$G > \u{e0e2}\u{e082}S");
+        assert_eq!(fluent_bit_text("caf\u{e9}".as_bytes()), "caf\u{e9}", "valid UTF-8 is kept");
     }
 
     #[test]

@@ -70,7 +70,8 @@ impl Shell {
         self.saved_changes = changes;
         if let Err(e) = state_file::save(self.filter.config(), self.filter.detector()) {
             if !self.save_failed {
-                report(&format!("[resetwatch] cannot save state in {:?}: {e}; going on in memory", self.filter.config().state_dir));
+                let dir = self.filter.config().state_dir.as_deref().unwrap_or_default();
+                report(&format!("[resetwatch] cannot save state in {dir}: {e}; going on in memory"));
             }
             self.save_failed = true;
         }

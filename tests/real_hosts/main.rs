@@ -11,3 +11,18 @@ mod real_host;
 mod prometheus;
 
 mod metrics;
+
+#[path = "../support/alertmanager_process.rs"]
+mod alertmanager_process;
+
+mod fluent_bit_run;
+
+mod fluent_bit;
+
+mod fluent_bit_4_0;
+
+mod aot;
+
+mod nothing_lost;
+
+mod cases;

@@ -53,12 +53,8 @@ pub fn find(program: Program) -> Result<PathBuf, String> {
             }
         }
     }
-    Err(format!(
-        "{} is not set and no {} of version {}* is on PATH",
-        program.setting,
-        program.path_names.join(" or "),
-        program.version
-    ))
+    let version = if program.version.is_empty() { String::new() } else { format!(" of version {}*", program.version) };
+    Err(format!("{} is not set and no {}{version} is on PATH", program.setting, program.path_names.join(" or ")))
 }
 
 fn version_fits(path: &Path, want: &str) -> bool {

