@@ -127,6 +127,8 @@ fn replay_posts_the_s05_loop_grouped_then_resolved() {
         assert!(n["description"].as_str().unwrap().starts_with("10 reset pairs in the last 300 s"), "{n}");
         assert!(n["description"].as_str().unwrap().contains("Cause: catchup aborted, no leader"), "{n}");
         assert!(n["runbook"].as_str().unwrap().starts_with("1. Confirm:"), "{n}");
+        // the rule that raised it is an annotation: the labels above are unchanged
+        assert_eq!(n["rule"], "window", "{n}");
         // endsAt: the 10th reset + quiet + repeat, in the future
         let ends = parse_rfc3339(a["endsAt"].as_str().unwrap().as_bytes()).unwrap().0;
         assert!(ends > now(), "{a}");
