@@ -8,3 +8,8 @@
 #[allow(unused)]
 mod real_host;
 
+#[path = "../support/serve_process.rs"]
+mod serve_process;
+
+mod pod_logs;
+mod vector;
