@@ -1,7 +1,9 @@
-//! `cargo install --path host` makes a binary that works anywhere: it
-//! carries the component (`host/build.rs` builds it), so `replay` needs no
-//! `dist/` and no repository. Installed into a temporary root with this
-//! build's own target directory, so nothing is compiled a second time.
+//! The `resetwatch` binary as a newcomer meets it. `cargo install --path
+//! host` makes a binary that works anywhere: it carries the component
+//! (`host/build.rs` builds it), so `replay` needs no `dist/` and no
+//! repository. Installed into a temporary root with this build's own target
+//! directory, so nothing is compiled a second time. And `cargo xtask demo`'s
+//! first screen, `resetwatch fluent-bit --summary`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -53,4 +55,29 @@ fn the_installed_binary_replays_a_corpus_file_from_another_directory() {
     let package = wit.lines().find_map(|l| l.strip_prefix("package ")?.strip_suffix(';')).unwrap();
     assert!(version.contains(&format!("component: {package}")), "{version}");
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// The demo's summary on the s05 loop (n1 and n2, real 2.10.25 logs): each
+/// looping stream once, on its server, its severity, the leak, the runbook.
+#[test]
+fn the_demo_summary_names_each_looping_stream_its_server_and_what_to_do() {
+    let corpus = root().join("tests/data/corpus/s05_pair_reset_loop_catchup_no_leader_v2.10.25");
+    let out = Command::new(env!("CARGO_BIN_EXE_resetwatch"))
+        .current_dir(root())
+        .args(["fluent-bit", "--summary"])
+        .arg(corpus.join("n1.log"))
+        .arg(corpus.join("n2.log"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("2 streams are in a reset loop (nats-server issue 6455):\n"), "{text}");
+    for server in ["n1", "n2"] {
+        let head = format!("  $G > ORDERS on {server}, nats-server 2.10.25: CRITICAL, still firing\n");
+        assert_eq!(text.matches(&head).count(), 1, "{text}");
+        assert!(text.contains(&format!("restart {server} (rolling, one server at a time)")), "{text}");
+    }
+    assert_eq!(text.matches("This version leaks the stream's reserved storage on every reset (10 so far).").count(), 2);
+    assert_eq!(text.matches("      1. Confirm: `nats stream info ORDERS`").count(), 2);
+    assert!(!text.contains("{\""), "no JSON on the person's screen: {text}");
 }
