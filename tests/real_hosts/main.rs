@@ -11,5 +11,7 @@ mod real_host;
 #[path = "../support/serve_process.rs"]
 mod serve_process;
 
+mod helm;
 mod pod_logs;
+mod receiver;
 mod vector;

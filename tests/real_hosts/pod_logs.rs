@@ -51,7 +51,6 @@ pub fn pod_log_path(root: &Path, pod: &str, container: &str) -> PathBuf {
 
 /// `/var/log/containers/<pod>_<namespace>_<container>-<container id>.log`
 /// under `root` (what Fluent Bit's tail reads; the kubelet's symlinks).
-#[allow(dead_code)] // the Helm test's
 pub fn container_log_path(root: &Path, pod: &str, container: &str) -> PathBuf {
     let id = format!("{:0>64}", pod_uid(pod).replace('-', ""));
     root.join(format!("var/log/containers/{pod}_{NAMESPACE}_{container}-{id}.log"))

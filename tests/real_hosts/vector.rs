@@ -12,13 +12,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::pod_logs::{self, append_cri, corpus, line_time, pod_log_path, pod_uid, rewrite, NAMESPACE, PODS};
 use crate::real_host::{self, VECTOR};
+use crate::receiver::AlertReceiver;
 use crate::serve_process::Serve;
 
 /// Vector's own log at `info`, but the exec source's trace event that
@@ -30,53 +30,6 @@ const VECTOR_LOG: &str = "info,vector::internal_events::exec=trace";
 /// filter must keep away from resetwatch (the NATS Helm chart's config
 /// reloader is such a container).
 const SIDECAR: &str = "reloader";
-
-/// The loopback receiver of the example's `http` sink: every body it was
-/// posted, answered 200.
-struct AlertReceiver {
-    server: Arc<tiny_http::Server>,
-    bodies: Arc<Mutex<Vec<String>>>,
-}
-
-impl AlertReceiver {
-    fn start() -> AlertReceiver {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let (srv, got) = (server.clone(), bodies.clone());
-        std::thread::spawn(move || {
-            for mut req in srv.incoming_requests() {
-                let mut body = String::new();
-                let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
-                got.lock().unwrap().push(body);
-                let _ = req.respond(tiny_http::Response::empty(200));
-            }
-        });
-        AlertReceiver { server, bodies }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.server.server_addr().to_ip().unwrap().port())
-    }
-
-    /// The alerts posted so far: Vector's `http` sink with the `json` codec
-    /// posts a batch as one JSON array.
-    fn alerts(&self) -> Vec<Value> {
-        let bodies = self.bodies.lock().unwrap();
-        bodies
-            .iter()
-            .flat_map(|b| match serde_json::from_str::<Value>(b) {
-                Ok(Value::Array(items)) => items,
-                other => panic!("the http sink posted {other:?}: {b}"),
-            })
-            .collect()
-    }
-}
-
-impl Drop for AlertReceiver {
-    fn drop(&mut self) {
-        self.server.unblock();
-    }
-}
 
 /// The example, rewritten into `dir`, and the test's own additions.
 struct Pipeline {
