@@ -39,6 +39,12 @@ struct Pipeline {
 }
 
 impl Pipeline {
+    /// The pipeline for `test`, or `None` when Vector is missing (the
+    /// test is then reported skipped).
+    fn require(test: &str, tag: &str) -> Option<Pipeline> {
+        Some(Pipeline::new(real_host::require(VECTOR, test)?, tag))
+    }
+
     fn new(vector: PathBuf, tag: &str) -> Pipeline {
         let dir = pod_logs::tempdir(&format!("vector-{tag}"));
         for d in ["data", "run", "out"] {
@@ -252,9 +258,7 @@ fn stop(p: &Pipeline, mut vector: Serve) -> String {
 #[test]
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn the_vector_example_alerts_on_the_s05_loop_and_passes_every_event_once() {
-    let test = "the_vector_example_alerts_on_the_s05_loop_and_passes_every_event_once";
-    let Some(vector) = real_host::require(VECTOR, test) else { return };
-    let p = Pipeline::new(vector, "loop");
+    let Some(p) = Pipeline::require("the_vector_example_alerts_on_the_s05_loop_and_passes_every_event_once", "loop") else { return };
     let mut want = Vec::new();
     for (node, pod) in PODS {
         let lines = corpus(node);
@@ -316,9 +320,7 @@ fn the_vector_example_alerts_on_the_s05_loop_and_passes_every_event_once() {
 #[test]
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn vector_restarted_mid_loop_keeps_the_episode_going() {
-    let test = "vector_restarted_mid_loop_keeps_the_episode_going";
-    let Some(vector) = real_host::require(VECTOR, test) else { return };
-    let p = Pipeline::new(vector, "restart");
+    let Some(p) = Pipeline::require("vector_restarted_mid_loop_keeps_the_episode_going", "restart") else { return };
     let (node, pod) = PODS[0];
     let lines = corpus(node);
     // Up to the 5th reset: the warning fired at the 3rd pair.
@@ -362,9 +364,7 @@ fn vector_restarted_mid_loop_keeps_the_episode_going() {
 #[test]
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn sigterm_to_vector_mid_stream_drops_nothing() {
-    let test = "sigterm_to_vector_mid_stream_drops_nothing";
-    let Some(vector) = real_host::require(VECTOR, test) else { return };
-    let p = Pipeline::new(vector, "sigterm");
+    let Some(p) = Pipeline::require("sigterm_to_vector_mid_stream_drops_nothing", "sigterm") else { return };
     let (node, pod) = PODS[2];
     // Made distinct by a sequence number, so that "once" can be checked.
     let many: Vec<String> =
