@@ -4,8 +4,9 @@
 //! alone makes a binary that runs anywhere, with `--wasm FILE` to run
 //! another component instead.
 //!
-//! The nested cargo has its own target directory under `OUT_DIR`: the
-//! outer build holds the lock on the workspace's. Cargo reruns this script
+//! The nested cargo has its own target directory, under the outer build's
+//! `build/` directory: the outer build holds the lock on the workspace's
+//! target directory itself. Cargo reruns this script
 //! only when the core's sources, `wit/` or the manifests change, and the
 //! nested build is incremental, so an unchanged tree costs nothing.
 //!
@@ -64,7 +65,11 @@ fn main() {
 fn build_component(root: &Path, out: &Path) -> PathBuf {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     ensure_target();
-    let target_dir = out.join("component-target");
+    // Beside the build scripts' own directories (`<target>/<profile>/build/`),
+    // not inside this one's: `cargo build` and `cargo test` give the script
+    // different OUT_DIRs (other features), and both then share one nested
+    // build. Cargo's lock on that directory orders two builds at once.
+    let target_dir = out.ancestors().nth(2).unwrap_or(out).join("resetwatch-component-target");
     let mut cmd = Command::new(&cargo);
     cmd.current_dir(root)
         .args(["rustc", "--locked", "-p", "resetwatch", "--lib", "--crate-type", "cdylib"])
