@@ -353,7 +353,7 @@ fn vector_restarted_mid_loop_keeps_the_episode_going() {
     assert_eq!(p.receiver.alerts().len(), 2, "the http sink posted both runs' alerts");
 }
 
-/// SIGTERM while events are still on their way (20,000 of them, stopped
+/// SIGTERM while events are still on their way (60,000 of them, stopped
 /// as soon as the first reaches the logs), then a start on the same
 /// data_dir: nothing is dropped. Vector stops its sources first and
 /// drains the rest of the pipeline; serve takes what its clients still
@@ -368,7 +368,7 @@ fn sigterm_to_vector_mid_stream_drops_nothing() {
     let (node, pod) = PODS[2];
     // Made distinct by a sequence number, so that "once" can be checked.
     let many: Vec<String> =
-        corpus(node).iter().cycle().take(20_000).enumerate().map(|(i, l)| format!("{l} #{i}")).collect();
+        corpus(node).iter().cycle().take(60_000).enumerate().map(|(i, l)| format!("{l} #{i}")).collect();
     append_cri(&pod_log_path(&p.dir, pod, "nats"), &many);
     let want: Vec<Value> = many.iter().map(|l| expected_event(&p.dir, pod, "nats", l)).collect();
 
