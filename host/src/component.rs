@@ -92,6 +92,13 @@ impl RestoreError {
 /// Where `cargo xtask dist` puts the component, relative to the repository.
 pub const DEFAULT_COMPONENT: &str = "dist/resetwatch-component.wasm";
 
+/// The component this binary carries, built from the same tree by
+/// `host/build.rs` (what `--wasm` replaces).
+pub const EMBEDDED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/resetwatch-component.wasm"));
+
+/// The WIT package the embedded component exports (`wit/resetwatch.wit`).
+pub const EMBEDDED_PACKAGE: &str = env!("RESETWATCH_WIT_PACKAGE");
+
 /// Store data: WASI for what Rust's standard library imports on wasip2.
 struct State {
     wasi: WasiCtx,
@@ -120,6 +127,14 @@ impl DetectorComponent {
         let pre = wt(linker.instantiate_pre(&component).and_then(ResetwatchPre::new))
             .context("the component does not export resetwatch:detector/detection@0.3.0")?;
         Ok(DetectorComponent { engine, pre })
+    }
+
+    /// The embedded component, or the one at `path` when given (`--wasm`).
+    pub fn embedded_or(path: Option<&Path>) -> Result<Self> {
+        match path {
+            Some(p) => Self::from_file(p),
+            None => Self::new(EMBEDDED).context("cannot load the embedded component"),
+        }
     }
 
     /// Reads and compiles the component at `path`.

@@ -9,10 +9,23 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 
+/// `resetwatch --version`: the binary, and the module it carries (the WIT
+/// package it exports, the core it was built from, its size).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncomponent: ",
+    env!("RESETWATCH_WIT_PACKAGE"),
+    ", built from resetwatch ",
+    env!("RESETWATCH_CORE_VERSION"),
+    " (",
+    env!("RESETWATCH_COMPONENT_BYTES"),
+    " bytes, embedded; --wasm FILE runs another)",
+);
+
 #[derive(Parser)]
 #[command(
     name = "resetwatch",
-    version,
+    version = VERSION,
     about = "Detects NATS JetStream reset loops in log pipelines"
 )]
 struct Cli {

@@ -26,3 +26,11 @@ mod aot;
 mod nothing_lost;
 
 mod cases;
+
+#[path = "../support/serve_process.rs"]
+mod serve_process;
+
+mod helm;
+mod pod_logs;
+mod receiver;
+mod vector;

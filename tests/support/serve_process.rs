@@ -1,7 +1,8 @@
 //! The real `resetwatch serve` as a child process, for the tests that run
-//! it (tests/serve.rs, tests/alertmanager.rs): started from the repository
-//! root so its default `--wasm` is found, stdout read line by line, stderr
-//! collected, killed on drop so a failing test leaves no server behind.
+//! it (tests/serve.rs, tests/alertmanager.rs; and any program run the same
+//! way, e.g. Vector in tests/real_hosts): started from the repository root,
+//! stdout read line by line, stderr collected, killed on drop so a failing
+//! test leaves no process behind.
 #![allow(dead_code)] // each test file uses its own part of it
 
 use std::io::{BufRead, BufReader, Read};
@@ -32,15 +33,20 @@ impl Serve {
     /// Started, but nobody reads its stdout until [`Serve::read_stdout`]:
     /// a pipeline whose next stage is stuck.
     pub fn start_unread(args: &[&str]) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_resetwatch"))
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap())
-            .arg("serve")
-            .args(args)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_resetwatch"));
+        cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()).arg("serve").args(args);
+        Serve::spawn_unread(cmd)
+    }
+
+    /// Any program run the same way (the real-host tier runs Vector, which
+    /// runs `resetwatch serve` itself): stdout not read yet, stderr collected.
+    pub fn spawn_unread(mut cmd: Command) -> Serve {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap();
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut err = child.stderr.take().unwrap();
         let collected = stderr.clone();

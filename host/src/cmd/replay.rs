@@ -14,7 +14,7 @@
 //! reported on stderr at the end.
 
 use std::io::{ErrorKind, IsTerminal as _, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use resetwatch::clock::{rfc3339, Micros};
 use resetwatch::{Config, Summary};
 use resetwatch_host::alertmanager::{self, Notifier};
-use resetwatch_host::component::{self, DetectorComponent, Status, DEFAULT_COMPONENT};
+use resetwatch_host::component::{self, DetectorComponent, Status};
 use resetwatch_host::logs::{Kind, Merged};
 use resetwatch_host::plot::Timeline;
 
@@ -47,9 +47,10 @@ pub struct Args {
     /// resetwatch.json (the same file as for the Fluent Bit build).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The component to run.
-    #[arg(long, value_name = "FILE", default_value = DEFAULT_COMPONENT)]
-    wasm: PathBuf,
+    /// Run this component instead of the one the binary carries (e.g.
+    /// `dist/resetwatch-component.wasm` after `cargo xtask dist`).
+    #[arg(long, value_name = "FILE")]
+    wasm: Option<PathBuf>,
     /// Also draw reset pairs per stream, with the thresholds and alert
     /// spans, as an SVG timeline.
     #[arg(long, value_name = "FILE.svg")]
@@ -72,7 +73,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
         None => "{}".to_string(),
     };
-    let component = load_component(&args.wasm)?;
+    let component = DetectorComponent::embedded_or(args.wasm.as_deref())?;
     let mut detector = match component.create(&config_json)? {
         Ok(d) => d,
         Err(e) => {
@@ -194,18 +195,6 @@ fn say_which_files_make_which_source(logs: &Merged) {
             eprintln!("source {}: {}", i.source, files.join(", "));
         }
     }
-}
-
-/// Loads the component, saying how to build it when it is missing.
-fn load_component(path: &Path) -> Result<DetectorComponent> {
-    if !path.exists() {
-        bail!(
-            "{} not found: the component is built by `cargo xtask dist` (in the resetwatch repository), \
-             which writes {DEFAULT_COMPONENT}; run from the repository root or pass --wasm FILE",
-            path.display()
-        );
-    }
-    DetectorComponent::from_file(path)
 }
 
 fn collect_pairs(

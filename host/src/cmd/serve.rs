@@ -36,7 +36,7 @@ use anyhow::{bail, Context as _, Result};
 use resetwatch::clock::rfc3339;
 use resetwatch::Config;
 use resetwatch_host::alertmanager::{self, Notifier};
-use resetwatch_host::component::{Detector, DetectorComponent, Notice, Seen, DEFAULT_COMPONENT};
+use resetwatch_host::component::{Detector, DetectorComponent, Notice, Seen};
 use resetwatch_host::listen::{self, Exposes, Input, Listener, Readers};
 use resetwatch_host::metrics::{Exporter, Snapshot};
 use resetwatch_host::vector::{self, SourceKeys, DEFAULT_FALLBACK, DEFAULT_SOURCE_KEYS};
@@ -79,9 +79,9 @@ pub struct Args {
     /// `state_dir`, else in memory only.
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
-    /// The component to run.
-    #[arg(long, value_name = "FILE", default_value = DEFAULT_COMPONENT)]
-    wasm: PathBuf,
+    /// Run this component instead of the one the binary carries.
+    #[arg(long, value_name = "FILE")]
+    wasm: Option<PathBuf>,
     /// Event keys naming the source (the server) when the event carries
     /// none of the core's (docs/detection.md, "Which server a line came
     /// from": Vector's Kubernetes keys, `container_name`, the line's syslog
@@ -149,14 +149,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let notifier = (!args.alertmanager.is_empty()).then(|| Notifier::start(&args.alertmanager, &cfg)).transpose()?;
     let state_file = args.state.clone().or_else(|| cfg.state_dir.as_ref().map(|d| Path::new(d).join("resetwatch.state")));
 
-    if !args.wasm.exists() {
-        bail!(
-            "{} not found: the component is built by `cargo xtask dist` (in the resetwatch repository), \
-             which writes {DEFAULT_COMPONENT}; pass --wasm FILE",
-            args.wasm.display()
-        );
-    }
-    let component = DetectorComponent::from_file(&args.wasm)?;
+    let component = DetectorComponent::embedded_or(args.wasm.as_deref())?;
     let detector = start_detector(&component, &config_json, &at, state_file.as_deref())?;
 
     // Bind everything before saying anything, so that a bad address fails at once.
