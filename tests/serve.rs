@@ -462,3 +462,44 @@ fn a_stop_with_stdout_stuck_is_bounded_and_says_what_it_dropped() {
     assert!(err.contains("output lines not written (stdout did not take them)"), "{err}");
     assert!(err.contains(&format!("state saved to {}", state.display())), "{err}");
 }
+
+#[test]
+fn vector_file_and_docker_records_are_named_by_the_cores_rule() {
+    // Issue 14, class 6: the NDJSON cases of tests/data/cases
+    // (scripts/gen-layout-cases.py). Vector's `file` source sets `host` to
+    // the collector, docker_logs gives every container the host's name: the
+    // file and `container_name` name the servers, as in `replay`.
+    for name in ["source-vector-file", "source-docker-container-name"] {
+        let dir = root().join("tests/data/cases").join(name);
+        let expect: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expect.json")).unwrap()).unwrap();
+        assert_eq!(expect["hosts"]["serve"], true, "{name}");
+        let file = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "ndjson"))
+            .unwrap();
+        let lines: Vec<String> = std::fs::read_to_string(&file).unwrap().lines().map(String::from).collect();
+        let mut serve = Serve::start(&["--tcp", "127.0.0.1:0"]);
+        let mut s = TcpStream::connect(serve.tcp_addr()).unwrap();
+        send(&mut s, &lines);
+        let want = expect["alerts"].as_array().unwrap();
+        serve.read_until(Duration::from_secs(20), |got| {
+            let (r, a) = split(got);
+            r.len() >= lines.len() && a.len() >= want.len()
+        });
+        serve.read_more(Duration::from_millis(300));
+        let (records, alerts) = split(&serve.lines);
+        assert_eq!(counts(&records), counts(&lines), "{name}: every event out once, unchanged");
+        let got: Vec<&Value> = alerts.iter().map(|(_, a)| a).collect();
+        assert_eq!(got.len(), want.len(), "{name}: {got:#?}");
+        for w in want {
+            let src = w["source"].as_str().unwrap();
+            let mine: Vec<&&Value> = got.iter().filter(|a| a["source"] == src && a["severity"] == w["severity"]).collect();
+            assert_eq!(mine.len(), 1, "{name}: {w} in {got:#?}");
+            for (k, v) in w.as_object().unwrap() {
+                assert_eq!(&mine[0][k], v, "{name}: `{k}`");
+            }
+        }
+        serve.sigterm();
+    }
+}
