@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+#[path = "support/cases.rs"]
+mod cases;
 #[path = "support/serve_process.rs"]
 mod serve_process;
 use serve_process::Serve;
@@ -470,15 +472,9 @@ fn vector_file_and_docker_records_are_named_by_the_cores_rule() {
     // the collector, docker_logs gives every container the host's name: the
     // file and `container_name` name the servers, as in `replay`.
     for name in ["source-vector-file", "source-docker-container-name"] {
-        let dir = root().join("tests/data/cases").join(name);
-        let expect: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expect.json")).unwrap()).unwrap();
+        let (files, expect) = cases::read_case(&root().join("tests/data/cases").join(name));
         assert_eq!(expect["hosts"]["serve"], true, "{name}");
-        let file = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "ndjson"))
-            .unwrap();
-        let lines: Vec<String> = std::fs::read_to_string(&file).unwrap().lines().map(String::from).collect();
+        let lines: Vec<String> = files.iter().flat_map(|f| std::fs::read_to_string(f).unwrap().lines().map(String::from).collect::<Vec<_>>()).collect();
         let mut serve = Serve::start(&["--tcp", "127.0.0.1:0"]);
         let mut s = TcpStream::connect(serve.tcp_addr()).unwrap();
         send(&mut s, &lines);
