@@ -107,62 +107,39 @@ def layouts():
         pid, t, _, _ = parts(l)
         return f"{rfc3339(t, 37)} {n} nats-server[{pid}]: {l}"
 
-    write_case(
-        "layout-rsyslog-file",
-        "Class 5, line layouts: rsyslog's default file format (`RSYSLOG_FileFormat`: `<RFC 3339 time> <host> nats-server[<pid>]: <line>`), "
-        "one relay's file holding three servers. The host names the server; nats-server's own time is read inside.",
-        {"relay.log": text(rsyslog(n, l) for n, l in relay)},
-        BOTH_LOOP, RAW, BOTH_NOTE,
-    )
-
     def rfc5424(n, l):
         pid, t, lvl, msg = parts(l)
         pri = 24 + {"ERR": 3, "WRN": 4, "INF": 6, "DBG": 7, "TRC": 7, "FTL": 2}[lvl]
         return f"<{pri}>1 {rfc3339(t)} {n} nats-server {pid} - - {msg}"
 
-    write_case(
-        "layout-rfc5424-relay",
-        "Class 5, line layouts: RFC 5424 from a syslog relay (`<28>1 <RFC 3339 time> <host> nats-server <pid> - - <message>`): "
-        "nats-server's message without its own prefix, the level in the priority (24 + severity), the time in the header.",
-        {"relay.log": text(rfc5424(n, l) for n, l in relay)},
-        BOTH_LOOP, RAW, BOTH_NOTE,
-    )
-
     def short_iso(n, l):
         pid, t, _, _ = parts(l)
         return f"{rfc3339(t, colon=False, frac=False)} {n} nats-server[{pid}]: {l}"
-
-    write_case(
-        "layout-journal-short-iso",
-        "Class 5, line layouts: `journalctl -o short-iso` (a zone without a colon, as systemd before 249 writes it) "
-        "over a journal that gathers three servers.",
-        {"journal.log": text(short_iso(n, l) for n, l in relay)},
-        BOTH_LOOP, RAW, BOTH_NOTE,
-    )
 
     def short_precise(n, l):
         pid, t, _, _ = parts(l)
         t = t + datetime.timedelta(microseconds=41)
         return f"{t.strftime('%b %d %H:%M:%S')}.{t.microsecond:06d} {n} nats-server[{pid}]: {l}"
 
-    write_case(
-        "layout-journal-short-precise",
-        "Class 5, line layouts: `journalctl -o short-precise` (`Nov 26 14:17:08.682832 <host> nats-server[<pid>]: <line>`).",
-        {"journal.log": text(short_precise(n, l) for n, l in relay)},
-        BOTH_LOOP, RAW, BOTH_NOTE,
-    )
-    write_case(
-        "layout-stern",
-        "Class 5, line layouts: stern's default output (`<pod> <container> <line>`) for three pods of a StatefulSet.",
-        {"stern.log": text(f"{n} nats {l}" for n, l in relay)},
-        BOTH_LOOP, RAW, BOTH_NOTE,
-    )
-    write_case(
-        "layout-kubectl-prefix",
-        "Class 5, line layouts: `kubectl logs -l app=nats --prefix` (`[pod/<pod>/<container>] <line>`).",
-        {"kubectl.log": text(f"[pod/{n}/nats] {l}" for n, l in relay)},
-        BOTH_LOOP, RAW, BOTH_NOTE,
-    )
+    # (case, file, wrapper, README): one file holding the three servers, as a relay, a journal or a pod listing does
+    for name, file, wrap, readme in [
+        ("layout-rsyslog-file", "relay.log", rsyslog,
+         "Class 5, line layouts: rsyslog's default file format (`RSYSLOG_FileFormat`: `<RFC 3339 time> <host> nats-server[<pid>]: <line>`), "
+         "one relay's file holding three servers. The host names the server; nats-server's own time is read inside."),
+        ("layout-rfc5424-relay", "relay.log", rfc5424,
+         "Class 5, line layouts: RFC 5424 from a syslog relay (`<28>1 <RFC 3339 time> <host> nats-server <pid> - - <message>`): "
+         "nats-server's message without its own prefix, the level in the priority (24 + severity), the time in the header."),
+        ("layout-journal-short-iso", "journal.log", short_iso,
+         "Class 5, line layouts: `journalctl -o short-iso` (a zone without a colon, as systemd before 249 writes it) "
+         "over a journal that gathers three servers."),
+        ("layout-journal-short-precise", "journal.log", short_precise,
+         "Class 5, line layouts: `journalctl -o short-precise` (`Nov 26 14:17:08.682832 <host> nats-server[<pid>]: <line>`)."),
+        ("layout-stern", "stern.log", lambda n, l: f"{n} nats {l}",
+         "Class 5, line layouts: stern's default output (`<pod> <container> <line>`) for three pods of a StatefulSet."),
+        ("layout-kubectl-prefix", "kubectl.log", lambda n, l: f"[pod/{n}/nats] {l}",
+         "Class 5, line layouts: `kubectl logs -l app=nats --prefix` (`[pod/<pod>/<container>] <line>`)."),
+    ]:
+        write_case(name, readme, {file: text(wrap(n, l) for n, l in relay)}, BOTH_LOOP, RAW, BOTH_NOTE)
     write_case(
         "layout-unknown-prefix",
         "Class 5, lines behind an unknown prefix: `docker compose logs` puts `<service>-1  | ` before each line, a layout "

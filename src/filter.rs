@@ -777,7 +777,8 @@ mod tests {
     #[test]
     fn the_s05_loop_fires_in_every_layout_with_the_wrappers_host() {
         // (what, wrapper) around s05 n1.log's verbatim lines
-        let layouts: [(&str, Box<dyn Fn(&str) -> String>); 5] = [
+        type Wrap = Box<dyn Fn(&str) -> String>;
+        let layouts: [(&str, Wrap); 5] = [
             ("rsyslog's file format", Box::new(|l| format!("2026-11-26T14:17:09.000001+00:00 n1 nats-server[8368]: {l}"))),
             ("journalctl -o short-iso", Box::new(|l| format!("2026-11-26T14:17:09+0000 n1 nats-server[8368]: {l}"))),
             ("journalctl -o short-precise", Box::new(|l| format!("Nov 26 14:17:09.000001 n1 nats-server[8368]: {l}"))),

@@ -694,11 +694,14 @@ fn token_end(b: &[u8], i: usize) -> Option<usize> {
     (stop > i && (stop < end || end == b.len())).then_some(stop)
 }
 
+/// A syslog tag read: the host (when named), the program, where the message starts.
+type SyslogTag<'a> = (Option<&'a [u8]>, &'a [u8], usize);
+
 /// After a syslog or journald time: ` [host ]program[[pid]]: `. Returns
 /// the host, the program without its pid, and where the message starts.
 /// Host names and programs hold no blank, so the tag is one or two tokens,
 /// the last ending in `:`.
-fn syslog_tag(b: &[u8], i: usize) -> Option<(Option<&[u8]>, &[u8], usize)> {
+fn syslog_tag(b: &[u8], i: usize) -> Option<SyslogTag<'_>> {
     let i = skip_blank(b, i);
     let first = token_end(b, i)?;
     let ends_tag = |end: usize| b[end - 1] == b':' && matches!(b.get(end), None | Some(b' '));

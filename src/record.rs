@@ -320,7 +320,7 @@ mod tests {
             ("Vector's file source: the file, not the collector's host", msg(r#""file":"/var/log/nats/n1.log","host":"collector""#, s05), "vector", "nats/n1"),
             ("the file's rotation suffix is dropped", msg(r#""file":"/var/log/nats/n1.log.2026.11.26.14.17.08.123456789","host":"collector""#, s05), "vector", "nats/n1"),
             ("two folders of the same file name stay two servers", msg(r#""file":"/srv/nats-b/nats.log","host":"collector""#, s05), "vector", "nats-b/nats"),
-            ("a syslog line's own host wins over the record's", msg(r#""host":"10.0.0.9""#, &format!("<28>1 2026-11-26T14:17:08.683482Z n2 nats-server 8382 - - Resetting stream cluster state for '$G > ORDERS'")), "vector", "n2"),
+            ("a syslog line's own host wins over the record's", msg(r#""host":"10.0.0.9""#, "<28>1 2026-11-26T14:17:08.683482Z n2 nats-server 8382 - - Resetting stream cluster state for '$G > ORDERS'"), "vector", "n2"),
             ("journald's host and a program that is not nats-server", format!(r#"{{"MESSAGE":{},"_HOSTNAME":"h","SYSLOG_IDENTIFIER":"nats-b"}}"#, serde_json::to_string(s05).unwrap()), "systemd", "h/nats-b"),
             ("journald's host alone for nats-server", format!(r#"{{"MESSAGE":{},"_HOSTNAME":"h","SYSLOG_IDENTIFIER":"nats-server"}}"#, serde_json::to_string(s05).unwrap()), "systemd", "h"),
             ("a tag from a rotated path drops logrotate's suffix", rec(r#""stream":"stderr""#), "nats.var.log.nats.n1.log.1", "nats.var.log.nats.n1.log"),

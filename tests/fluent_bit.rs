@@ -7,6 +7,9 @@ use resetwatch_host::fluent_bit::{CopyMode, FluentBitHost, FluentBitOptions, Out
 use resetwatch_host::tail;
 use resetwatch_host::wasm_check;
 use serde_json::Value;
+
+#[path = "support/cases.rs"]
+mod cases;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -453,40 +456,15 @@ fn state_survives_per_chunk_instances_and_restarts() {
     }
 }
 
-/// The files of a case folder (tests/data/cases; the brief's cases.md), in
-/// sorted path order, and its expect.json.
-fn case(name: &str) -> (Vec<PathBuf>, Value) {
-    let dir = root().join("tests/data/cases").join(name);
-    let mut files = Vec::new();
-    let mut stack = vec![dir.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !matches!(p.file_name().and_then(|n| n.to_str()), Some("README.md" | "expect.json")) {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    let expect = serde_json::from_str(&std::fs::read_to_string(dir.join("expect.json")).unwrap()).unwrap();
-    (files, expect)
-}
-
 #[test]
 fn the_layout_and_source_cases_alert_in_both_fluent_bit_builds() {
     // Issue 14's classes 5 and 6 (scripts/gen-layout-cases.py): every case
     // marked for Fluent Bit, as tail records; `source` is replay's to check
     // (here the tag names a file), the other keys are compared.
-    let dir = root().join("tests/data/cases");
     let mut ran = 0;
-    for e in std::fs::read_dir(&dir).unwrap() {
-        let name = e.unwrap().file_name().to_string_lossy().into_owned();
-        if !(name.starts_with("layout-") || name.starts_with("source-")) {
-            continue;
-        }
-        let (files, expect) = case(&name);
+    for dir in cases::case_dirs(&root(), &["layout-", "source-"]) {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let (files, expect) = cases::read_case(&dir);
         if expect["hosts"]["fluent_bit"] != Value::Bool(true) {
             continue;
         }

@@ -11,6 +11,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+#[path = "support/cases.rs"]
+mod cases;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
@@ -307,25 +310,6 @@ fn jsz_lines_in_ndjson_just_work() {
     assert!(!got.is_empty() && got.iter().all(|a| a["alert"] == "nats_stream_reset_loop"), "{got:?}");
 }
 
-/// Every file of a case folder (tests/data/cases, format in the brief's
-/// cases.md) but README.md and expect.json, in sorted path order.
-fn case_inputs(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !matches!(p.file_name().and_then(|n| n.to_str()), Some("README.md" | "expect.json")) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The alerts of `got` against `want`: in emission order per (source,
 /// account, stream), only the keys `want` gives.
 fn assert_case_alerts(case: &str, got: &[Value], want: &[Value]) {
@@ -348,19 +332,14 @@ fn assert_case_alerts(case: &str, got: &[Value], want: &[Value]) {
 #[test]
 fn every_layout_and_source_case_replays_as_expected() {
     // The folders of issue 14's classes 5 and 6 (scripts/gen-layout-cases.py).
-    let cases = root().join("tests/data/cases");
     let mut ran = 0;
-    for e in std::fs::read_dir(&cases).unwrap() {
-        let dir = e.unwrap().path();
+    for dir in cases::case_dirs(&root(), &["layout-", "source-"]) {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        if !(name.starts_with("layout-") || name.starts_with("source-")) {
-            continue;
-        }
-        let expect: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expect.json")).unwrap()).unwrap();
+        let (files, expect) = cases::read_case(&dir);
         if expect["hosts"]["replay"] != Value::Bool(true) {
             continue;
         }
-        let out = run(resetwatch().args(case_inputs(&dir)));
+        let out = run(resetwatch().args(files));
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         assert_case_alerts(&name, &alerts(&out), expect["alerts"].as_array().unwrap());
         ran += 1;
@@ -371,17 +350,17 @@ fn every_layout_and_source_case_replays_as_expected() {
 #[test]
 fn stderr_says_which_files_make_which_source_and_counts_unknown_layouts() {
     let rot = root().join("tests/data/cases/source-logrotate");
-    let out = run(resetwatch().args(case_inputs(&rot)));
+    let out = run(resetwatch().args(cases::read_case(&rot).0));
     let err = stderr(&out);
     let files: Vec<String> = ["n1.log.2.gz", "n1.log.1", "n1.log"].iter().map(|f| rot.join(f).display().to_string()).collect();
     assert!(err.contains(&format!("source n1: {}", files.join(", "))), "{err}");
     let two = root().join("tests/data/cases/source-two-folders");
-    let err = stderr(&run(resetwatch().args(case_inputs(&two))));
+    let err = stderr(&run(resetwatch().args(cases::read_case(&two).0)));
     assert!(err.contains(&format!("source a/nats: {}", two.join("a/nats.log").display())), "{err}");
     assert!(err.contains(&format!("source b/nats: {}", two.join("b/nats.log").display())), "{err}");
     // docker compose's prefix: one line per source, with its count and first line
     let unknown = root().join("tests/data/cases/layout-unknown-prefix");
-    let err = stderr(&run(resetwatch().args(case_inputs(&unknown))));
+    let err = stderr(&run(resetwatch().args(cases::read_case(&unknown).0)));
     assert!(err.contains("n1: 26 NATS event lines behind a prefix resetwatch does not know"), "{err}");
     assert!(err.contains("n2: 26 NATS event lines behind a prefix"), "{err}");
     assert_eq!(err.matches("behind a prefix").count(), 2, "n3 has no event line: {err}");

@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+#[path = "support/cases.rs"]
+mod cases;
 #[path = "support/serve_process.rs"]
 mod serve_process;
 use serve_process::Serve;
@@ -652,5 +654,40 @@ fn every_dashboard_query_names_an_exported_or_an_allowed_exporter_metric() {
     }
     for m in EXPORTED {
         assert!(charted.contains(m), "{m} is exported but not charted");
+    }
+}
+
+#[test]
+fn vector_file_and_docker_records_are_named_by_the_cores_rule() {
+    // Issue 14, class 6: the NDJSON cases of tests/data/cases
+    // (scripts/gen-layout-cases.py). Vector's `file` source sets `host` to
+    // the collector, docker_logs gives every container the host's name: the
+    // file and `container_name` name the servers, as in `replay`.
+    for name in ["source-vector-file", "source-docker-container-name"] {
+        let (files, expect) = cases::read_case(&root().join("tests/data/cases").join(name));
+        assert_eq!(expect["hosts"]["serve"], true, "{name}");
+        let lines: Vec<String> = files.iter().flat_map(|f| std::fs::read_to_string(f).unwrap().lines().map(String::from).collect::<Vec<_>>()).collect();
+        let mut serve = Serve::start(&["--tcp", "127.0.0.1:0"]);
+        let mut s = TcpStream::connect(serve.tcp_addr()).unwrap();
+        send(&mut s, &lines);
+        let want = expect["alerts"].as_array().unwrap();
+        serve.read_until(Duration::from_secs(20), |got| {
+            let (r, a) = split(got);
+            r.len() >= lines.len() && a.len() >= want.len()
+        });
+        serve.read_more(Duration::from_millis(300));
+        let (records, alerts) = split(&serve.lines);
+        assert_eq!(counts(&records), counts(&lines), "{name}: every event out once, unchanged");
+        let got: Vec<&Value> = alerts.iter().map(|(_, a)| a).collect();
+        assert_eq!(got.len(), want.len(), "{name}: {got:#?}");
+        for w in want {
+            let src = w["source"].as_str().unwrap();
+            let mine: Vec<&&Value> = got.iter().filter(|a| a["source"] == src && a["severity"] == w["severity"]).collect();
+            assert_eq!(mine.len(), 1, "{name}: {w} in {got:#?}");
+            for (k, v) in w.as_object().unwrap() {
+                assert_eq!(&mine[0][k], v, "{name}: `{k}`");
+            }
+        }
+        serve.sigterm();
     }
 }

@@ -428,7 +428,8 @@ mod tests {
     #[test]
     fn rotated_parts_join_oldest_first_and_colliding_stems_take_their_folder() {
         // (what, paths as given, inputs: source and parts in reading order)
-        let table: [(&str, &[&str], &[(&str, &[&str])]); 5] = [
+        type Inputs<'a> = &'a [(&'a str, &'a [&'a str])];
+        let table: [(&str, &[&str], Inputs); 5] = [
             (
                 "logrotate's parts, compressed or not, join in age order",
                 &["l/nats.log", "l/nats.log.1", "l/nats.log.2.gz"],
