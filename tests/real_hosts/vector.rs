@@ -395,3 +395,82 @@ fn sigterm_to_vector_mid_stream_drops_nothing() {
     let again = second.keys().filter(|e| first_counts.contains_key(*e)).count();
     println!("SIGTERM after {} of {} events reached the logs; the second run read {again} of them again", first.len(), many.len());
 }
+
+/// Issue 14, class 6, in real Vector: a plain `file` source reading three
+/// servers' raw logs on one collector sets `host` to the collector for
+/// every event, so `host` must not name the source. Vector's `socket` sink
+/// feeds `resetwatch serve`; the servers stay three sources (named by the
+/// `file` key), and the s05 loop gives n1 and n2 their own warning and
+/// critical, n3 nothing.
+#[test]
+#[ignore = "real-host tier: cargo xtask real-hosts"]
+fn a_vector_file_source_on_one_collector_keeps_the_servers_apart() {
+    let test = "a_vector_file_source_on_one_collector_keeps_the_servers_apart";
+    let Some(vector_bin) = real_host::require(VECTOR, test) else { return };
+    let dir = pod_logs::tempdir("vector-file-source");
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    for node in ["n1", "n2", "n3"] {
+        std::fs::write(logs.join(format!("{node}.log")), corpus(node).join("\n") + "\n").unwrap();
+    }
+    let sock = dir.join("resetwatch.sock");
+    let mut serve = Serve::start(&["--unix", sock.to_str().unwrap()]);
+    serve.wait_stderr("listening on unix", Duration::from_secs(30));
+    let config = format!(
+        r#"data_dir: "{data}"
+sources:
+  nats_files:
+    type: file
+    include: ["{logs}/*.log"]
+    read_from: beginning
+sinks:
+  to_resetwatch:
+    type: socket
+    inputs: [nats_files]
+    mode: unix
+    path: "{sock}"
+    encoding:
+      codec: json
+    framing:
+      method: newline_delimited
+"#,
+        data = dir.join("data").display(),
+        logs = logs.display(),
+        sock = sock.display()
+    );
+    std::fs::write(dir.join("vector.yaml"), config).unwrap();
+    let mut cmd = Command::new(&vector_bin);
+    cmd.current_dir(&dir).arg("--config").arg(dir.join("vector.yaml"));
+    let mut vector = Serve::spawn_unread(cmd);
+    vector.read_stdout();
+    let lines: usize = ["n1", "n2", "n3"].iter().map(|n| corpus(n).len()).sum();
+    serve.read_until(Duration::from_secs(60), |got| got.len() >= lines + 4);
+    serve.read_more(Duration::from_secs(2));
+    vector.sigterm();
+    vector.wait_exit(Duration::from_secs(70));
+    let events: Vec<Value> =
+        serve.lines.iter().map(|(_, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let collectors: std::collections::BTreeSet<&str> =
+        events.iter().filter(|e| e.get("resetwatch").is_none()).filter_map(|e| e["host"].as_str()).collect();
+    assert_eq!(collectors.len(), 1, "one collector names every event: {collectors:?}");
+    let alerts: Vec<&Value> = events.iter().filter_map(|e| e.get("resetwatch")).collect();
+    let seen: Vec<(String, String, u64)> = alerts
+        .iter()
+        .map(|a| (a["server_name"].as_str().unwrap_or_default().to_string(), a["severity"].as_str().unwrap_or_default().to_string(), a["pairs_total"].as_u64().unwrap_or(0)))
+        .collect();
+    let mut sorted = seen.clone();
+    sorted.sort();
+    let want: Vec<(String, String, u64)> =
+        [("n1", "critical", 10), ("n1", "warning", 3), ("n2", "critical", 10), ("n2", "warning", 3)]
+            .iter()
+            .map(|(n, s, p)| (n.to_string(), s.to_string(), *p))
+            .collect();
+    assert_eq!(sorted, want, "alerts per server: {alerts:#?}");
+    let sources: std::collections::BTreeSet<&str> = alerts.iter().filter_map(|a| a["source"].as_str()).collect();
+    assert_eq!(sources.len(), 2, "n1 and n2 are two sources, not the collector: {sources:?}");
+    assert!(!sources.iter().any(|s| collectors.contains(s)), "no source is named after the collector: {sources:?}");
+    assert_eq!(events.len() - alerts.len(), lines, "every event through serve once");
+    serve.sigterm();
+    let _ = std::fs::remove_dir_all(&dir);
+}
