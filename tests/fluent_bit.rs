@@ -457,36 +457,21 @@ fn state_survives_per_chunk_instances_and_restarts() {
 }
 
 #[test]
-fn the_layout_and_source_cases_alert_in_both_fluent_bit_builds() {
-    // Issue 14's classes 5 and 6 (scripts/gen-layout-cases.py): every case
-    // marked for Fluent Bit, as tail records; `source` is replay's to check
-    // (here the tag names a file), the other keys are compared.
-    let mut ran = 0;
-    for dir in cases::case_dirs(&root(), &["layout-", "source-"]) {
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let (files, expect) = cases::read_case(&dir);
-        if expect["hosts"]["fluent_bit"] != Value::Bool(true) {
-            continue;
-        }
-        for m in [FULL, LEAN] {
-            let mut h = host(m, &[]);
-            let got = replay(&mut h, &files);
-            let want = expect["alerts"].as_array().unwrap();
-            // the same alerts whatever the order between servers
-            let shape = |a: &Value| format!("{} {} {} {} {}", a["account"], a["stream"], a["status"], a["severity"], a["pairs_total"]);
-            let mut g: Vec<String> = got.iter().map(shape).collect();
-            let mut w: Vec<String> = want.iter().map(shape).collect();
-            g.sort();
-            w.sort();
-            assert_eq!(g, w, "{name} in {m}");
-            if name == "layout-unknown-prefix" {
-                let err = String::from_utf8_lossy(&h.take_guest_stderr()).into_owned();
-                assert_eq!(err.matches("behind a prefix resetwatch does not know").count(), 2, "once per source, n1 and n2: {err}");
-            } else {
-                assert!(!String::from_utf8_lossy(&h.guest_stderr()).contains("behind a prefix"), "{name} in {m}");
-            }
-        }
-        ran += 1;
+fn the_unknown_prefix_notice_comes_once_per_source_in_both_fluent_bit_builds() {
+    // Issue 14, class 5: event lines behind a prefix no layout knows are
+    // read and counted, and the guest says so on Fluent Bit's stderr once
+    // per source (n1 and n2 loop; n3 has no event line). The alerts
+    // themselves are the case runner's (tests/detection_cases.rs).
+    let (files, _) = cases::read_case(&root().join("tests/data/cases/layout-unknown-prefix"));
+    for m in [FULL, LEAN] {
+        let mut h = host(m, &[]);
+        let got = replay(&mut h, &files);
+        assert!(!got.is_empty(), "{m}: the loop is seen behind the prefix");
+        let err = String::from_utf8_lossy(&h.take_guest_stderr()).into_owned();
+        assert_eq!(err.matches("behind a prefix resetwatch does not know").count(), 2, "{m}: once per source: {err}");
     }
-    assert!(ran >= 8, "{ran} cases");
+    let (files, _) = cases::read_case(&root().join("tests/data/cases/layout-rsyslog-file"));
+    let mut h = host(FULL, &[]);
+    replay(&mut h, &files);
+    assert!(!String::from_utf8_lossy(&h.guest_stderr()).contains("behind a prefix"), "a known layout is no unknown prefix");
 }

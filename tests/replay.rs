@@ -310,43 +310,6 @@ fn jsz_lines_in_ndjson_just_work() {
     assert!(!got.is_empty() && got.iter().all(|a| a["alert"] == "nats_stream_reset_loop"), "{got:?}");
 }
 
-/// The alerts of `got` against `want`: in emission order per (source,
-/// account, stream), only the keys `want` gives.
-fn assert_case_alerts(case: &str, got: &[Value], want: &[Value]) {
-    let key = |a: &Value| (a["source"].to_string(), a["account"].to_string(), a["stream"].to_string());
-    let mut keys: Vec<_> = got.iter().chain(want).map(key).collect();
-    keys.sort();
-    keys.dedup();
-    for k in keys {
-        let g: Vec<&Value> = got.iter().filter(|a| key(a) == k).collect();
-        let w: Vec<&Value> = want.iter().filter(|a| key(a) == k).collect();
-        assert_eq!(g.len(), w.len(), "{case}: alerts for {k:?}: got {g:#?}");
-        for (g, w) in g.iter().zip(&w) {
-            for (name, v) in w.as_object().unwrap() {
-                assert_eq!(&g[name], v, "{case}: `{name}` of {g}");
-            }
-        }
-    }
-}
-
-#[test]
-fn every_layout_and_source_case_replays_as_expected() {
-    // The folders of issue 14's classes 5 and 6 (scripts/gen-layout-cases.py).
-    let mut ran = 0;
-    for dir in cases::case_dirs(&root(), &["layout-", "source-"]) {
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let (files, expect) = cases::read_case(&dir);
-        if expect["hosts"]["replay"] != Value::Bool(true) {
-            continue;
-        }
-        let out = run(resetwatch().args(files));
-        assert!(out.status.success(), "{name}: {}", stderr(&out));
-        assert_case_alerts(&name, &alerts(&out), expect["alerts"].as_array().unwrap());
-        ran += 1;
-    }
-    assert!(ran >= 12, "{ran} cases");
-}
-
 #[test]
 fn stderr_says_which_files_make_which_source_and_counts_unknown_layouts() {
     let rot = root().join("tests/data/cases/source-logrotate");

@@ -25,6 +25,8 @@ mod aot;
 
 mod nothing_lost;
 
+#[path = "../support/cases.rs"]
+mod case_folders;
 mod cases;
 
 #[path = "../support/serve_process.rs"]
