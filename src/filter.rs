@@ -128,7 +128,7 @@ impl PassGate {
         let Some(h) = rec.get(..56) else { return false };
         let (key, line) = h.split_at(8);
         let (Ok(key), Ok(line)) = (<[u8; 8]>::try_from(key), <&[u8; 48]>::try_from(line)) else { return false };
-        u64::from_le_bytes(key) == self.prefix && line::surely_irrelevant(line, &rec[8..])
+        u64::from_le_bytes(key) == self.prefix && line::surely_irrelevant(line, rec.get(8..).unwrap_or_default())
     }
 }
 
