@@ -139,9 +139,13 @@ pub fn strip_rotation(name: &str) -> (&str, Rotation) {
     let stamp_len = WIDTHS.iter().map(|w| w + 1).sum::<usize>();
     if name.len() > stamp_len && name.is_char_boundary(name.len() - stamp_len) {
         let (base, stamp) = name.split_at(name.len() - stamp_len);
-        let fields: Vec<&str> = stamp[1..].split('.').collect();
-        if stamp.starts_with('.') && fields.len() == 7 && fields.iter().zip(WIDTHS).all(|(f, w)| f.len() == w && all_digits(f)) {
-            return (base, Rotation::Nats(stamp[1..].to_string()));
+        // The dot first: a name may end in any bytes (a multi-byte character
+        // where the stamp's dot would be cannot be sliced after it).
+        if let Some(stamp) = stamp.strip_prefix('.') {
+            let fields: Vec<&str> = stamp.split('.').collect();
+            if fields.len() == 7 && fields.iter().zip(WIDTHS).all(|(f, w)| f.len() == w && all_digits(f)) {
+                return (base, Rotation::Nats(stamp.to_string()));
+            }
         }
     }
     (name, Rotation::Current)
@@ -345,6 +349,9 @@ mod tests {
             // eight digits is no logrotate number and no nats-server stamp
             ("n1.log.2026.11.26.14.17.08.12345678", "n1.log.2026.11.26.14.17.08.12345678", Rotation::Current),
             ("1", "1", Rotation::Current),
+            // a multi-byte character where the stamp's dot would be (found
+            // by the record fuzz target): no stamp, and no panic
+            ("ab\u{e9}1234567890123456789012345678", "ab\u{e9}1234567890123456789012345678", Rotation::Current),
         ];
         for (name, base, rot) in table {
             assert_eq!(strip_rotation(name), (base, rot), "{name}");
