@@ -103,7 +103,8 @@ fn run(name: &str, config_dir: Option<&Path>, records: &[(String, Vec<u8>)]) -> 
         }
         alerts += 1;
     }
-    assert!(h.take_guest_stderr().is_empty(), "{name}: the module reported a problem");
+    let problems = h.take_guest_problems();
+    assert!(problems.is_empty(), "{name}: the module reported a problem: {problems:?}");
     alerts
 }
 

@@ -406,6 +406,17 @@ impl FluentBitHost {
         self.stderr.take()
     }
 
+    /// Returns and clears the guest stderr lines that report a problem:
+    /// all but the once-per-source notice of event lines read behind an
+    /// unknown prefix (src/shell/fluent_bit.rs), which is information.
+    pub fn take_guest_problems(&mut self) -> Vec<String> {
+        let err = String::from_utf8_lossy(&self.take_guest_stderr()).into_owned();
+        err.lines()
+            .filter(|l| !(l.starts_with("[resetwatch] source ") && l.contains("behind a prefix resetwatch does not know")))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// The current instance's linear memory (for tests and diagnostics).
     pub fn memory(&self) -> &[u8] {
         self.live.memory.data(&self.live.store)

@@ -50,11 +50,7 @@ pub fn through_fluent_bit(module: &str, records: &[TailRecord]) -> Vec<Value> {
         let flush = TailRecord { record: tail::record_json("flush"), ..last.clone() };
         while take(&mut host, &flush) {}
     }
-    // The only thing the module may say is the once-per-source notice of
-    // event lines behind an unknown prefix (docs/detection.md).
-    let stderr = String::from_utf8_lossy(&host.guest_stderr()).into_owned();
-    let unexpected: Vec<&str> =
-        stderr.lines().filter(|l| !(l.starts_with("[resetwatch] source ") && l.contains("behind a prefix resetwatch does not know"))).collect();
-    assert!(unexpected.is_empty(), "{module}: {}", unexpected.join("\n"));
+    let problems = host.take_guest_problems();
+    assert!(problems.is_empty(), "{module}: {}", problems.join("\n"));
     alerts
 }
