@@ -412,8 +412,7 @@ fn floors() -> Result<PathBuf> {
     lower_to_mvp(&out.join("floor.wasm"), &out.join("floor-mvp.wasm"))?;
     build(&[])?;
     copy_artifact(&built, &out.join("floor-lean.wasm"))?;
-    let wamrc = env::var_os("FLB_WAMRC").map(PathBuf::from).filter(|p| p.is_file());
-    match wamrc {
+    match flb_wamrc() {
         Some(wamrc) => {
             for name in ["floor", "floor-lean"] {
                 let mut cmd = Command::new(&wamrc);
@@ -422,7 +421,7 @@ fn floors() -> Result<PathBuf> {
                 run(cmd)?;
             }
         }
-        None => eprintln!("xtask: FLB_WAMRC not set: no AOT floors, the AOT rows are left out"),
+        None => eprintln!("xtask: flb-wamrc not found (set FLB_WAMRC or put it on PATH): no AOT floors, the AOT rows are left out"),
     }
     Ok(out)
 }
