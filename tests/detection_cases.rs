@@ -15,7 +15,6 @@
 //! selects another kind than the reset-loop alert. An empty list means
 //! nothing may fire. Run `cargo xtask dist` first.
 
-use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -64,12 +63,7 @@ fn tail_records(case: &Case) -> Vec<TailRecord> {
         .inputs
         .iter()
         .map(|p| {
-            let mut content = std::fs::read(p).unwrap();
-            if content.starts_with(&[0x1f, 0x8b]) {
-                let mut plain = Vec::new();
-                flate2::read::MultiGzDecoder::new(&content[..]).read_to_end(&mut plain).unwrap();
-                content = plain;
-            }
+            let content = cases::plain_bytes(p);
             let mtime = std::fs::metadata(p)
                 .and_then(|m| m.modified())
                 .ok()

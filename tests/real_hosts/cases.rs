@@ -14,7 +14,6 @@
 use crate::fluent_bit_run::*;
 use crate::real_host;
 use serde_json::Value;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use crate::case_folders::{self, compare, Case};
@@ -28,12 +27,7 @@ fn inputs_in(case: &Case, tree: &Tree) -> Vec<PathBuf> {
     case.inputs
         .iter()
         .map(|p| {
-            let mut content = std::fs::read(p).unwrap();
-            if content.starts_with(&[0x1f, 0x8b]) {
-                let mut plain = Vec::new();
-                flate2::read::MultiGzDecoder::new(&content[..]).read_to_end(&mut plain).unwrap();
-                content = plain;
-            }
+            let content = case_folders::plain_bytes(p);
             let rel = p.strip_prefix(&case.folder).unwrap().to_string_lossy().trim_end_matches(".gz").to_string();
             tree.write(&format!("case/{rel}"), content)
         })

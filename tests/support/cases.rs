@@ -69,6 +69,19 @@ pub fn case_dirs(root: &Path, prefixes: &[&str]) -> Vec<PathBuf> {
     dirs
 }
 
+/// An input's bytes as a reader of the log sees them: a `.gz` part
+/// unpacked (Fluent Bit's tail reads no gzip; replay reads through it).
+pub fn plain_bytes(path: &Path) -> Vec<u8> {
+    let content = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if !content.starts_with(&[0x1f, 0x8b]) {
+        return content;
+    }
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&content[..]), &mut plain)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    plain
+}
+
 /// Every case folder under `<root>/tests/data/cases`.
 pub fn all(root: &Path) -> Vec<Case> {
     case_dirs(root, &[""])
