@@ -25,7 +25,7 @@ fn main() {
     let host = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let root = host.parent().expect("host/ lives in the repository root").to_path_buf();
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
-    for p in ["src", "wit", "Cargo.toml", "Cargo.lock"] {
+    for p in ["src", "wasm", "wit", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
     println!("cargo:rerun-if-env-changed=RESETWATCH_COMPONENT");
@@ -60,7 +60,7 @@ fn main() {
     println!("cargo:rustc-env=RESETWATCH_COMPONENT_BYTES={}", wasm.len());
 }
 
-/// `cargo rustc -p resetwatch --lib --crate-type cdylib --target
+/// `cargo rustc -p resetwatch-wasm --lib --crate-type cdylib --target
 /// wasm32-wasip2 --profile wasm`, as xtask runs it; the component it writes.
 fn build_component(root: &Path, out: &Path) -> PathBuf {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -72,7 +72,7 @@ fn build_component(root: &Path, out: &Path) -> PathBuf {
     let target_dir = out.ancestors().nth(2).unwrap_or(out).join("resetwatch-component-target");
     let mut cmd = Command::new(&cargo);
     cmd.current_dir(root)
-        .args(["rustc", "--locked", "-p", "resetwatch", "--lib", "--crate-type", "cdylib"])
+        .args(["rustc", "--locked", "-p", "resetwatch-wasm", "--lib", "--crate-type", "cdylib"])
         .args(["--target", TARGET, "--profile", PROFILE, "--target-dir"])
         .arg(&target_dir);
     // What cargo tells a build script about the outer build (its flags,
@@ -87,7 +87,7 @@ fn build_component(root: &Path, out: &Path) -> PathBuf {
     }
     let status = cmd.status().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(status.success(), "building the component failed: {cmd:?} exited {status}");
-    target_dir.join(TARGET).join(PROFILE).join("resetwatch.wasm")
+    target_dir.join(TARGET).join(PROFILE).join("resetwatch_wasm.wasm")
 }
 
 /// Cargo's own settings (registry, network, home, the job server) still

@@ -6,7 +6,7 @@ see tests/detection_cases.rs).
 
 Every line is a line of tests/data/corpus/s05_pair_reset_loop_catchup_no_leader_v2.10.25/n1.log
 (its startup banner, its ordinary lines, its loop's apply error and reset)
-or a decline form quoted in ../shared/design/nats-facts.md; only the times
+or a decline form quoted in docs/design/nats-server.md; only the times
 are moved. Deterministic: run it again and nothing changes.
 """
 import datetime as dt
@@ -89,7 +89,7 @@ def dst_fall_back():
 Class 1, time goes back. nats-server prints local time; at the daylight-saving
 fall-back of 2026-10-25 its clock goes from 02:59:59 back to 02:00:00. This
 n1.log has s05 n1.log's start-up banner (lines 1-51), then 70 apply errors that
-reset nothing (`insufficient resources`, nats-facts.md) up to 02:59:53, then,
+reset nothing (`insufficient resources`, docs/design/nats-server.md) up to 02:59:53, then,
 after the fall-back, s05's loop (13 turns of `catchup aborted, no leader` and
 `Resetting stream cluster state`, 5 s apart) at 02:10 in the repeated hour.
 Every loop line is older than all 64 event lines a source remembers: a build
@@ -158,7 +158,7 @@ def logtime_false():
         "untimed-logtime-false-one-instant",
         """
 Class 2, lines with no time of their own (detector side). nats-server with
-`logtime: false` prints `[pid] [LVL] message` (nats-facts.md): this n1.log is
+`logtime: false` prints `[pid] [LVL] message` (docs/design/nats-server.md): this n1.log is
 s05 n1.log's banner and 13 loop turns with the time stamps taken out, so every
 pair has the same text. Whatever time the host gives them (replay: the file's
 time; tail: one read time for many lines) they may share it, and no line may be
@@ -189,7 +189,7 @@ def disk_full_nameless():
 Class 3, the disk-full end state. s05's loop (3 turns: the warning), then the
 server is out of storage: every 20 s for 15 minutes an apply error followed by
 2.10's nameless `Will not reset stream, server resources exceeded`
-(nats-facts.md), which belongs to the stream of the apply error just before
+(docs/design/nats-server.md), which belongs to the stream of the apply error just before
 it. Then the server is restarted (its banner again, 11 minutes later). The
 alert turns critical at the first decline, is re-sent every repeat_seconds
 (60 s) while the declines go on, and resolves only quiet_seconds (600 s) after
@@ -234,7 +234,7 @@ def disk_full_forms():
         """
 Class 3, which declines are the disk-full state. Four streams loop 3 turns
 each on 2.11.6 (warning), then each gets one decline form quoted in
-nats-facts.md: ORDERS `Will not reset stream '$G > ORDERS', server resources
+docs/design/nats-server.md: ORDERS `Will not reset stream '$G > ORDERS', server resources
 exceeded` and EVENTS `Stream '$G > EVENTS' errored, account resources exceeded`
 (both disk-full: critical), AUDIT `..., stream is closed` and SCRATCH `...,
 JetStream shutting down` (a stream or server going away: no change). The

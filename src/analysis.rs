@@ -15,13 +15,13 @@
 //! another resolve the same alerts as the same files merged by time.
 
 use crate::alert::{Alert, Notice};
-use crate::clock::Micros;
+use crate::text::clock::Micros;
 use crate::config::Config;
-use crate::detector::{PairEvent, Stats};
+use crate::detect::tracker::{ResetPair, Stats};
 use crate::filter::Filter;
-use crate::line;
-use crate::record;
-use crate::storage::StorageAlert;
+use crate::input::line;
+use crate::input::record;
+use crate::alert::storage::StorageAlert;
 use crate::summary::{StreamRow, Summary};
 use std::collections::BTreeMap;
 
@@ -66,7 +66,7 @@ pub struct Analysis {
     summary: Summary,
     alerts: Vec<Alert>,
     storage_alerts: Vec<StorageAlert>,
-    pairs: Vec<PairEvent>,
+    pairs: Vec<ResetPair>,
     sources: BTreeMap<String, SourceState>,
     totals: Totals,
 }
@@ -142,7 +142,7 @@ impl Analysis {
             self.sources.insert(name, st);
         }
         if let Some(t) = self.totals.last_time {
-            self.filter.tick(t);
+            self.filter.advance(t);
         }
         self.drain();
     }
@@ -215,7 +215,7 @@ impl Analysis {
     }
 
     /// The reset pairs kept so far (at most [`MAX_KEPT_PAIRS`]), in the order seen.
-    pub fn pairs(&self) -> &[PairEvent] {
+    pub fn pairs(&self) -> &[ResetPair] {
         &self.pairs
     }
 
@@ -236,7 +236,7 @@ impl Analysis {
 
     /// The detector's counters (events, duplicates, pairs, ...).
     pub fn stats(&self) -> &Stats {
-        &self.filter.detector().stats
+        &self.filter.tracker().stats
     }
 }
 

@@ -1,7 +1,7 @@
 //! resetwatch's options: one struct, read from `resetwatch.json`, checked
 //! key by key so that an error names the key it is about.
 
-use crate::clock::{self, Micros, SECOND};
+use crate::text::clock::{self, Micros, SECOND};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -56,7 +56,7 @@ pub enum Output {
     #[default]
     Record,
     /// Detect nothing: a record that carries an alert becomes its
-    /// Alertmanager form ([`crate::alertmanager`]); any other passes unchanged.
+    /// Alertmanager form ([`crate::alert::alertmanager`]); any other passes unchanged.
     /// For a second filter instance on the routed alert copies.
     Alertmanager,
 }
@@ -91,6 +91,7 @@ impl Default for Config {
 pub struct ConfigError {
     /// The key (`""` when the document itself is at fault).
     pub key: String,
+    /// What is wrong with it, for a person.
     pub problem: String,
 }
 
@@ -117,7 +118,7 @@ impl Config {
     /// Parses `resetwatch.json`. Unknown keys are errors: a typo should not
     /// silently leave a default in place.
     pub fn from_json(text: &[u8]) -> Result<Config, ConfigError> {
-        if !crate::json::depth_at_most(text, MAX_DEPTH) {
+        if !crate::text::json::depth_at_most(text, MAX_DEPTH) {
             return Err(err("", format!("nested deeper than {MAX_DEPTH} levels")));
         }
         let value: Value = serde_json::from_slice(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
@@ -225,7 +226,7 @@ fn count(k: &str, v: &Value) -> Result<u64, ConfigError> {
 
 fn version(k: &str, v: &Value) -> Result<String, ConfigError> {
     let s = string(k, v)?;
-    crate::server::parse_version(&s).ok_or_else(|| err(k, format!("`{s}` is not a nats-server version like 2.10.25")))?;
+    crate::version::parse_version(&s).ok_or_else(|| err(k, format!("`{s}` is not a nats-server version like 2.10.25")))?;
     Ok(s)
 }
 

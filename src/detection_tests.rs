@@ -2,10 +2,10 @@
 //! have (issue 14): time that goes back, lines without a time of their own,
 //! the disk-full end state and slow leaks. One table: each row a sentence,
 //! the lines it feeds (real formats: s05 n1.log, nats-server issue 2356,
-//! `nats-facts.md`), and every alert it must raise, in order.
+//! `docs/design/nats-server.md`), and every alert it must raise, in order.
 
 use crate::alert::{Alert, Notice};
-use crate::clock::{self, Micros, SECOND};
+use crate::text::clock::{self, Micros, SECOND};
 use crate::config::Config;
 use crate::filter::Filter;
 
@@ -15,7 +15,7 @@ const S05: &str = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
 /// s05 n1.log's loop lines, their time left out (`{t}`).
 const APPLY: &str = "[WRN] Error applying entries to '$G > ORDERS': catchup aborted, no leader for stream '$G > ORDERS'";
 const RESET: &str = "[WRN] Resetting stream cluster state for '$G > ORDERS'";
-/// nats-facts.md: the decline forms.
+/// docs/design/nats-server.md: the decline forms.
 const DECLINED_2_10: &str = "[WRN] Will not reset stream, server resources exceeded";
 const DECLINED_2_11: &str = "[WRN] Will not reset stream '$G > ORDERS', server resources exceeded";
 
@@ -68,7 +68,7 @@ fn run(cfg: Config, fed: &[Fed]) -> (Vec<Alert>, Filter) {
     let mut alerts = Vec::new();
     let mut host = Micros::MIN;
     for (src, given, text) in fed {
-        let own = crate::line::split(text.as_bytes()).time(0, host.max(0));
+        let own = crate::input::line::split(text.as_bytes()).time(0, host.max(0));
         host = given.or(own).unwrap_or(host).max(host);
         f.ingest_line(src, host, text.as_bytes());
         alerts.extend(std::iter::from_fn(|| f.next_alert()).filter_map(Notice::into_loop));
@@ -180,7 +180,7 @@ fn cases() -> Vec<Case> {
     ));
 
     // ------------------------------- 2. lines without a time of their own
-    // `logtime: false` (nats-facts.md `[37] [WRN] ...`), all at one host time.
+    // `logtime: false` (docs/design/nats-server.md `[37] [WRN] ...`), all at one host time.
     let host = Some(base());
     for _ in 0..3 {
         fed.push(("n1", host, "[37] [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch".to_string()));
@@ -203,7 +203,7 @@ fn cases() -> Vec<Case> {
         &["firing warning window pairs=3 declined=0"],
     ));
 
-    // Local syslog (nats-facts.md): RFC 3164 stamps, whole seconds.
+    // Local syslog (docs/design/nats-server.md): RFC 3164 stamps, whole seconds.
     for _ in 0..3 {
         fed.push(("n1", None, "<28>Feb  4 09:00:01 nats-server[715]: Error applying entries to '$G > ORDERS': stream store EOF".to_string()));
         fed.push(("n1", None, "<28>Feb  4 09:00:01 nats-server[715]: Resetting stream cluster state for '$G > ORDERS'".to_string()));
@@ -214,7 +214,7 @@ fn cases() -> Vec<Case> {
         &["firing warning window pairs=3 declined=0"],
     ));
 
-    // A CRI line (nats-facts.md) carries its own nanosecond time: a
+    // A CRI line (docs/design/nats-server.md) carries its own nanosecond time: a
     // second copy of it is a repeat.
     let cri = |i: u32, msg: &str| format!("2025-06-11T09:45:4{i}.671167074+01:00 stderr F [223] [WRN] {msg}");
     for _ in 0..2 {
@@ -411,7 +411,7 @@ fn a_re_read_is_counted_as_duplicates_not_pairs() {
     let (_, once) = run(Config::default(), &fed);
     fed.extend(on("n1", long_n1()));
     let (_, twice) = run(Config::default(), &fed);
-    let (a, b) = (&once.detector().stats, &twice.detector().stats);
+    let (a, b) = (&once.tracker().stats, &twice.tracker().stats);
     assert_eq!((b.pairs, b.events - a.events), (a.pairs, b.duplicates));
     assert!(a.events > 64, "the file has more event lines than the 64 remembered ({})", a.events);
 }

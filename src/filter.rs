@@ -1,15 +1,15 @@
-//! The pipeline every shell drives: record -> line -> event -> detector ->
+//! The pipeline every shell drives: record -> line -> event -> tracker ->
 //! alerts. No I/O, no clock, no globals: a shell hands in bytes and the host's
 //! time and takes alerts out.
 
 use crate::alert::Notice;
-use crate::clock::Micros;
+use crate::text::clock::Micros;
 use crate::config::Config;
-use crate::detector::{Detector, LineTime, PairEvent};
-use crate::event;
-use crate::jsz;
-use crate::line;
-use crate::record;
+use crate::detect::tracker::{Tracker, LineTime, ResetPair};
+use crate::input::event;
+use crate::input::jsz;
+use crate::input::line;
+use crate::input::record;
 
 /// What a record turned out to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub enum Seen {
 
 /// resetwatch's core: configure once, feed records or lines, collect alerts.
 pub struct Filter {
-    detector: Detector,
+    tracker: Tracker,
     /// `{"<key>":"` for each message key: most records start with one, and
     /// one comparison then replaces scanning the record.
     key_prefixes: Vec<Vec<u8>>,
@@ -52,7 +52,9 @@ pub struct UnknownLayouts {
 /// One source's lines behind an unknown prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownLayout {
+    /// The source whose event lines came behind the unknown prefix.
     pub source: String,
+    /// How many such lines, so far.
     pub lines: u64,
     /// The first such line, cut to [`UnknownLayout::EXAMPLE`] bytes.
     pub example: String,
@@ -181,23 +183,23 @@ fn tells_lines_apart(stamp: line::Stamp<'_>) -> bool {
 impl Filter {
     /// A filter with these options.
     pub fn new(cfg: Config) -> Self {
-        Filter::from_detector(Detector::new(cfg))
+        Filter::from_tracker(Tracker::new(cfg))
     }
 
     /// A filter around a restored detector (see [`crate::state`]).
-    pub fn from_detector(detector: Detector) -> Self {
-        let key_prefixes = detector
+    pub fn from_tracker(tracker: Tracker) -> Self {
+        let key_prefixes = tracker
             .config()
             .message_keys
             .iter()
             .map(|k| {
                 let mut p = b"{".to_vec();
-                crate::json::write_str(&mut p, k);
+                crate::text::json::write_str(&mut p, k);
                 p.extend_from_slice(b":\"");
                 p
             })
             .collect();
-        Filter { detector, key_prefixes, alert_buf: Vec::new(), unknown: UnknownLayouts::default() }
+        Filter { tracker, key_prefixes, alert_buf: Vec::new(), unknown: UnknownLayouts::default() }
     }
 
     /// Where the log line starts in `rec`: a prefix comparison for the usual
@@ -205,22 +207,22 @@ impl Filter {
     #[inline]
     fn message_start(&self, rec: &[u8]) -> Option<usize> {
         for p in &self.key_prefixes {
-            if crate::json::has_prefix(rec, p) {
+            if crate::text::json::has_prefix(rec, p) {
                 return Some(p.len());
             }
         }
-        record::message_start(rec, &self.detector.config().message_keys)
+        record::message_start(rec, &self.tracker.config().message_keys)
     }
 
     /// The gate for the records that follow (see [`PassGate`]): shut while
     /// an alert waits, in Alertmanager mode, or when the first message key
     /// is not 3 bytes long (`{"log":"` is the one 8-byte comparison).
     pub fn pass_gate(&self) -> PassGate {
-        let open = self.config().output != crate::config::Output::Alertmanager && self.detector.pending_alerts() == 0;
+        let open = self.config().output != crate::config::Output::Alertmanager && self.tracker.pending_alerts() == 0;
         match self.key_prefixes.first().map(|p| <[u8; 8]>::try_from(p.as_slice())) {
             Some(Ok(key)) if open => {
                 // `sec < before_sec` puts the whole second before the due time.
-                let due = self.detector.next_host_due().div_euclid(crate::clock::SECOND);
+                let due = self.tracker.next_host_due().div_euclid(crate::text::clock::SECOND);
                 PassGate { prefix: u64::from_le_bytes(key), before_sec: due.clamp(0, u32::MAX as i64) as u32 }
             }
             _ => PassGate::SHUT,
@@ -229,12 +231,12 @@ impl Filter {
 
     /// The options in force.
     pub fn config(&self) -> &Config {
-        self.detector.config()
+        self.tracker.config()
     }
 
     /// The detector, for its counters and state.
-    pub fn detector(&self) -> &Detector {
-        &self.detector
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
     }
 
     /// Event lines read behind a prefix no layout knows, per source.
@@ -263,7 +265,7 @@ impl Filter {
     /// (and checked as UTF-8) only for the rare record that matters.
     fn ingest_tagged(&mut self, tag: &[u8], at: HostTime, rec: &[u8]) -> Seen {
         let host_now = at.micros;
-        self.detector.tick(host_now);
+        self.tracker.advance(host_now);
         let Some(start) = self.message_start(rec) else {
             return self.ingest_no_line(tag, host_now, rec);
         };
@@ -282,7 +284,7 @@ impl Filter {
     /// it may be one, else nothing to read.
     #[inline(never)]
     fn ingest_no_line(&mut self, tag: &[u8], host_now: Micros, rec: &[u8]) -> Seen {
-        if !jsz::may_be_jsz(rec, &self.detector.config().message_keys) {
+        if !jsz::may_be_jsz(rec, &self.tracker.config().message_keys) {
             return Seen::NoLine;
         }
         self.ingest_jsz(tag, host_now, rec).unwrap_or(Seen::NoLine)
@@ -294,11 +296,11 @@ impl Filter {
         if record::has_alert(rec) {
             return Some(Seen::Alert);
         }
-        let cfg = self.detector.config();
+        let cfg = self.tracker.config();
         let doc = jsz::find(rec, &cfg.message_keys)?;
         let snapshot = jsz::parse(&doc)?;
         let source = record::source(rec, cfg, &String::from_utf8_lossy(tag), &line::split(b""));
-        self.detector.observe_jsz(&source, host_now, &snapshot);
+        self.tracker.observe_jsz(&source, host_now, &snapshot);
         Some(Seen::Jsz)
     }
 
@@ -327,7 +329,7 @@ impl Filter {
     }
 
     fn ingest_line_at(&mut self, source: &str, at: HostTime, text: &[u8]) -> Seen {
-        self.detector.tick(at.micros);
+        self.tracker.advance(at.micros);
         if !may_matter_at(text, 0) {
             return Seen::Other;
         }
@@ -339,7 +341,7 @@ impl Filter {
         let Some(ev) = std::str::from_utf8(l.message).ok().and_then(event::classify) else {
             return Seen::Other;
         };
-        let cfg = self.detector.config();
+        let cfg = self.tracker.config();
         let source = match origin {
             Origin::Record(rec, tag) => record::source(rec, cfg, tag, &l),
             Origin::Line(given) => record::pick_source(None, &l, given, cfg),
@@ -359,35 +361,35 @@ impl Filter {
             Some(t) => LineTime::Shared(t),
             None => LineTime::Shared(at.micros),
         };
-        self.detector.observe(&source, time, at.micros, fingerprint(text), ev);
+        self.tracker.observe(&source, time, at.micros, fingerprint(text), ev);
         Seen::Event
     }
 
     /// Advances the host clock with no record (resolutions of silent sources).
-    pub fn tick(&mut self, host_now: Micros) {
-        self.detector.tick(host_now);
+    pub fn advance(&mut self, host_now: Micros) {
+        self.tracker.advance(host_now);
     }
 
     /// Keeps every reset pair for [`Filter::next_pair`] (timelines, summaries).
     pub fn record_pairs(&mut self, on: bool) {
-        self.detector.record_pairs(on);
+        self.tracker.record_pairs(on);
     }
 
     /// The next recorded reset pair.
-    pub fn next_pair(&mut self) -> Option<PairEvent> {
-        self.detector.next_pair()
+    pub fn next_pair(&mut self) -> Option<ResetPair> {
+        self.tracker.next_pair()
     }
 
     /// The next alert due (reset loop or reserved storage).
     pub fn next_alert(&mut self) -> Option<Notice> {
-        self.detector.next_alert()
+        self.tracker.next_alert()
     }
 
     /// Fluent Bit's one record in, one record out: reads `rec` and, when an
     /// alert is due, returns `rec` with the alert added (one alert per
     /// record, oldest first). `None` means "pass `rec` on unchanged".
     /// With `"output": "alertmanager"` it only reshapes: a record carrying an
-    /// alert becomes that alert's Alertmanager form ([`crate::alertmanager`]).
+    /// alert becomes that alert's Alertmanager form ([`crate::alert::alertmanager`]).
     pub fn filter_one<T: AsRef<[u8]> + ?Sized>(&mut self, tag: &T, host_now: Micros, rec: &[u8], out: &mut Vec<u8>) -> bool {
         self.filter_one_at(tag, HostTime::micros(host_now), rec, out)
     }
@@ -396,25 +398,29 @@ impl Filter {
     /// nanoseconds, every digit of which counts.
     pub fn filter_one_ns<T: AsRef<[u8]> + ?Sized>(&mut self, tag: &T, sec: i64, nsec: u32, rec: &[u8], out: &mut Vec<u8>) -> bool {
         let nsec = (nsec % 1_000_000_000) as i64;
-        let at = HostTime { micros: sec * crate::clock::SECOND + nsec / 1000 };
+        let at = HostTime { micros: sec * crate::text::clock::SECOND + nsec / 1000 };
         self.filter_one_at(tag, at, rec, out)
     }
 
+    // Out of line, as it was when the shells were in this crate: generic, it
+    // is instantiated in the shells' crate, and inlined into the export
+    // there it made the Fluent Bit modules larger (139 bytes, measured).
+    #[inline(never)]
     fn filter_one_at<T: AsRef<[u8]> + ?Sized>(&mut self, tag: &T, at: HostTime, rec: &[u8], out: &mut Vec<u8>) -> bool {
-        if self.detector.config().output == crate::config::Output::Alertmanager {
-            return crate::alertmanager::from_record(rec, self.detector.config(), out);
+        if self.tracker.config().output == crate::config::Output::Alertmanager {
+            return crate::alert::alertmanager::from_record(rec, self.tracker.config(), out);
         }
-        if self.ingest_tagged(tag.as_ref(), at, rec) == Seen::Alert || self.detector.pending_alerts() == 0 {
+        if self.ingest_tagged(tag.as_ref(), at, rec) == Seen::Alert || self.tracker.pending_alerts() == 0 {
             return false;
         }
-        let Some(alert) = self.detector.next_alert() else { return false };
+        let Some(alert) = self.tracker.next_alert() else { return false };
         self.alert_buf.clear();
         alert.write_json(&mut self.alert_buf);
         if record::with_alert(rec, &self.alert_buf, out) {
             return true;
         }
         // This record cannot carry it (not a complete object): the next one will.
-        self.detector.requeue_front(alert);
+        self.tracker.requeue_front(alert);
         false
     }
 }
@@ -423,7 +429,7 @@ impl Filter {
 mod tests {
     use super::*;
     use crate::alert::{Alert, Severity, Status};
-    use crate::clock::{self, SECOND};
+    use crate::text::clock::{self, SECOND};
 
     const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus");
 
@@ -528,8 +534,8 @@ mod tests {
         for l in &twice {
             f.ingest_line("n1", 0, l.as_bytes());
         }
-        assert_eq!(f.detector().stats.duplicates, 4);
-        assert_eq!(f.detector().stats.pairs, 2);
+        assert_eq!(f.tracker().stats.duplicates, 4);
+        assert_eq!(f.tracker().stats.pairs, 2);
     }
 
     #[test]
@@ -568,9 +574,9 @@ mod tests {
         }
         assert_eq!(f.next_alert().and_then(Notice::into_loop).map(|a| a.status), Some(Status::Firing));
         let last = host_time(lines.last().unwrap());
-        f.tick(last + 599 * SECOND);
+        f.advance(last + 599 * SECOND);
         assert!(f.next_alert().is_none());
-        f.tick(last + 600 * SECOND);
+        f.advance(last + 600 * SECOND);
         let a = f.next_alert().and_then(Notice::into_loop).expect("resolved");
         assert_eq!((a.status, a.severity), (Status::Resolved, Severity::Warning));
         // and a new episode starts from scratch
@@ -604,8 +610,8 @@ mod tests {
             let l = format!("[1] 2026/11/26 14:17:08.000000 [WRN] Error applying entries to '$G > S{i}': last sequence mismatch");
             f.ingest_line("n1", 0, l.as_bytes());
         }
-        assert_eq!(f.detector().tracked_streams(), 1000);
-        assert_eq!(f.detector().stats.evicted_streams, 49_000);
+        assert_eq!(f.tracker().tracked_streams(), 1000);
+        assert_eq!(f.tracker().stats.evicted_streams, 49_000);
     }
 
     #[test]
@@ -621,7 +627,7 @@ mod tests {
                 last.insert(a.source.clone(), a);
             }
         }
-        let counts = f.detector().stream_counts();
+        let counts = f.tracker().stream_counts();
         for node in ["n1", "n2"] {
             let c = counts.iter().find(|c| c.source == node && c.stream == "ORDERS").unwrap();
             // The loop's 13 pairs; the last alert (the critical one, at the
@@ -640,7 +646,7 @@ mod tests {
             f.ingest_line("n1", 0, a.as_bytes());
             f.ingest_line("n1", 0, a.replace(&format!("Error applying entries to '$G > S{i}': stream store EOF"), &format!("Resetting stream cluster state for '$G > S{i}'")).as_bytes());
         }
-        let names: Vec<_> = f.detector().stream_counts().into_iter().map(|c| (c.stream, c.pairs_total)).collect();
+        let names: Vec<_> = f.tracker().stream_counts().into_iter().map(|c| (c.stream, c.pairs_total)).collect();
         assert_eq!(names, [("S7".to_string(), 1), ("S8".into(), 1), ("S9".into(), 1)]);
     }
 
@@ -735,13 +741,13 @@ mod tests {
             let sec = 1_800_000_000 + i as u32 * 3000;
             let gate = f.pass_gate();
             shut += (gate == PassGate::SHUT || sec >= gate.before_sec) as usize;
-            let before = (f.detector().stats.clone(), f.detector().pending_alerts(), f.detector().next_host_due());
+            let before = (f.tracker().stats.clone(), f.tracker().pending_alerts(), f.tracker().next_host_due());
             let alert = f.filter_one(src.as_str(), sec as i64 * SECOND + 999_999, rec.as_bytes(), &mut out);
             alerts += alert as usize;
             if gate.passes(sec, rec.as_bytes()) {
                 passed += 1;
                 assert!(!alert, "{l}");
-                assert_eq!(before, (f.detector().stats.clone(), f.detector().pending_alerts(), f.detector().next_host_due()), "{l}");
+                assert_eq!(before, (f.tracker().stats.clone(), f.tracker().pending_alerts(), f.tracker().next_host_due()), "{l}");
             }
         }
         assert!(passed > all.len() / 3 && shut > 0 && alerts > 0, "{passed} passed, {shut} shut, {alerts} alerts of {}", all.len());
@@ -750,7 +756,7 @@ mod tests {
         for l in loop_lines(1, 5, "last sequence mismatch") {
             waiting.ingest_line("n1", 0, l.as_bytes());
         }
-        assert!(waiting.detector().pending_alerts() > 0);
+        assert!(waiting.tracker().pending_alerts() > 0);
         assert_eq!(waiting.pass_gate(), PassGate::SHUT);
         // Alertmanager mode only reshapes: always the whole path.
         let am = Filter::new(Config { output: crate::config::Output::Alertmanager, ..Config::default() });
@@ -809,9 +815,9 @@ mod tests {
         for (i, l) in lines.iter().enumerate() {
             // `docker compose logs` names the service before the line
             let rec = format!("{{\"log\":{}}}", serde_json::to_string(&format!("n1-1  | {l}")).unwrap());
-            let before = f.detector().stats.events;
+            let before = f.tracker().stats.events;
             f.filter_one("compose.n1", 1_795_702_600 * SECOND + i as i64 * SECOND, rec.as_bytes(), &mut out);
-            events += (f.detector().stats.events > before) as usize;
+            events += (f.tracker().stats.events > before) as usize;
             if i == 60 {
                 let new = f.unknown_layouts_mut().take_new();
                 assert_eq!(new.len(), 1, "reported once, at its first line");
@@ -827,12 +833,12 @@ mod tests {
         assert_eq!((all[0].lines as usize, events), (loop_lines, loop_lines));
         let alerts: Vec<_> = std::iter::from_fn(|| f.next_alert()).filter_map(Notice::into_loop).collect();
         assert!(alerts.is_empty(), "filter_one hands alerts to records, none left waiting");
-        assert!(f.detector().stats.pairs >= 10);
+        assert!(f.tracker().stats.pairs >= 10);
     }
 
     #[test]
     fn lines_with_no_time_differ_by_their_nanoseconds_and_records_lend_their_time() {
-        // `logtime: false` lines (nats-facts.md) as tail stamps them in one
+        // `logtime: false` lines (docs/design/nats-server.md) as tail stamps them in one
         // batch: the same microsecond, different nanoseconds
         let mut f = Filter::new(Config::default());
         let mut out = Vec::new();
@@ -842,7 +848,7 @@ mod tests {
             f.filter_one_ns("nats.n1", 1_795_702_628, 682_791_000 + 2 * n, apply.as_bytes(), &mut out);
             f.filter_one_ns("nats.n1", 1_795_702_628, 682_791_001 + 2 * n, reset.as_bytes(), &mut out);
         }
-        assert_eq!((f.detector().stats.duplicates, f.detector().stats.pairs), (0, 3));
+        assert_eq!((f.tracker().stats.duplicates, f.tracker().stats.pairs), (0, 3));
         // docker json-file: the record's `time` is the line's
         let mut f = Filter::new(Config::default());
         let rec = r#"{"log":"[37] [WRN] Resetting stream cluster state for '$G > ORDERS'\n","stream":"stderr","time":"2026-11-26T14:17:08.683482123Z"}"#;

@@ -9,11 +9,12 @@
 //! invariant breaks; libFuzzer reports the panic as a crash.
 
 use crate::alert::{Alert, Notice, Severity, Status};
-use crate::clock::{self, Micros, SECOND};
+use crate::text::clock::{self, Micros, SECOND};
 use crate::config::Config;
-use crate::event::{self, Banner, Event, MAX_NAME};
+use crate::input::event::{self, Banner, Event, MAX_NAME};
 use crate::filter::Filter;
-use crate::{json, line, record, state};
+use crate::detect::tracker::Tracker;
+use crate::{input::line, input::record, text::json};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -119,7 +120,7 @@ fn plain_prefix(p: &[u8], colour_from: usize) -> bool {
 }
 
 fn check_event(ev: &Event) {
-    let name_ok = |s: &crate::event::StreamRef| {
+    let name_ok = |s: &crate::input::event::StreamRef| {
         assert!(!s.account.is_empty() && s.account.len() <= MAX_NAME, "account {:?}", s.account);
         assert!(!s.stream.is_empty() && s.stream.len() <= MAX_NAME, "stream {:?}", s.stream);
         assert!(!s.stream.bytes().any(|c| c.is_ascii_whitespace() || matches!(c, b'.' | b'*' | b'>' | b'\'')), "stream {:?}", s.stream);
@@ -221,7 +222,7 @@ pub fn check_line(data: &[u8]) {
     let seen_line = by_line.ingest_line("nats.n1", now, data);
     let seen_record = by_record.ingest_record("nats.n1", now, tail_record(text).as_bytes());
     assert_eq!(seen_record, seen_line, "record {}", tail_record(text));
-    assert_eq!(by_line.detector().stats, by_record.detector().stats);
+    assert_eq!(by_line.tracker().stats, by_record.tracker().stats);
 }
 
 // ---------------------------------------------------------------- record
@@ -298,7 +299,7 @@ pub fn check_record(data: &[u8]) {
     let mut f = Filter::new(Config { warning_pairs: 1, critical_pairs: 1, ..Config::default() });
     f.ingest_line("nats.n1", BASE, b"[1] 2026/11/26 14:17:08.000000 [WRN] Error applying entries to '$G > ORDERS': stream store EOF");
     f.ingest_line("nats.n1", BASE, b"[1] 2026/11/26 14:17:08.000700 [WRN] Resetting stream cluster state for '$G > ORDERS'");
-    assert_eq!(f.detector().pending_alerts(), 1);
+    assert_eq!(f.tracker().pending_alerts(), 1);
     let mut out = Vec::new();
     if f.filter_one("nats.n1", BASE, data, &mut out) {
         check_alert_added(data, &out);
@@ -314,12 +315,12 @@ pub fn check_record(data: &[u8]) {
 /// that saves and restores to the same bytes.
 pub fn check_jsz(data: &[u8]) {
     let keys = Config::default().message_keys;
-    let _ = crate::jsz::may_be_jsz(data, &keys);
-    let _ = crate::jsz::may_be_escaped_jsz(data);
-    let parsed = crate::jsz::find(data, &keys).and_then(|d| crate::jsz::parse(&d));
+    let _ = crate::input::jsz::may_be_jsz(data, &keys);
+    let _ = crate::input::jsz::may_be_escaped_jsz(data);
+    let parsed = crate::input::jsz::find(data, &keys).and_then(|d| crate::input::jsz::parse(&d));
     if let Some(j) = &parsed {
         assert!(!j.server_id.is_empty() && j.server_id.len() <= 256);
-        assert!(j.streams.len() <= crate::jsz::MAX_STREAMS);
+        assert!(j.streams.len() <= crate::input::jsz::MAX_STREAMS);
         let kept: u128 = j.streams.iter().filter(|s| s.file).map(|s| s.max_bytes.max(0) as u128).sum();
         assert!(kept <= j.sum_max_bytes as u128 || j.sum_max_bytes == u64::MAX, "the sum covers every kept stream");
     }
@@ -352,9 +353,9 @@ pub fn check_jsz(data: &[u8]) {
             assert!(a.excess_bytes() <= a.reserved_storage);
         }
     }
-    let saved = state::save(f.detector());
-    let restored = state::restore(Config::default(), &saved).expect("a saved state restores");
-    assert_eq!(state::save(&restored), saved);
+    let saved = f.tracker().save();
+    let restored = Tracker::restore(Config::default(), &saved).expect("a saved state restores");
+    assert_eq!(restored.save(), saved);
 }
 
 // ---------------------------------------------------------------- config
@@ -387,7 +388,7 @@ pub fn check_config(data: &[u8]) {
             }
         }
     }
-    f.tick(BASE + 400 * 86_400 * SECOND);
+    f.advance(BASE + 400 * 86_400 * SECOND);
     while let Some(n) = f.next_alert() {
         let a = n.as_loop().expect("only lines were read: reset-loop alerts only");
         assert!(a.pairs_in_window <= a.pairs_total);
@@ -490,19 +491,19 @@ impl DetectorRun {
         self.drain();
     }
 
-    fn tick(&mut self) {
-        self.a.tick(self.host);
+    fn advance(&mut self) {
+        self.a.advance(self.host);
         if let Some(b) = &mut self.b {
-            b.tick(self.host);
+            b.advance(self.host);
         }
         self.drain();
     }
 
     fn checkpoint(&mut self) {
-        let saved = state::save(self.a.detector());
-        let restored = state::restore(self.cfg.clone(), &saved).expect("a saved state restores");
-        assert_eq!(state::save(&restored), saved, "save -> restore -> save is the identity");
-        self.b = Some(Filter::from_detector(restored));
+        let saved = self.a.tracker().save();
+        let restored = Tracker::restore(self.cfg.clone(), &saved).expect("a saved state restores");
+        assert_eq!(restored.save(), saved, "save -> restore -> save is the identity");
+        self.b = Some(Filter::from_tracker(restored));
     }
 
     /// Takes the alerts due, checks them, and compares with the restored copy.
@@ -512,12 +513,12 @@ impl DetectorRun {
         if let Some(b) = &mut self.b {
             let again: Vec<Alert> = std::iter::from_fn(|| b.next_alert()).filter_map(Notice::into_loop).collect();
             assert_eq!(again, got, "a restored detector alerts as the original does");
-            assert_eq!(b.detector().stats, self.a.detector().stats);
+            assert_eq!(b.tracker().stats, self.a.tracker().stats);
         }
         for a in got {
             self.check_alert(a);
         }
-        let d = self.a.detector();
+        let d = self.a.tracker();
         assert!(d.tracked_streams() <= MAX_KEYS, "{} streams tracked", d.tracked_streams());
         assert!(d.tracked_sources() <= MAX_SOURCES, "{} sources tracked", d.tracked_sources());
         // After this line's alerts: a line evicts a stream other than its
@@ -529,7 +530,7 @@ impl DetectorRun {
             let mut live = std::collections::HashSet::new();
             for (k, _) in d.snapshot().streams {
                 let mut txt = Vec::new();
-                crate::state::Put::put(k, &mut txt);
+                crate::text::carry::Put::put(k, &mut txt);
                 let k: Value = serde_json::from_slice(&txt).expect("a stream key");
                 let txt = |v: &Value| v.as_str().unwrap_or_default().to_string();
                 live.insert((txt(&k["source"]), txt(&k["stream"]["account"]), txt(&k["stream"]["stream"])));
@@ -622,7 +623,7 @@ fn run_detector(data: &[u8]) -> usize {
                 let t = arg();
                 let step = (a as i64) * 5 * SECOND;
                 run.host = if t & 0x80 != 0 { run.host - step / 8 } else { run.host + step };
-                run.tick();
+                run.advance();
                 continue;
             }
             11 => {
@@ -729,7 +730,7 @@ fn run_detector(data: &[u8]) -> usize {
     }
     // In the end, time passes: everything firing resolves.
     run.host += 400 * 86_400 * SECOND;
-    run.tick();
+    run.advance();
     assert!(run.episodes.is_empty(), "still firing after a year of quiet: {:?}", run.episodes);
     run.alerts
 }
@@ -872,7 +873,7 @@ mod tests {
             ("unknown_key", r#"{"window_secs": 60}"#.into()),
             ("tiny", r#"{"pair_gap_seconds":0.000001,"window_seconds":0.000001,"repeat_seconds":1e-6,"quiet_seconds":1e-6,"max_keys":1,"max_sources":1,"warning_pairs":1,"critical_pairs":1}"#.into()),
         ];
-        // Detector scripts: (op, arg, time) with op = what | source << 4 | layout << 6.
+        // Tracker scripts: (op, arg, time) with op = what | source << 4 | layout << 6.
         let loop_ops = |src: u8, n: usize| -> Vec<(u8, u8, u8)> {
             let mut v = vec![(7 | src << 4, 0, 0)];
             v.extend(std::iter::repeat_n((8 | src << 4, 0x30, 50), n));

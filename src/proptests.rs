@@ -11,9 +11,9 @@
 //! `PROPTEST_CASES` sets the number of cases (256 by default).
 
 use crate::alert::{Alert, Rule, Severity, Status};
-use crate::clock::{self, Micros, SECOND};
+use crate::text::clock::{self, Micros, SECOND};
 use crate::config::Config;
-use crate::detector::Stats;
+use crate::detect::tracker::Stats;
 use crate::filter::Filter;
 use crate::fuzzing::{check_alert_added, fb_escape, nats_stamp};
 use proptest::prelude::*;
@@ -205,7 +205,7 @@ proptest! {
             let now = BASE + secs as i64 * SECOND;
             if f.filter_one("nats.n1", now, rec, &mut out) {
                 check_alert_added(rec, &out);
-            } else if f.detector().pending_alerts() > 0 {
+            } else if f.tracker().pending_alerts() > 0 {
                 // Held back: only when this record cannot carry an alert.
                 let takes = matches!(serde_json::from_slice::<Value>(rec), Ok(Value::Object(m)) if !m.contains_key("resetwatch"));
                 prop_assert!(!takes, "an alert waits but {:?} did not take it", String::from_utf8_lossy(rec));
@@ -405,7 +405,7 @@ impl Model {
     }
 
     /// The host clock: a stream firing on a source silent for the quiet period resolves.
-    fn tick(&mut self, host: Micros) {
+    fn advance(&mut self, host: Micros) {
         for key in self.firing.clone() {
             if host - self.sources[key.0].last_host >= self.cfg.quiet {
                 self.resolve(key);
@@ -494,11 +494,11 @@ impl Model {
 
     /// Whether the leak rule holds for a source: its release leaks or is unknown.
     fn leak_rule(&self, src: usize) -> bool {
-        self.sources[src].banner || self.cfg.server_version.as_deref().and_then(crate::server::known_leak) != Some(false)
+        self.sources[src].banner || self.cfg.server_version.as_deref().and_then(crate::version::known_leak) != Some(false)
     }
 
     fn line(&mut self, l: &FedLine, host: Micros) {
-        self.tick(host);
+        self.advance(host);
         if matches!(l.ev, Ev::NotAnEvent) {
             return;
         }
@@ -756,8 +756,8 @@ fn compare(cfg: Config, steps: &[(Step, Micros)]) -> Result<(usize, Stats), Test
                 m.line(l, *host);
             }
             Step::Tick(h) => {
-                f.tick(*h);
-                m.tick(*h);
+                f.advance(*h);
+                m.advance(*h);
             }
         }
         let got: Vec<Predicted> = std::iter::from_fn(|| f.next_alert()).map(|n| Predicted::from(n.as_loop().expect("lines only: loop alerts"))).collect();
@@ -765,7 +765,7 @@ fn compare(cfg: Config, steps: &[(Step, Micros)]) -> Result<(usize, Stats), Test
         prop_assert_eq!(&got, &want, "step {}: {:?}", i, step);
         alerts += got.len();
     }
-    Ok((alerts, f.detector().stats.clone()))
+    Ok((alerts, f.tracker().stats.clone()))
 }
 
 proptest! {
@@ -853,7 +853,7 @@ fn a_record_with_an_alert_never_gets_another() {
     let later = BASE + 30 * SECOND;
     let copy = br#"{"log":"hello","resetwatch":{"status":"firing"}}"#;
     assert!(!f.filter_one("nats.n1", later, copy, &mut out), "passed on unchanged");
-    assert_eq!(f.detector().pending_alerts(), 1, "the resolution waits");
+    assert_eq!(f.tracker().pending_alerts(), 1, "the resolution waits");
     let next = br#"{"log":"hello"}"#;
     assert!(f.filter_one("nats.n1", later, next, &mut out));
     check_alert_added(next, &out);

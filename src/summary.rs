@@ -2,30 +2,41 @@
 //! and what the log explorer tabulates. Built from reset pairs and alerts.
 
 use crate::alert::{Alert, Severity, Status};
-use crate::clock::{rfc3339, Micros};
-use crate::detector::PairEvent;
-use crate::json::ObjectWriter;
+use crate::text::clock::{rfc3339, Micros};
+use crate::detect::tracker::ResetPair;
+use crate::text::json::ObjectWriter;
 use std::collections::BTreeMap;
 
 /// One stream on one source.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StreamRow {
+    /// The log source.
     pub source: String,
+    /// The JetStream account.
     pub account: String,
+    /// The stream.
     pub stream: String,
+    /// Reset pairs seen.
     pub pairs: u64,
+    /// Of those, pairs on a release that leaks (issue 6455).
     pub leaking_pairs: u64,
+    /// The first pair.
     pub first_seen: Micros,
+    /// The latest pair.
     pub last_seen: Micros,
     /// Most pairs seen in one window.
     pub peak_in_window: u64,
+    /// The latest cause's text.
     pub last_cause: String,
     /// Highest severity alerted, `None` when it never fired.
     pub severity: Option<Severity>,
     /// Whether the last alert was still firing.
     pub firing: bool,
+    /// `Server name:` from the banner.
     pub server_name: Option<String>,
+    /// The server's version.
     pub server_version: Option<String>,
+    /// Whether that version leaks (issue 6455).
     pub known_leak: Option<bool>,
     /// Alert spans: (first firing, resolution or `None` while still firing).
     pub alert_spans: Vec<(Micros, Option<Micros>)>,
@@ -59,7 +70,7 @@ impl Summary {
     }
 
     /// Counts one reset pair.
-    pub fn add_pair(&mut self, p: &PairEvent) {
+    pub fn add_pair(&mut self, p: &ResetPair) {
         let r = self.row(&p.source, &p.account, &p.stream, p.time);
         r.pairs += 1;
         r.leaking_pairs += p.leaks as u64;
@@ -135,7 +146,7 @@ impl StreamRow {
     }
 }
 
-impl PairEvent {
+impl ResetPair {
     /// The pair as one JSON object.
     pub fn to_json(&self, offset: Micros) -> String {
         let mut out = Vec::new();

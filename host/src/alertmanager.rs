@@ -237,7 +237,7 @@ impl Notifier {
     /// component's `json`, or `Alert::to_json`) for every peer. Never waits
     /// for the network.
     pub fn send(&self, alert_json: &str) {
-        let am = match resetwatch::alertmanager::from_alert_json(alert_json.as_bytes(), &self.cfg) {
+        let am = match resetwatch::from_alert_json(alert_json.as_bytes(), &self.cfg) {
             Ok(am) => am,
             Err(e) => {
                 // Every peer misses it: each one's report counts it.

@@ -274,8 +274,8 @@ pub fn core_alert(a: &Alert, offset: i64) -> resetwatch::Alert {
 }
 
 /// The core's reset pair from the interface's.
-pub fn core_pair(p: &ResetPair) -> resetwatch::PairEvent {
-    resetwatch::PairEvent {
+pub fn core_pair(p: &ResetPair) -> resetwatch::ResetPair {
+    resetwatch::ResetPair {
         source: p.source.clone(),
         account: p.account.clone(),
         stream: p.stream.clone(),

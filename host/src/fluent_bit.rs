@@ -408,7 +408,7 @@ impl FluentBitHost {
 
     /// Returns and clears the guest stderr lines that report a problem:
     /// all but the once-per-source notice of event lines read behind an
-    /// unknown prefix (src/shell/fluent_bit.rs), which is information.
+    /// unknown prefix (wasm/src/fluent_bit.rs), which is information.
     pub fn take_guest_problems(&mut self) -> Vec<String> {
         let err = String::from_utf8_lossy(&self.take_guest_stderr()).into_owned();
         err.lines()

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use resetwatch::clock::{rfc3339, Micros, SECOND};
-use resetwatch::{Alert, PairEvent, Severity, Status};
+use resetwatch::{Alert, ResetPair, Severity, Status};
 use svg::node::element::path::Data;
 use svg::node::element::{Circle, Group, Line, Path, Rectangle, Style, Text, Title};
 use svg::Document;
@@ -100,7 +100,7 @@ impl Timeline {
     }
 
     /// One reset pair.
-    pub fn add_pair(&mut self, p: &PairEvent) {
+    pub fn add_pair(&mut self, p: &ResetPair) {
         self.lane(&p.source, &p.account, &p.stream).pairs.push((p.time, p.in_window, p.cause.clone()));
     }
 

@@ -14,6 +14,8 @@ use std::process::{Command, ExitCode};
 
 #[cfg(test)]
 mod docs;
+#[cfg(test)]
+mod layout;
 mod web;
 
 type Result<T = ()> = std::result::Result<T, Failure>;
@@ -237,11 +239,11 @@ fn build_wasip1_cdylib(rustc_args: &[&str]) -> Result {
     build_cdylib(WASIP1, rustc_args)
 }
 
-/// The root package as a cdylib for `target` with the wasm profile;
+/// The shells (`wasm/`, package `resetwatch-wasm`) as a cdylib for `target` with the wasm profile;
 /// `rustc_args` go to the final link only (no dependency is rebuilt).
 fn build_cdylib(target: &str, rustc_args: &[&str]) -> Result {
     let mut cmd = cargo();
-    cmd.args(["rustc", "-p", "resetwatch", "--lib", "--crate-type", "cdylib", "--target", target, "--profile", WASM_PROFILE]);
+    cmd.args(["rustc", "-p", "resetwatch-wasm", "--lib", "--crate-type", "cdylib", "--target", target, "--profile", WASM_PROFILE]);
     if !rustc_args.is_empty() {
         cmd.arg("--").args(rustc_args);
     }
@@ -249,7 +251,7 @@ fn build_cdylib(target: &str, rustc_args: &[&str]) -> Result {
 }
 
 /// `dist/resetwatch-component.wasm`: the Component Model build (world
-/// `resetwatch` in `wit/resetwatch.wit`, shell `src/shell/component.rs`).
+/// `resetwatch` in `wit/resetwatch.wit`, shell `wasm/src/component.rs`).
 /// rustc's wasm32-wasip2 target links a cdylib into a component itself
 /// (`wasm-component-ld`, from the type information wit-bindgen embeds), so
 /// this only checks that a component, not a core module, came out.
@@ -258,7 +260,7 @@ fn component(dist: &Path) -> Result<PathBuf> {
     let built = target_dir()
         .join(WASIP2)
         .join(WASM_PROFILE)
-        .join("resetwatch.wasm");
+        .join("resetwatch_wasm.wasm");
     let head = fs::read(&built)
         .map_err(|e| Failure::from(format!("{}: {e}", built.display())))?;
     // A binary's preamble: `\0asm`, a version and a layer (0 core module, 1 component).
@@ -330,7 +332,7 @@ fn wasip1_output() -> PathBuf {
     target_dir()
         .join(WASIP1)
         .join(WASM_PROFILE)
-        .join("resetwatch.wasm")
+        .join("resetwatch_wasm.wasm")
 }
 
 fn target_dir() -> PathBuf {

@@ -1,7 +1,7 @@
 //! The log explorer: `cargo xtask web [--serve] [--port N] [--test]` and the
 //! `web` test step.
 //!
-//! The core is built for `wasm32-unknown-unknown` in a target directory of
+//! The JS shell (`wasm/src/js.rs`, with the core) is built for `wasm32-unknown-unknown` in a target directory of
 //! its own (`target/js`), so these builds neither wait for nor invalidate the
 //! others, then `wasm-bindgen` (the CLI at exactly the version the crate pins,
 //! installed into `target/js/tools` when the one on `PATH` differs) writes
@@ -67,7 +67,7 @@ pub fn build() -> Result {
         .args([
             "build",
             "-p",
-            "resetwatch",
+            "resetwatch-wasm",
             "--lib",
             "--target",
             WASM32,
@@ -75,7 +75,7 @@ pub fn build() -> Result {
             "wasm",
         ]);
     run(cmd)?;
-    let wasm = target_dir.join(WASM32).join("wasm").join("resetwatch.wasm");
+    let wasm = target_dir.join(WASM32).join("wasm").join("resetwatch_wasm.wasm");
     let bindgen = wasm_bindgen_cli()?;
     for (target, out) in [
         ("web", root().join("web").join("pkg")),
@@ -105,9 +105,9 @@ pub fn build() -> Result {
     Ok(())
 }
 
-/// The `wasm-bindgen =x.y.z` pin in the root Cargo.toml.
+/// The `wasm-bindgen =x.y.z` pin in wasm/Cargo.toml (the JS shell's crate).
 fn pinned_wasm_bindgen() -> Result<String> {
-    let manifest = root().join("Cargo.toml");
+    let manifest = root().join("wasm").join("Cargo.toml");
     let text = fs::read_to_string(&manifest)
         .map_err(|e| Failure::from(format!("{}: {e}", manifest.display())))?;
     text.lines()
@@ -118,7 +118,7 @@ fn pinned_wasm_bindgen() -> Result<String> {
         })
         .ok_or_else(|| {
             Failure::from(
-                "Cargo.toml pins no `wasm-bindgen = { version = \"=x.y.z\" }`".to_string(),
+                "wasm/Cargo.toml pins no `wasm-bindgen = { version = \"=x.y.z\" }`".to_string(),
             )
         })
 }

@@ -144,7 +144,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let at = args.config.as_deref().map_or("configuration".to_string(), |p| p.display().to_string());
     let cfg = Config::from_json(config_json.as_bytes()).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
-    // The Fluent Bit build's file name inside `state_dir` (src/shell/state_file.rs).
+    // The Fluent Bit build's file name inside `state_dir` (wasm/src/state_file.rs).
     let am_deadline = seconds("--alertmanager-deadline", args.alertmanager_deadline)?;
     let notifier = (!args.alertmanager.is_empty()).then(|| Notifier::start(&args.alertmanager, &cfg)).transpose()?;
     let state_file = args.state.clone().or_else(|| cfg.state_dir.as_ref().map(|d| Path::new(d).join("resetwatch.state")));

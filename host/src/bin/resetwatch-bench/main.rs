@@ -232,7 +232,7 @@ fn memory() {
         }
     }
     let live = LIVE.load(Ordering::Relaxed) - before;
-    let d = f.detector();
+    let d = f.tracker();
     println!("## detector memory, {NAMES} distinct (account, stream) names on one source\n");
     println!("| measure | value |");
     println!("|---|---:|");

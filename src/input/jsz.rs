@@ -14,8 +14,8 @@
 //! Everything is a loop over [`json::Members`] and [`json::elements`]: no
 //! recursion, whatever the document holds.
 
-use crate::clock::{self, Micros};
-use crate::json::{self, Members};
+use crate::text::clock::{self, Micros};
+use crate::text::json::{self, Members};
 use std::borrow::Cow;
 
 /// Streams kept per snapshot for the loop alert's `max_bytes`; the sum is
@@ -32,7 +32,9 @@ pub const EXEC_KEY: &str = "exec";
 /// One stream's limit as the snapshot states it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamLimit {
+    /// The stream's account.
     pub account: String,
+    /// The stream's name.
     pub stream: String,
     /// `config.max_bytes` (-1: unlimited, which reserves nothing).
     pub max_bytes: i64,
@@ -44,6 +46,7 @@ pub struct StreamLimit {
 /// What one `/jsz` snapshot says about its server's storage reservations.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Jsz {
+    /// The server that answered (`server_id`).
     pub server_id: String,
     /// The server's time of the snapshot (`now`).
     pub now: Option<Micros>,
@@ -402,5 +405,5 @@ pub(crate) mod tests {
 }
 
 // The saved state's shape (see `state`).
-crate::state::carry_struct!(StreamLimit { account, stream, max_bytes, file });
+crate::text::carry::carry_struct!(StreamLimit { account, stream, max_bytes, file });
 

@@ -8,17 +8,12 @@
 //! a `RefCell` that is never borrowed twice (the component is single
 //! threaded and never re-entered).
 
-use crate::alert::{Alert, Notice, Severity, Status};
-use crate::clock::Micros;
-use crate::config::{Config, ConfigError};
-use crate::filter::{Filter, Seen};
-use crate::state::{self, StateError};
-use crate::storage::StorageAlert;
-use crate::PairEvent;
+use resetwatch::clock::Micros;
+use resetwatch::{Alert, Config, ConfigError, Filter, Notice, ResetPair, Rule, Seen, Severity, StateError, Status, StorageAlert, Tracker};
 use std::cell::RefCell;
 
 wit_bindgen::generate!({
-    path: "wit",
+    path: "../wit",
     world: "resetwatch",
 });
 
@@ -70,8 +65,8 @@ fn alert(a: Alert) -> wit::Alert {
         status: status(a.status),
         severity: severity(a.severity),
         rule: match a.rule {
-            crate::alert::Rule::Window => wit::Rule::Window,
-            crate::alert::Rule::Leak => wit::Rule::Leak,
+            Rule::Window => wit::Rule::Window,
+            Rule::Leak => wit::Rule::Leak,
         },
         source: a.source,
         server_name: a.server_name,
@@ -122,7 +117,7 @@ fn notice(n: Notice) -> wit::Notice {
     }
 }
 
-fn pair(p: PairEvent) -> wit::ResetPair {
+fn pair(p: ResetPair) -> wit::ResetPair {
     wit::ResetPair {
         source: p.source,
         account: p.account,
@@ -173,21 +168,21 @@ impl wit::GuestDetector for DetectorShell {
     }
 
     fn advance(&self, time_ns: i64) -> Vec<wit::Notice> {
-        self.with(|f| f.tick(micros(time_ns))).1
+        self.with(|f| f.advance(micros(time_ns))).1
     }
 
     fn save(&self) -> Vec<u8> {
-        state::save(self.filter.borrow().detector())
+        self.filter.borrow().tracker().save()
     }
 
     fn restore(config_json: String, state: Vec<u8>) -> Result<wit::Detector, wit::RestoreError> {
         let cfg = config(&config_json).map_err(wit::RestoreError::Config)?;
-        let detector = state::restore(cfg, &state).map_err(|e| match e {
+        let detector = Tracker::restore(cfg, &state).map_err(|e| match e {
             StateError::Foreign => wit::RestoreError::Foreign,
             StateError::Version(v) => wit::RestoreError::Version(v),
             StateError::Corrupt(why) => wit::RestoreError::Corrupt(why),
         })?;
-        Ok(Self::new(Filter::from_detector(detector)))
+        Ok(Self::new(Filter::from_tracker(detector)))
     }
 
     fn record_pairs(&self, on: bool) {
@@ -207,7 +202,7 @@ impl wit::GuestDetector for DetectorShell {
 
     fn streams(&self) -> Vec<wit::StreamCounts> {
         let filter = self.filter.borrow();
-        let counts = filter.detector().stream_counts().into_iter();
+        let counts = filter.tracker().stream_counts().into_iter();
         counts
             .map(|c| wit::StreamCounts {
                 source: c.source,
@@ -223,7 +218,7 @@ impl wit::GuestDetector for DetectorShell {
 
     fn servers(&self) -> Vec<wit::ServerStorage> {
         let filter = self.filter.borrow();
-        let gauges = filter.detector().server_storage().into_iter();
+        let gauges = filter.tracker().server_storage().into_iter();
         gauges
             .map(|g| wit::ServerStorage {
                 source: g.source,

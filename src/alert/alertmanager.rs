@@ -35,17 +35,19 @@
 //! same `endsAt` as a loop (`quiet` is the slack for snapshots that come
 //! late or stop) and a resolved one ends at `last_seen` itself.
 
-use crate::clock::{parse_rfc3339, rfc3339, Micros};
+use crate::text::clock::{parse_rfc3339, rfc3339, Micros};
 use crate::config::Config;
-use crate::json::{self, ObjectWriter};
-use crate::record::ALERT_KEY;
+use crate::text::json::{self, ObjectWriter};
+use crate::input::record::ALERT_KEY;
 use serde_json::{Map, Value};
 use std::fmt;
 
 /// Alertmanager's `alertname` for the reset-loop alert.
-pub const RESET_LOOP_NAME: &str = "NatsStreamResetLoop";
+#[cfg(test)]
+const RESET_LOOP_NAME: &str = "NatsStreamResetLoop";
 /// Alertmanager's `alertname` for the reserved-storage alert.
-pub const RESERVED_STORAGE_NAME: &str = "NatsReservedStorageInflated";
+#[cfg(test)]
+const RESERVED_STORAGE_NAME: &str = "NatsReservedStorageInflated";
 
 /// Alert fields that become labels, when they are non-empty strings.
 const LABELS: [&str; 5] = ["severity", "account", "stream", "source", "server_name"];
@@ -135,7 +137,7 @@ fn version(a: &Map<String, Value>) -> String {
 /// A byte count as `939524096 bytes (896 MiB)`; `?` when absent.
 fn bytes(a: &Map<String, Value>, k: &str) -> String {
     match a.get(k).and_then(Value::as_u64) {
-        Some(n) => format!("{n} bytes ({})", crate::storage::mib(n)),
+        Some(n) => format!("{n} bytes ({})", crate::alert::storage::mib(n)),
         None => "?".to_string(),
     }
 }
@@ -149,7 +151,7 @@ fn storage_description(a: &Map<String, Value>) -> String {
             (Some(_), None) => format!("max_storage is {}", bytes(a, "max_storage")),
             (None, _) => "max_storage unknown".to_string(),
         };
-        format!("Growing by {growth} bytes ({}) a minute; {to_max}.", crate::storage::mib(growth.unsigned_abs()))
+        format!("Growing by {growth} bytes ({}) a minute; {to_max}.", crate::alert::storage::mib(growth.unsigned_abs()))
     } else {
         format!("Not growing now ({growth} bytes a minute); max_storage {}.", bytes(a, "max_storage"))
     };
@@ -178,7 +180,7 @@ fn storage_description(a: &Map<String, Value>) -> String {
 /// resetwatch knows, as `field: value` lines for any other.
 pub fn description(a: &Map<String, Value>) -> String {
     match text(a, "alert") {
-        Some(crate::storage::RESERVED_STORAGE_INFLATED) => storage_description(a),
+        Some(crate::alert::storage::RESERVED_STORAGE_INFLATED) => storage_description(a),
         Some(crate::alert::RESET_LOOP) => {
             let version = version(a);
             format!(
@@ -229,7 +231,7 @@ pub fn write_alert(a: &Map<String, Value>, cfg: &Config, out: &mut Vec<u8>) -> R
     let last_seen = time(a, "last_seen")?;
     let ends = if firing {
         last_seen.saturating_add(cfg.quiet).saturating_add(cfg.repeat)
-    } else if kind == crate::storage::RESERVED_STORAGE_INFLATED {
+    } else if kind == crate::alert::storage::RESERVED_STORAGE_INFLATED {
         // Resolved by the snapshot at `last_seen`, not by a quiet period.
         last_seen
     } else {
@@ -308,7 +310,7 @@ pub fn from_record(record: &[u8], cfg: &Config, out: &mut Vec<u8>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SECOND;
+    use crate::text::clock::SECOND;
     use crate::{Filter, Status};
 
     const S05: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/s05_pair_reset_loop_catchup_no_leader_v2.10.25");
@@ -323,7 +325,7 @@ mod tests {
             let text = std::fs::read_to_string(format!("{S05}/{node}.log")).unwrap();
             let mut last = 0;
             for l in text.lines() {
-                last = crate::line::split(l.as_bytes()).time(0, last).unwrap_or(last);
+                last = crate::input::line::split(l.as_bytes()).time(0, last).unwrap_or(last);
                 lines.push((last, format!("nats.{node}"), l.to_string()));
             }
         }
@@ -489,7 +491,7 @@ mod tests {
     #[test]
     fn the_captured_storage_alerts_in_alertmanager_form() {
         let cfg = Config::default();
-        let got = crate::storage::tests::sequence(crate::storage::tests::PAIR_25, true);
+        let got = crate::detect::storage::tests::sequence(crate::detect::storage::tests::PAIR_25, true);
         let alerts: Vec<_> = got.iter().filter_map(crate::Notice::as_storage).collect();
         // (server, severity, startsAt, endsAt = last snapshot + 600 s + 60 s,
         //  description parts: reserved/sum/excess, growth, time to max, loops)

@@ -12,13 +12,15 @@
 //! `docs/detection.md`.
 
 use crate::alert::{Alert, Notice, Rule, Severity, Status};
-use crate::clock::Micros;
+use crate::text::clock::Micros;
 use crate::config::Config;
-use crate::event::{Cause, Event, StreamRef};
-use crate::jsz::Jsz;
-use crate::lru::Lru;
-use crate::server::{known_leak, ServerInfo};
-use crate::storage::{Change, ServerStorage, ServerStorageGauge, Storage, StorageAlert};
+use crate::input::event::{Cause, Event, StreamRef};
+use crate::input::jsz::Jsz;
+use crate::detect::lru::Lru;
+use crate::detect::server::ServerInfo;
+use crate::version::known_leak;
+use crate::alert::storage::StorageAlert;
+use crate::detect::storage::{Change, ServerStorage, ServerStorageGauge, Storage};
 use std::collections::VecDeque;
 
 /// How many recent event lines per source are remembered to drop repeats.
@@ -29,7 +31,7 @@ const HEADS_PER_SOURCE: usize = 8;
 /// A line this much older than the newest line of its source is a step
 /// back of the server's clock (or a re-read); less is the few microseconds
 /// by which concurrent goroutines' lines can come out of order.
-pub const STEP_BACK: Micros = crate::clock::SECOND;
+pub const STEP_BACK: Micros = crate::text::clock::SECOND;
 /// The decline reason of the disk-full end state.
 const RESOURCES_EXCEEDED: &str = "server resources exceeded";
 
@@ -53,19 +55,23 @@ const BUCKETS: usize = 32;
 /// Alerts waiting to be delivered; past this the oldest are dropped (and counted).
 const MAX_PENDING: usize = 4096;
 
-/// Most reset pairs kept for [`Detector::next_pair`] before the oldest are dropped.
+/// Most reset pairs kept for [`Tracker::next_pair`] before the oldest are dropped.
 const MAX_PAIR_LOG: usize = 100_000;
 
-/// One reset pair, for timelines and summaries (see [`Detector::record_pairs`]).
+/// One reset pair, for timelines and summaries (see [`Tracker::record_pairs`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PairEvent {
+pub struct ResetPair {
+    /// The log source of the pair.
     pub source: String,
+    /// The JetStream account.
     pub account: String,
+    /// The stream that was reset.
     pub stream: String,
     /// The reset's line time.
     pub time: Micros,
     /// Pairs of this stream in the window ending at `time`.
     pub in_window: u64,
+    /// The cause's text (`last sequence mismatch`, ...).
     pub cause: String,
     /// The cause leaks a reservation on affected versions.
     pub leaks: bool,
@@ -322,7 +328,7 @@ pub(crate) struct Counted {
     leaking: u64,
 }
 
-/// One tracked stream as metrics show it ([`Detector::stream_counts`]).
+/// One tracked stream as metrics show it ([`Tracker::stream_counts`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamCounts {
     pub source: String,
@@ -339,7 +345,7 @@ pub struct StreamCounts {
 }
 
 /// The detector: feed it events, collect alerts.
-pub struct Detector {
+pub struct Tracker {
     cfg: Config,
     sources: Lru<String, Source>,
     streams: Lru<StreamKey, StreamState>,
@@ -351,14 +357,15 @@ pub struct Detector {
     /// Earliest host time at which a silent source's alert may resolve.
     next_host_due: Micros,
     /// Reset pairs kept for timelines, when asked for.
-    pair_log: Option<VecDeque<PairEvent>>,
+    pair_log: Option<VecDeque<ResetPair>>,
+    /// Counters since this tracker started (some survive a restore).
     pub stats: Stats,
 }
 
-impl Detector {
+impl Tracker {
     /// A detector with these options.
     pub fn new(cfg: Config) -> Self {
-        Detector {
+        Tracker {
             sources: Lru::new(cfg.max_sources),
             streams: Lru::new(cfg.max_keys),
             storage: Storage::new(cfg.max_sources),
@@ -418,14 +425,14 @@ impl Detector {
         self.sources.len()
     }
 
-    /// Keeps every reset pair for [`Detector::next_pair`] (off by default:
+    /// Keeps every reset pair for [`Tracker::next_pair`] (off by default:
     /// a filter in a pipeline needs only alerts).
     pub fn record_pairs(&mut self, on: bool) {
         self.pair_log = on.then(VecDeque::new);
     }
 
     /// The next recorded reset pair, oldest first.
-    pub fn next_pair(&mut self) -> Option<PairEvent> {
+    pub fn next_pair(&mut self) -> Option<ResetPair> {
         self.pair_log.as_mut()?.pop_front()
     }
 
@@ -444,7 +451,7 @@ impl Detector {
         self.storage.len()
     }
 
-    /// The host time at which [`Detector::tick`] next has work.
+    /// The host time at which [`Tracker::advance`] next has work.
     pub fn next_host_due(&self) -> Micros {
         self.next_host_due
     }
@@ -462,7 +469,7 @@ impl Detector {
     /// Advances the host clock: resolves firing streams whose source has
     /// been silent for the quiet period. Cheap unless something is due.
     #[inline]
-    pub fn tick(&mut self, host_now: Micros) {
+    pub fn advance(&mut self, host_now: Micros) {
         // Every record ticks, and almost never is anything due: the check
         // stays inline, the work (and its stack frame) out of line.
         if host_now >= self.next_host_due {
@@ -489,12 +496,12 @@ impl Detector {
     /// [`LineTime`]); `fingerprint` identifies the line's text so that a
     /// line seen twice counts once.
     pub fn observe(&mut self, source: &str, time: LineTime, host_now: Micros, fingerprint: u64, event: Event) {
-        self.tick(host_now);
+        self.advance(host_now);
         self.stats.events += 1;
         let src_key = source.to_string();
         let (src, evicted) = self.sources.get_or_insert_with(&src_key, Source::default);
         let before = src.clock;
-        let run_starts = matches!(event, Event::Banner(crate::event::Banner::Version(_)));
+        let run_starts = matches!(event, Event::Banner(crate::input::event::Banner::Version(_)));
         let Some(t) = src.arrive(time, fingerprint, run_starts) else {
             self.stats.duplicates += 1;
             return;
@@ -507,7 +514,7 @@ impl Detector {
         if let Event::Banner(b) = &event {
             src.server.learn(b);
         }
-        if let Event::Banner(crate::event::Banner::Id(id)) = &event {
+        if let Event::Banner(crate::input::event::Banner::Id(id)) = &event {
             for (old, change) in self.storage.link(id, source) {
                 self.emit_storage(&old, change);
             }
@@ -587,7 +594,7 @@ impl Detector {
             if log.len() >= MAX_PAIR_LOG {
                 log.pop_front();
             }
-            log.push_back(PairEvent {
+            log.push_back(ResetPair {
                 source: key.source.clone(),
                 account: key.stream.account.clone(),
                 stream: key.stream.stream.clone(),
@@ -773,7 +780,7 @@ impl Detector {
 
     /// Takes one `/jsz` snapshot read from a record of `source`.
     pub fn observe_jsz(&mut self, source: &str, host_now: Micros, jsz: &Jsz) {
-        self.tick(host_now);
+        self.advance(host_now);
         self.stats.jsz_snapshots += 1;
         if !jsz.complete {
             self.stats.jsz_incomplete += 1;
@@ -827,8 +834,8 @@ impl Detector {
     }
 }
 
-impl Detector {
-    pub(crate) fn snapshot(&self) -> crate::state::Snapshot<&Source, &StreamKey, &StreamState, &ServerStorage> {
+impl Tracker {
+    pub(crate) fn snapshot(&self) -> Snapshot<&Source, &StreamKey, &StreamState, &ServerStorage> {
         let (mut outbox, mut storage_outbox) = (Vec::new(), Vec::new());
         for (i, n) in self.outbox.iter().enumerate() {
             match n {
@@ -836,7 +843,7 @@ impl Detector {
                 Notice::Storage(a) => storage_outbox.push((i, a.clone())),
             }
         }
-        crate::state::Snapshot {
+        Snapshot {
             sources: self.sources.iter_oldest_first().map(|(k, v)| (k.clone(), v)).collect(),
             streams: self.streams.iter_oldest_first().collect(),
             firing: self.firing.iter().collect(),
@@ -850,9 +857,9 @@ impl Detector {
 
     pub(crate) fn from_snapshot(
         cfg: Config,
-        snap: crate::state::Snapshot<Source, StreamKey, StreamState, ServerStorage>,
-    ) -> Detector {
-        let mut d = Detector::new(cfg);
+        snap: Snapshot<Source, StreamKey, StreamState, ServerStorage>,
+    ) -> Tracker {
+        let mut d = Tracker::new(cfg);
         for (k, v) in snap.sources {
             let mut v = Some(v);
             d.sources.get_or_insert_with(&k, || v.take().unwrap_or_default());
@@ -906,18 +913,36 @@ fn stream_entry<'a>(
 // optional; version 3 added the members that are options below (absent in
 // older states) and dropped `StreamState::last_pair` (now the episode's
 // `last_active`).
-crate::state::carry_struct!(default Stats {
+crate::text::carry::carry_struct!(default Stats {
     events, duplicates, pairs, resets_without_cause, evicted_streams, evicted_sources,
     dropped_alerts, changes, jsz_snapshots, jsz_incomplete,
 });
-crate::state::carry_struct!(PairWindow { recent, spilled });
-crate::state::carry_struct!(Head { time, fingerprint, newest });
-crate::state::carry_struct!(default Source { clock, last_host, server, seen, last_cause, shift, newest, heads, rereading });
-crate::state::carry_struct!(StreamKey { source, stream });
-crate::state::carry_struct!(Episode {
+crate::text::carry::carry_struct!(PairWindow { recent, spilled });
+crate::text::carry::carry_struct!(Head { time, fingerprint, newest });
+crate::text::carry::carry_struct!(default Source { clock, last_host, server, seen, last_cause, shift, newest, heads, rereading });
+crate::text::carry::carry_struct!(StreamKey { source, stream });
+crate::text::carry::carry_struct!(Episode {
     first_seen, last_seen, pairs_total, leaking_resets_total, declined_resets_total,
     last_cause, severity, last_emit, rule, first_arrival, last_active,
 });
 // `counted` is for metrics, which count from the start of this process.
-crate::state::carry_struct!(transient StreamState { pending, pairs, episode } { counted });
+crate::text::carry::carry_struct!(transient StreamState { pending, pairs, episode } { counted });
+
+/// Everything the tracker knows, as `crate::state` saves it. Version 2 only adds members (empty when
+/// absent), so one reader reads both.
+pub(crate) struct Snapshot<S, K, T, G> {
+    pub sources: Vec<(String, S)>,
+    pub streams: Vec<(K, T)>,
+    pub firing: Vec<K>,
+    /// Reset-loop alerts waiting, in order.
+    pub outbox: Vec<Alert>,
+    pub next_host_due: Micros,
+    pub stats: Stats,
+    /// Storage alerts waiting, each with its place in the whole queue
+    /// (version 2 on).
+    pub storage_outbox: Vec<(usize, StorageAlert)>,
+    /// Per server ID (version 2 on).
+    pub storage: Vec<(String, G)>,
+}
+
 

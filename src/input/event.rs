@@ -228,8 +228,8 @@ pub fn parse_size(text: &str) -> Option<u64> {
 }
 
 // The saved state's shape (see `state`).
-crate::state::carry_struct!(StreamRef { account, stream });
-crate::state::carry_struct!(Cause { text, resets, leaks });
+crate::text::carry::carry_struct!(StreamRef { account, stream });
+crate::text::carry::carry_struct!(Cause { text, resets, leaks });
 
 #[cfg(test)]
 mod tests {

@@ -1,11 +1,11 @@
 //! The detector's state on disk, for hosts that restart the module (Fluent
 //! Bit restarts; Fluent Bit 2.0-4.0.x even instantiates it for every chunk).
-//! Saved atomically (write a temporary file, then rename) in the bytes of
-//! [`crate::state`]; a damaged or foreign file is reported and ignored.
+//! Saved atomically (write a temporary file, sync it, then rename) in the
+//! bytes of `Tracker::save`; a damaged or foreign file is reported and ignored.
 
-use crate::config::Config;
-use crate::detector::Detector;
-use crate::state;
+use resetwatch::Config;
+use resetwatch::Tracker;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The state file's name inside `state_dir`.
@@ -18,33 +18,48 @@ pub fn path(cfg: &Config) -> Option<PathBuf> {
 
 /// A detector from the saved state, or a fresh one. The second value is a
 /// line to report when a file was there but could not be used.
-pub fn load(cfg: &Config) -> (Detector, Option<String>) {
-    let Some(p) = path(cfg) else { return (Detector::new(cfg.clone()), None) };
+#[inline(never)]
+pub fn load(cfg: &Config) -> (Tracker, Option<String>) {
+    let Some(p) = path(cfg) else { return (Tracker::new(cfg.clone()), None) };
     match std::fs::read(&p) {
-        Ok(bytes) => match state::restore(cfg.clone(), &bytes) {
+        Ok(bytes) => match Tracker::restore(cfg.clone(), &bytes) {
             Ok(d) => (d, None),
             Err(e) => (
-                Detector::new(cfg.clone()),
+                Tracker::new(cfg.clone()),
                 Some(format!("[resetwatch] {}: {e}; starting with an empty state", p.display())),
             ),
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Detector::new(cfg.clone()), None),
-        Err(e) => (Detector::new(cfg.clone()), Some(format!("[resetwatch] {}: {e}; starting with an empty state", p.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Tracker::new(cfg.clone()), None),
+        Err(e) => (Tracker::new(cfg.clone()), Some(format!("[resetwatch] {}: {e}; starting with an empty state", p.display()))),
     }
 }
 
-/// Writes the state: temporary file, then rename, so a reader never sees half.
-pub fn save(cfg: &Config, detector: &Detector) -> std::io::Result<()> {
+/// Writes the state of `tracker` into `cfg`'s `state_dir` (nothing when
+/// it names none), with [`write_atomically`].
+pub fn save(cfg: &Config, tracker: &Tracker) -> std::io::Result<()> {
     let Some(p) = path(cfg) else { return Ok(()) };
-    let tmp = p.with_extension("state.tmp");
-    std::fs::write(&tmp, state::save(detector))?;
-    std::fs::rename(&tmp, &p)
+    write_atomically(&p, &tracker.save())
+}
+
+/// A temporary file next to `path` (its name and `.tmp`), synced, then
+/// renamed over it: a reader never sees half a state, and a crash leaves
+/// the old state or the new one. Every state file is written by this.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Filter;
+    use resetwatch::Filter;
 
     #[test]
     fn saves_and_loads_atomically() {
@@ -53,9 +68,9 @@ mod tests {
         let cfg = Config { state_dir: Some(dir.display().to_string()), ..Config::default() };
         let (d, report) = load(&cfg);
         assert!(report.is_none());
-        let mut f = Filter::from_detector(d);
+        let mut f = Filter::from_tracker(d);
         f.ingest_line("n1", 0, b"[1] 2026/11/26 14:17:08.000000 [INF]   Version:  2.10.25");
-        save(&cfg, f.detector()).unwrap();
+        save(&cfg, f.tracker()).unwrap();
         assert!(!dir.join("resetwatch.state.tmp").exists());
         let (d, report) = load(&cfg);
         assert!(report.is_none());

@@ -12,14 +12,10 @@
 //! `ID:`; that is how loop alerts and storage alerts meet.
 
 use crate::alert::{Severity, Status};
-use crate::clock::{rfc3339, Micros, SECOND};
-use crate::json::ObjectWriter;
-use crate::jsz::{Jsz, StreamLimit, MAX_STREAMS};
-use crate::lru::Lru;
+use crate::text::clock::{Micros, SECOND};
+use crate::input::jsz::{Jsz, StreamLimit, MAX_STREAMS};
+use crate::detect::lru::Lru;
 use std::collections::VecDeque;
-
-/// The name of the storage alert.
-pub const RESERVED_STORAGE_INFLATED: &str = "nats_reserved_storage_inflated";
 
 /// Growth is measured over at most this much of the past...
 const GROWTH_WINDOW: Micros = 300 * SECOND;
@@ -32,155 +28,6 @@ const MAX_SAMPLES: usize = 32;
 /// Critical when reserved storage reaches `max_storage` within this long
 /// at the current growth, or has reached it.
 const CRITICAL_WITHIN: u64 = 3600;
-
-/// One reserved-storage alert for one server.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StorageAlert {
-    pub status: Status,
-    pub severity: Severity,
-    /// The log source whose banner printed this server ID, else the
-    /// snapshot record's own source.
-    pub source: String,
-    pub server_name: Option<String>,
-    pub server_id: String,
-    pub server_version: Option<String>,
-    pub known_leak: Option<bool>,
-    pub reserved_storage: u64,
-    /// Sum of the file streams' `max_bytes` in the snapshot (-1 as 0).
-    pub sum_max_bytes: u64,
-    pub max_storage: Option<u64>,
-    /// Change of `reserved_storage` per minute over the last five minutes
-    /// of snapshots (at least one minute).
-    pub growth_bytes_per_minute: i64,
-    /// When `reserved_storage` reaches `max_storage` at that rate; `None`
-    /// when it is not growing (or `max_storage` is unknown).
-    pub seconds_to_max_storage: Option<u64>,
-    /// Streams in a reset loop on this server now (`<account> > <stream>`).
-    pub looping_streams: Vec<String>,
-    /// The first snapshot of the two that fired it.
-    pub first_seen: Micros,
-    /// The latest snapshot.
-    pub last_seen: Micros,
-    /// The zone to print times in.
-    pub offset: Micros,
-}
-
-/// Bytes in MiB, whole from 10 MiB on, else to a tenth (integers only:
-/// float formatting would add kilobytes to the module).
-pub(crate) fn mib(n: u64) -> String {
-    const M: u128 = 1 << 20;
-    let n = n as u128;
-    if n >= 10 * M || n % M == 0 {
-        format!("{} MiB", (n + M / 2) / M)
-    } else {
-        let tenths = (n * 10 + M / 2) / M;
-        format!("{}.{} MiB", tenths / 10, tenths % 10)
-    }
-}
-
-impl StorageAlert {
-    /// Reserved bytes beyond what the streams can hold.
-    pub fn excess_bytes(&self) -> u64 {
-        self.reserved_storage.saturating_sub(self.sum_max_bytes)
-    }
-
-    fn where_(&self) -> String {
-        let id: String = self.server_id.chars().take(8).collect();
-        match &self.server_name {
-            Some(n) => format!("{n} ({id}...)"),
-            None => format!("{id}... ({})", self.source),
-        }
-    }
-
-    /// One sentence a person can act on.
-    pub fn summary(&self) -> String {
-        if self.status == Status::Resolved {
-            return format!(
-                "Reserved storage on server {} is back within its streams' max_bytes ({} reserved, {} of max_bytes).",
-                self.where_(),
-                mib(self.reserved_storage),
-                mib(self.sum_max_bytes)
-            );
-        }
-        let growth = match (self.growth_bytes_per_minute, self.seconds_to_max_storage) {
-            (g, Some(s)) if g > 0 => format!(
-                "; growing by {} a minute, max_storage ({}) reached in about {} min",
-                mib(g as u64),
-                self.max_storage.map(mib).unwrap_or_default(),
-                s.div_ceil(60)
-            ),
-            (g, None) if g > 0 => format!("; growing by {} a minute", mib(g as u64)),
-            _ => "; not growing now".to_string(),
-        };
-        let looping = if self.looping_streams.is_empty() {
-            String::new()
-        } else {
-            format!("; in a reset loop here: {}", self.looping_streams.join(", "))
-        };
-        format!(
-            "Server {} has {} of storage reserved but its file streams' max_bytes add up to {}: {} leaked by stream resets (nats-server issue 6455){growth}{looping}.",
-            self.where_(),
-            mib(self.reserved_storage),
-            mib(self.sum_max_bytes),
-            mib(self.excess_bytes())
-        )
-    }
-
-    /// What to do, in order.
-    pub fn runbook(&self) -> Vec<String> {
-        let server = self.server_name.as_deref().unwrap_or(&self.server_id);
-        let mut steps = vec![format!(
-            "Confirm on {server}: `curl -s 'http://HOST:8222/jsz?accounts=true&streams=true&config=true'`: reserved_storage above the sum of its file streams' config.max_bytes (account reserved_* are limits, not reservations)."
-        )];
-        if !self.looping_streams.is_empty() {
-            steps.push(format!(
-                "Stop the reset loop first ({}): follow the nats_stream_reset_loop alert's runbook; until it stops, every reset reserves max_bytes again.",
-                self.looping_streams.join(", ")
-            ));
-        }
-        steps.push(format!(
-            "Restart {server} (rolling, one server at a time): a server recomputes its reservations when it starts, which releases what leaked."
-        ));
-        steps.push("Upgrade nats-server to 2.10.26 or 2.11.0 or later, where resets no longer leak reservations (nats-server issue 6455, PR 6457).".to_string());
-        steps
-    }
-
-    /// Appends the alert as one JSON object.
-    pub fn write_json(&self, out: &mut Vec<u8>) {
-        let mut w = ObjectWriter::new(out);
-        w.str("alert", RESERVED_STORAGE_INFLATED)
-            .str("status", self.status.as_str())
-            .str("severity", self.severity.as_str())
-            .str("source", &self.source)
-            .opt_str("server_name", self.server_name.as_deref())
-            .str("server_id", &self.server_id)
-            .opt_str("server_version", self.server_version.as_deref())
-            .opt_bool("known_leak", self.known_leak)
-            .num("reserved_storage", clamp(self.reserved_storage))
-            .num("sum_max_bytes", clamp(self.sum_max_bytes))
-            .num("excess_bytes", clamp(self.excess_bytes()))
-            .opt_num("max_storage", self.max_storage.map(clamp))
-            .num("growth_bytes_per_minute", self.growth_bytes_per_minute)
-            .opt_num("seconds_to_max_storage", self.seconds_to_max_storage.map(clamp))
-            .str_list("looping_streams", &self.looping_streams)
-            .str("first_seen", &rfc3339(self.first_seen, self.offset))
-            .str("last_seen", &rfc3339(self.last_seen, self.offset))
-            .str("summary", &self.summary())
-            .str_list("runbook", &self.runbook());
-        w.finish();
-    }
-
-    /// The alert as a JSON string.
-    pub fn to_json(&self) -> String {
-        let mut out = Vec::new();
-        self.write_json(&mut out);
-        String::from_utf8(out).unwrap_or_default()
-    }
-}
-
-fn clamp(n: u64) -> i64 {
-    n.min(i64::MAX as u64) as i64
-}
 
 /// The judged part of a server's latest snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -220,7 +67,7 @@ pub(crate) struct ServerStorage {
 }
 
 /// One server's reserved storage as metrics show it
-/// ([`crate::Detector::server_storage`]).
+/// ([`crate::Tracker::server_storage`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerStorageGauge {
     /// As the storage alert's: the log source whose banner printed the
@@ -457,22 +304,20 @@ impl Storage {
 }
 
 // The saved state's shape (see `state`), as of version 2.
-crate::state::carry_struct!(StorageAlert {
-    status, severity, source, server_name, server_id, server_version, known_leak,
-    reserved_storage, sum_max_bytes, max_storage, growth_bytes_per_minute,
-    seconds_to_max_storage, looping_streams, first_seen, last_seen, offset,
-});
-crate::state::carry_struct!(Judged { time, reserved, sum, max_storage, inflated });
-crate::state::carry_struct!(Episode { first_seen, last_emit, severity });
-crate::state::carry_struct!(ServerStorage { log_source, jsz_source, last_time, last, streams, samples, episode });
+crate::text::carry::carry_struct!(Judged { time, reserved, sum, max_storage, inflated });
+crate::text::carry::carry_struct!(Episode { first_seen, last_emit, severity });
+crate::text::carry::carry_struct!(ServerStorage { log_source, jsz_source, last_time, last, streams, samples, episode });
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use crate::alert::storage::{mib, StorageAlert, RESERVED_STORAGE_INFLATED};
+    use crate::text::clock::rfc3339;
+    use crate::detect::tracker::Tracker;
     use super::*;
     use crate::alert::{Alert, Notice};
     use crate::config::Config;
     use crate::filter::{Filter, Seen};
-    use crate::jsz::tests::captured;
+    use crate::input::jsz::tests::captured;
 
     const MIB: u64 = 1 << 20;
     const LOGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus");
@@ -482,7 +327,7 @@ pub(crate) mod tests {
     /// hands it over (its members at the top; `tr -d '\n'`), at its `now`.
     fn feed(f: &mut Filter, name: &str) -> Vec<Notice> {
         let doc = captured(name).replace('\n', "");
-        let now = crate::jsz::parse(doc.as_bytes()).and_then(|j| j.now).unwrap();
+        let now = crate::input::jsz::parse(doc.as_bytes()).and_then(|j| j.now).unwrap();
         assert_eq!(f.ingest_record("nats.jsz", now, doc.as_bytes()), Seen::Jsz, "{name}");
         std::iter::from_fn(|| f.next_alert()).collect()
     }
@@ -496,7 +341,7 @@ pub(crate) mod tests {
         let text = std::fs::read_to_string(format!("{LOGS}/{run}/{node}.log")).unwrap();
         let mut out = Vec::new();
         for l in text.lines() {
-            let t = crate::line::split(l.as_bytes()).time(0, 0).unwrap_or(0);
+            let t = crate::input::line::split(l.as_bytes()).time(0, 0).unwrap_or(0);
             f.ingest_line(node, t, l.as_bytes());
             out.extend(std::iter::from_fn(|| f.next_alert()));
         }
@@ -530,7 +375,7 @@ pub(crate) mod tests {
         assert!(a.summary().contains("896 MiB of storage reserved"), "{}", a.summary());
         // The same snapshot again (a re-read) changes nothing.
         assert!(feed(&mut f, "s05_v2.10.25/end_n1.json").is_empty());
-        assert_eq!(f.detector().stats.jsz_snapshots, 3);
+        assert_eq!(f.tracker().stats.jsz_snapshots, 3);
     }
 
     #[test]
@@ -556,7 +401,7 @@ pub(crate) mod tests {
                 assert!(feed(&mut f, &format!("s02_v2.10.26/{when}_{n}.json")).is_empty(), "{when}_{n}");
             }
         }
-        assert_eq!(f.detector().tracked_servers(), 3);
+        assert_eq!(f.tracker().tracked_servers(), 3);
     }
 
     #[test]
@@ -616,8 +461,8 @@ pub(crate) mod tests {
     fn the_previous_verdict_survives_a_restart_of_resetwatch() {
         let mut f = Filter::new(Config::default());
         feed(&mut f, "s05_v2.10.25/victim_alone_n1.json");
-        let saved = crate::state::save(f.detector());
-        let mut g = Filter::from_detector(crate::state::restore(Config::default(), &saved).unwrap());
+        let saved = f.tracker().save();
+        let mut g = Filter::from_tracker(Tracker::restore(Config::default(), &saved).unwrap());
         let got = feed(&mut g, "s05_v2.10.25/end_n1.json");
         assert_eq!(storage(&got).len(), 1, "the second inflated snapshot after the restart fires");
         assert_eq!(storage(&got)[0].growth_bytes_per_minute, 128 * MIB as i64, "growth samples survive too");
@@ -626,8 +471,8 @@ pub(crate) mod tests {
         feed(&mut h, "s05_v2.10.25/victim_alone_n1.json");
         let doc = captured("s05_v2.10.25/end_n1.json");
         h.ingest_record("nats.jsz", 0, doc.as_bytes());
-        let restored = crate::state::restore(Config::default(), &crate::state::save(h.detector())).unwrap();
-        let mut h2 = Filter::from_detector(restored);
+        let restored = Tracker::restore(Config::default(), &h.tracker().save()).unwrap();
+        let mut h2 = Filter::from_tracker(restored);
         assert_eq!(h2.next_alert(), h.next_alert());
         assert!(h2.next_alert().and_then(|n| n.as_storage().cloned()).is_none());
     }
@@ -642,7 +487,7 @@ pub(crate) mod tests {
         let mut host_now = 0;
         for name in ["s05_v2.10.25/victim_alone_n1.json", "s05_v2.10.25/end_n1.json"] {
             let doc = captured(name).replace('\n', "");
-            host_now = crate::jsz::parse(doc.as_bytes()).and_then(|j| j.now).unwrap();
+            host_now = crate::input::jsz::parse(doc.as_bytes()).and_then(|j| j.now).unwrap();
             f.ingest_record("nats.jsz", host_now, doc.as_bytes());
         }
         for i in 0..70 {
@@ -652,7 +497,7 @@ pub(crate) mod tests {
             f.ingest_line("n1", host_now, a.as_bytes());
             f.ingest_line("n1", host_now, r.as_bytes());
         }
-        crate::state::save(f.detector())
+        f.tracker().save()
     }
 
     #[test]
@@ -667,8 +512,8 @@ pub(crate) mod tests {
         let now = rich_state();
         assert!(now.len() > 8_000, "the fixture covers spilled buckets, both outboxes and servers");
         assert_eq!(String::from_utf8_lossy(&now), String::from_utf8_lossy(&old));
-        let restored = crate::state::restore(Config { warning_pairs: 1, ..Config::default() }, &old).unwrap();
-        assert_eq!(crate::state::save(&restored), old);
+        let restored = Tracker::restore(Config { warning_pairs: 1, ..Config::default() }, &old).unwrap();
+        assert_eq!(restored.save(), old);
         for member in ["\"spilled\":[[", "\"storage_outbox\":[[", "\"samples\":[[", "\"last_cause\":[{", "\"heads\":[{", "\"rule\":\"window\""] {
             assert!(String::from_utf8_lossy(&old).contains(member), "{member}");
         }
@@ -683,9 +528,9 @@ pub(crate) mod tests {
         let v2 = std::fs::read(path).unwrap();
         assert!(v2.starts_with(b"resetwatch-state 2\n"));
         let cfg = Config { warning_pairs: 1, ..Config::default() };
-        let restored = crate::state::restore(cfg.clone(), &v2).unwrap();
-        let mut a = Filter::from_detector(restored);
-        let mut b = Filter::from_detector(crate::state::restore(cfg, &rich_state()).unwrap());
+        let restored = Tracker::restore(cfg.clone(), &v2).unwrap();
+        let mut a = Filter::from_tracker(restored);
+        let mut b = Filter::from_tracker(Tracker::restore(cfg, &rich_state()).unwrap());
         let drain = |f: &mut Filter| std::iter::from_fn(|| f.next_alert()).collect::<Vec<Notice>>();
         assert_eq!(drain(&mut a), drain(&mut b), "the waiting alerts, `rule` included");
         // The loop goes on the same way in both.
@@ -697,7 +542,7 @@ pub(crate) mod tests {
             }
         }
         assert_eq!(drain(&mut a), drain(&mut b));
-        assert_eq!(a.detector().stats.pairs, b.detector().stats.pairs);
+        assert_eq!(a.tracker().stats.pairs, b.tracker().stats.pairs);
     }
 
     #[test]
@@ -709,8 +554,8 @@ pub(crate) mod tests {
         let l = "[8368] 2026/11/26 14:30:00.000000 [WRN] Error applying entries to '$G > ORDERS': stream store EOF";
         f.ingest_line("n1", 0, l.as_bytes());
         f.ingest_line("n1", 0, l.replace("Error applying entries to '$G > ORDERS': stream store EOF", "Resetting stream cluster state for '$G > ORDERS'").as_bytes());
-        assert!(f.detector().pending_alerts() > 0);
-        let v2 = crate::state::save(f.detector());
+        assert!(f.tracker().pending_alerts() > 0);
+        let v2 = f.tracker().save();
         let body: serde_json::Value = serde_json::from_slice(&v2[v2.iter().position(|&c| c == b'\n').unwrap() + 1..]).unwrap();
         let mut v1 = body.clone();
         let obj = v1.as_object_mut().unwrap();
@@ -724,11 +569,11 @@ pub(crate) mod tests {
             a.as_object_mut().unwrap().remove("estimated_leaked_bytes");
         }
         let bytes = format!("resetwatch-state 1\n{v1}");
-        let mut restored = Filter::from_detector(crate::state::restore(Config { warning_pairs: 1, ..Config::default() }, bytes.as_bytes()).unwrap());
+        let mut restored = Filter::from_tracker(Tracker::restore(Config { warning_pairs: 1, ..Config::default() }, bytes.as_bytes()).unwrap());
         let want: Vec<Notice> = std::iter::from_fn(|| f.next_alert()).collect();
         let got: Vec<Notice> = std::iter::from_fn(|| restored.next_alert()).collect();
         assert_eq!(got, want);
-        assert!(crate::state::save(restored.detector()).starts_with(format!("resetwatch-state {}\n", crate::state::VERSION).as_bytes()));
+        assert!(restored.tracker().save().starts_with(format!("resetwatch-state {}\n", crate::state::VERSION).as_bytes()));
     }
 
     #[test]
@@ -737,8 +582,8 @@ pub(crate) mod tests {
         let mut f = Filter::new(Config::default());
         let docs = std::fs::read_to_string(format!("{SEQ}/jsz/{PAIR_25}/n2.jsonl")).unwrap();
         let log = std::fs::read_to_string(format!("{SEQ}/cluster/{PAIR_25}/n2.log")).unwrap();
-        let mut items: Vec<(Micros, bool, &str)> = docs.lines().map(|d| (crate::jsz::parse(d.as_bytes()).unwrap().now.unwrap(), true, d)).collect();
-        items.extend(log.lines().map(|l| (crate::line::split(l.as_bytes()).time(0, 0).unwrap_or(0), false, l)));
+        let mut items: Vec<(Micros, bool, &str)> = docs.lines().map(|d| (crate::input::jsz::parse(d.as_bytes()).unwrap().now.unwrap(), true, d)).collect();
+        items.extend(log.lines().map(|l| (crate::input::line::split(l.as_bytes()).time(0, 0).unwrap_or(0), false, l)));
         items.sort_by_key(|(t, _, _)| *t);
         for (t, doc, text) in items {
             if doc {
@@ -748,8 +593,8 @@ pub(crate) mod tests {
             }
         }
         let kinds: Vec<&str> = {
-            let restored = crate::state::restore(Config::default(), &crate::state::save(f.detector())).unwrap();
-            let mut g = Filter::from_detector(restored);
+            let restored = Tracker::restore(Config::default(), &f.tracker().save()).unwrap();
+            let mut g = Filter::from_tracker(restored);
             let got: Vec<Notice> = std::iter::from_fn(|| g.next_alert()).collect();
             let want: Vec<Notice> = std::iter::from_fn(|| f.next_alert()).collect();
             assert_eq!(got, want);
@@ -821,9 +666,9 @@ pub(crate) mod tests {
             d["server_id"] = format!("N{i:055}").into();
             assert_eq!(f.ingest_record("nats.jsz", 0, d.to_string().as_bytes()), Seen::Jsz);
         }
-        assert_eq!(f.detector().tracked_servers(), 10);
-        let j = crate::jsz::parse(d.to_string().as_bytes()).unwrap();
-        assert_eq!(j.streams.len(), crate::jsz::MAX_STREAMS, "kept for lookups: capped");
+        assert_eq!(f.tracker().tracked_servers(), 10);
+        let j = crate::input::jsz::parse(d.to_string().as_bytes()).unwrap();
+        assert_eq!(j.streams.len(), crate::input::jsz::MAX_STREAMS, "kept for lookups: capped");
         assert_eq!(j.sum_max_bytes, 1500 * 64 * MIB, "summed: every stream");
     }
 
@@ -847,13 +692,13 @@ pub(crate) mod tests {
         for n in ["n1", "n2", "n3"] {
             let docs = std::fs::read_to_string(format!("{SEQ}/jsz/{run}/{n}.jsonl")).unwrap();
             for d in docs.lines() {
-                let t = crate::jsz::parse(d.as_bytes()).and_then(|j| j.now).unwrap();
+                let t = crate::input::jsz::parse(d.as_bytes()).and_then(|j| j.now).unwrap();
                 items.push((t, Input::Doc(d.to_string())));
             }
             if with_logs {
                 let log = std::fs::read_to_string(format!("{SEQ}/cluster/{run}/{n}.log")).unwrap();
                 for l in log.lines() {
-                    let t = crate::line::split(l.as_bytes()).time(0, 0).unwrap_or(0);
+                    let t = crate::input::line::split(l.as_bytes()).time(0, 0).unwrap_or(0);
                     items.push((t, Input::Line(format!("{n}\t{l}"))));
                 }
             }
@@ -914,7 +759,7 @@ pub(crate) mod tests {
         let docs = std::fs::read_to_string(format!("{SEQ}/jsz/{PAIR_26}/n2.jsonl")).unwrap();
         let judged: Vec<bool> = docs
             .lines()
-            .map(|d| crate::jsz::parse(d.as_bytes()).unwrap())
+            .map(|d| crate::input::jsz::parse(d.as_bytes()).unwrap())
             .map(|j| j.reserved_storage > j.sum_max_bytes)
             .collect();
         assert_eq!(judged.iter().filter(|&&x| x).count(), 1, "the capture holds the mid-reset snapshot");
@@ -952,7 +797,7 @@ pub(crate) mod tests {
             let docs = std::fs::read_to_string(format!("{SEQ}/jsz/{PAIR_25}/{node}.jsonl")).unwrap();
             let next = docs
                 .lines()
-                .map(|d| crate::jsz::parse(d.as_bytes()).unwrap())
+                .map(|d| crate::input::jsz::parse(d.as_bytes()).unwrap())
                 .find(|j| j.now.unwrap() >= crit.last_seen)
                 .unwrap();
             assert_eq!(next.reserved_storage - next.sum_max_bytes, crit.estimated_leaked_bytes.unwrap(), "{node}");
@@ -967,11 +812,11 @@ pub(crate) mod tests {
         let mut f = Filter::new(Config::default());
         let mut moved = Vec::new();
         for d in docs.lines() {
-            let before = f.detector().stats.changes;
+            let before = f.tracker().stats.changes;
             f.ingest_record("nats.jsz", 0, d.as_bytes());
-            let j = crate::jsz::parse(d.as_bytes()).unwrap();
-            if f.detector().stats.changes != before {
-                moved.push((j.reserved_storage > j.sum_max_bytes, f.detector().pending_alerts()));
+            let j = crate::input::jsz::parse(d.as_bytes()).unwrap();
+            if f.tracker().stats.changes != before {
+                moved.push((j.reserved_storage > j.sum_max_bytes, f.tracker().pending_alerts()));
             }
         }
         // The first snapshot (flat), the first inflated one, the second

@@ -7,10 +7,10 @@
 //! that `stream` is stdout/stderr, not a NATS stream), systemd (`MESSAGE`,
 //! `_HOSTNAME`).
 
-use crate::clock::{self, Micros};
+use crate::text::clock::{self, Micros};
 use crate::config::Config;
-use crate::json::{self, Members};
-use crate::line::Line;
+use crate::text::json::{self, Members};
+use crate::input::line::Line;
 
 /// The key resetwatch adds to a record that carries an alert.
 pub const ALERT_KEY: &str = "resetwatch";
@@ -277,7 +277,7 @@ mod tests {
         let cfg = Config::default();
         let start = message_start(record.as_bytes(), &cfg.message_keys);
         let text = start.and_then(|s| message_at(record.as_bytes(), s)).unwrap_or_default();
-        source(record.as_bytes(), &cfg, tag, &crate::line::split(text.as_bytes()))
+        source(record.as_bytes(), &cfg, tag, &crate::input::line::split(text.as_bytes()))
     }
 
     #[test]
@@ -344,7 +344,7 @@ mod tests {
             ("nats.log.1", "nats.log", Rotation::Logrotate(1)),
             ("nats.log.2.gz", "nats.log", Rotation::Logrotate(2)),
             ("nats.log.gz", "nats.log", Rotation::Current),
-            // nats-facts.md: `<logfile>.yyyy.mm.dd.hh.mm.ss.nnnnnnnnn`
+            // docs/design/nats-server.md: `<logfile>.yyyy.mm.dd.hh.mm.ss.nnnnnnnnn`
             ("n1.log.2026.11.26.14.17.08.123456789", "n1.log", Rotation::Nats("2026.11.26.14.17.08.123456789".into())),
             // eight digits is no logrotate number and no nats-server stamp
             ("n1.log.2026.11.26.14.17.08.12345678", "n1.log.2026.11.26.14.17.08.12345678", Rotation::Current),

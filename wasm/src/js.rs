@@ -4,12 +4,12 @@
 //! Reading files in chunks, host times and the per-stream account are
 //! [`crate::analysis`]'s.
 
-use crate::alert::Alert;
-use crate::analysis::Analysis;
-use crate::storage::StorageAlert;
-use crate::clock::{rfc3339, Micros, SECOND};
-use crate::config::Config;
-use crate::json::ObjectWriter;
+use resetwatch::Alert;
+use resetwatch::Analysis;
+use resetwatch::StorageAlert;
+use resetwatch::clock::{rfc3339, Micros, SECOND};
+use resetwatch::Config;
+use resetwatch::json::ObjectWriter;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -170,7 +170,7 @@ pub fn version() -> String {
 /// `n1.log.2.gz` are all `n1`; the core's rule).
 #[wasm_bindgen(js_name = sourceOfFile)]
 pub fn source_of_file(name: &str) -> String {
-    crate::record::file_source(name, false)
+    resetwatch::record::file_source(name, false)
 }
 
 /// One analysis of log text: configure, feed text in chunks, read results.

@@ -70,7 +70,9 @@ fn value_end(b: &[u8], i: usize) -> Option<usize> {
 /// escaped) and the value's raw text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Member<'a> {
+    /// The member's key, as written (escapes not decoded).
     pub key: &'a [u8],
+    /// The member's value, as written.
     pub value: &'a [u8],
 }
 

@@ -1,7 +1,7 @@
 //! Finding `resetwatch.json` in the directories a WASI host made
 //! accessible, in order, and reading it.
 
-use crate::config::{Config, ConfigError};
+use resetwatch::{Config, ConfigError};
 use std::path::{Path, PathBuf};
 
 /// The configuration file's name.
@@ -116,7 +116,7 @@ mod tests {
         std::fs::write(c.join(FILE_NAME), br#"{"window_seconds": 40}"#).unwrap();
         let dirs: Vec<String> = [&a, &b, &c].iter().map(|d| d.display().to_string()).collect();
         let loaded = load(&dirs);
-        assert_eq!(loaded.config().window, 30 * crate::clock::SECOND);
+        assert_eq!(loaded.config().window, 30 * resetwatch::clock::SECOND);
         assert!(loaded.report().is_none());
         std::fs::write(b.join(FILE_NAME), br#"{"window_seconds": "x"}"#).unwrap();
         let loaded = load(&dirs);

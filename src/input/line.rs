@@ -9,16 +9,22 @@
 //! spellings of those are understood, so the shell can classify a record
 //! before decoding it.
 
-use crate::clock::{self, Micros};
+use crate::text::clock::{self, Micros};
 
 /// nats-server's log levels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
+    /// `[TRC]`
     Trace,
+    /// `[DBG]`
     Debug,
+    /// `[INF]`
     Info,
+    /// `[WRN]`
     Warn,
+    /// `[ERR]`
     Error,
+    /// `[FTL]`
     Fatal,
 }
 
@@ -76,7 +82,7 @@ pub enum Stamp<'a> {
     /// fraction): local, and no year.
     Syslog(&'a [u8]),
     /// Not on the line: the time the record around it carries
-    /// ([`crate::record::time`]), set by the filter when the line has none
+    /// ([`crate::input::record::time`]), set by the filter when the line has none
     /// of its own.
     Record(Micros),
 }
@@ -244,7 +250,7 @@ pub fn split(b: &[u8]) -> Line<'_> {
         }
     }
     line.message = b.get(i..).unwrap_or_default();
-    if !line.has_nats_prefix && !crate::event::may_matter(line.message) && !nats_shaped(line.message) {
+    if !line.has_nats_prefix && !crate::input::event::may_matter(line.message) && !nats_shaped(line.message) {
         if let Some(p) = find_event_head(line.message) {
             behind_unknown_prefix(&mut line, p);
         }
@@ -359,7 +365,7 @@ pub fn message_may_matter(b: &[u8]) -> bool {
     };
     if c == b'[' {
         return match nats_message_start(b) {
-            Some(m) => crate::event::may_matter(b.get(m..).unwrap_or_default()),
+            Some(m) => crate::input::event::may_matter(b.get(m..).unwrap_or_default()),
             None => split_may_matter(b),
         };
     }
@@ -373,7 +379,7 @@ pub fn message_may_matter(b: &[u8]) -> bool {
         let wrapped = (c.is_ascii_digit() && b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-'))
             || ((c.is_ascii_lowercase() || c.is_ascii_digit()) && may_be_stern(b));
         if !wrapped {
-            return crate::event::may_matter(b) || find_event_head(b).is_some();
+            return crate::input::event::may_matter(b) || find_event_head(b).is_some();
         }
     }
     split_may_matter(b)
@@ -565,7 +571,7 @@ fn no_wrapper_no_head(class: u8, h: &[u8; 48], rest: &[u8]) -> bool {
 /// stack, and that frame would otherwise be set up for every line.
 #[inline(never)]
 fn split_may_matter(b: &[u8]) -> bool {
-    crate::event::may_matter(split(b).message)
+    crate::input::event::may_matter(split(b).message)
 }
 
 /// Where the message starts after nats-server's prefix at the start of `b`,
@@ -869,7 +875,7 @@ fn nats_prefix<'a>(b: &'a [u8], i: usize, line: &mut Line<'a>) -> Option<usize> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::rfc3339;
+    use crate::text::clock::rfc3339;
 
     /// (line, level, rfc3339 time at offset 0 / now 2026-11-26, message)
     const LINES: &[(&str, Option<Level>, Option<&str>, &str)] = &[
@@ -1182,7 +1188,7 @@ mod tests {
             // and the quick checks agree with the full split, in both spellings
             let escaped = r.line.replace('\x1b', "\\u001b").replace('"', "\\\"");
             for b in [r.line.as_bytes(), escaped.as_bytes()] {
-                assert_eq!(message_may_matter(b), crate::event::may_matter(split(b).message), "{}", r.what);
+                assert_eq!(message_may_matter(b), crate::input::event::may_matter(split(b).message), "{}", r.what);
                 check_surely(b);
             }
         }
@@ -1246,7 +1252,7 @@ mod tests {
         for t in &texts {
             let b = t.as_bytes();
             for n in 0..=b.len() {
-                let want = crate::event::may_matter(split(&b[..n]).message);
+                let want = crate::input::event::may_matter(split(&b[..n]).message);
                 assert_eq!(message_may_matter(&b[..n]), want, "{:?}", String::from_utf8_lossy(&b[..n]));
                 matched += want as usize;
                 sure += check_surely(&b[..n]) as usize;
@@ -1269,7 +1275,7 @@ mod tests {
                         b[i] = BYTES[(x >> 32) as usize % BYTES.len()];
                     }
                 }
-                assert_eq!(message_may_matter(&b), crate::event::may_matter(split(&b).message), "{:?}", String::from_utf8_lossy(&b));
+                assert_eq!(message_may_matter(&b), crate::input::event::may_matter(split(&b).message), "{:?}", String::from_utf8_lossy(&b));
                 sure += check_surely(&b) as usize;
             }
         }

@@ -1,29 +1,6 @@
-//! What resetwatch knows about the nats-server behind a source: what its
-//! startup banner said, or what the configuration says in its place.
-
-use crate::event::Banner;
-
-/// A server's identity and limits, each `None` until known.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ServerInfo {
-    pub version: Option<String>,
-    pub name: Option<String>,
-    pub id: Option<String>,
-    /// JetStream `Max Storage:` in bytes (rounded as the banner prints it).
-    pub max_storage: Option<u64>,
-}
-
-impl ServerInfo {
-    /// Remembers one banner line.
-    pub fn learn(&mut self, b: &Banner) {
-        match b {
-            Banner::Version(v) => self.version = Some(v.clone()),
-            Banner::Name(n) => self.name = Some(n.clone()),
-            Banner::Id(i) => self.id = Some(i.clone()),
-            Banner::MaxStorage(n) => self.max_storage = Some(*n),
-        }
-    }
-}
+//! nats-server releases: reading a version string, and which releases
+//! carry the issue 6455 leak. A leaf, so that the configuration (which
+//! checks the versions it is given) and the detector share it.
 
 /// `major.minor.patch` of a version string (`2.10.25`, `v2.10.26-RC.3`,
 /// `2.11.0-beta`); the pre-release part is ignored.
@@ -44,9 +21,6 @@ pub fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
 pub fn known_leak(version: &str) -> Option<bool> {
     parse_version(version).map(|v| v < (2, 10, 26))
 }
-
-// The saved state's shape (see `state`).
-crate::state::carry_struct!(ServerInfo { version, name, id, max_storage });
 
 #[cfg(test)]
 mod tests {

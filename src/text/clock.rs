@@ -42,12 +42,19 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// A civil date and time of day, as read from a log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Civil {
+    /// The year.
     pub year: i64,
+    /// 1 to 12.
     pub month: u32,
+    /// 1 to 31.
     pub day: u32,
+    /// 0 to 23.
     pub hour: u32,
+    /// 0 to 59.
     pub minute: u32,
+    /// 0 to 60 (60: a leap second).
     pub second: u32,
+    /// 0 to 999,999.
     pub micros: u32,
 }
 

@@ -1,10 +1,15 @@
-//! The alert resetwatch raises, and its JSON form. Field names are a
-//! stable interface (docs/alerts.md#reset-loop-alert-fields); unknown values are `null`,
+//! What resetwatch says: the reset-loop alert (here), the reserved-storage
+//! alert (`storage`), the [`Notice`] that carries either, and their
+//! Alertmanager form (`alertmanager`). Field names are a stable interface
+//! (docs/alerts.md#reset-loop-alert-fields); unknown values are `null`,
 //! never absent.
 
-use crate::clock::{rfc3339, Micros, SECOND};
-use crate::json::ObjectWriter;
-use crate::storage::StorageAlert;
+pub mod alertmanager;
+pub mod storage;
+
+use crate::alert::storage::StorageAlert;
+use crate::text::clock::{rfc3339, Micros, SECOND};
+use crate::text::json::ObjectWriter;
 
 /// The name of the reset-loop alert.
 pub const RESET_LOOP: &str = "nats_stream_reset_loop";
@@ -12,11 +17,14 @@ pub const RESET_LOOP: &str = "nats_stream_reset_loop";
 /// Firing or over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
+    /// The loop goes on: pairs keep coming.
     Firing,
+    /// The loop is over: no pair for `quiet_seconds` (docs/alerts.md).
     Resolved,
 }
 
 impl Status {
+    /// The name in the alert's JSON (`firing`, `resolved`).
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Firing => "firing",
@@ -28,11 +36,14 @@ impl Status {
 /// How bad; never falls within an episode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
+    /// `warning_pairs` pairs in the window, or `leak_pairs` leaking resets (docs/alerts.md).
     Warning,
+    /// `critical_pairs` pairs in the window (docs/alerts.md).
     Critical,
 }
 
 impl Severity {
+    /// The name in the alert's JSON (`warning`, `critical`).
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Warning => "warning",
@@ -52,6 +63,7 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// The name in the alert's JSON (`window`, `leak`).
     pub fn as_str(self) -> &'static str {
         match self {
             Rule::Window => "window",
@@ -63,18 +75,29 @@ impl Rule {
 /// One reset-loop alert for one (source, account, stream).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Alert {
+    /// Firing or resolved.
     pub status: Status,
+    /// Warning or critical.
     pub severity: Severity,
     /// The rule that raised this episode's alert first; it stays for the episode.
     pub rule: Rule,
+    /// The log source (pod, file, tag) the lines came from.
     pub source: String,
+    /// `Server name:` from the source's banner.
     pub server_name: Option<String>,
+    /// `ID:` from the source's banner (how storage alerts meet loop alerts).
     pub server_id: Option<String>,
+    /// `Version:` from the banner, or the configured version (docs/alerts.md).
     pub server_version: Option<String>,
+    /// Whether that version re-reserves `max_bytes` on each reset (issue 6455).
     pub known_leak: Option<bool>,
+    /// The JetStream account (`$G`, the global account, on servers without accounts).
     pub account: String,
+    /// The stream in the loop.
     pub stream: String,
+    /// Reset pairs within the window, as of `last_seen`.
     pub pairs_in_window: u64,
+    /// The sliding window the pairs are counted in.
     pub window: Micros,
     /// Reset pairs in this episode.
     pub pairs_total: u64,
@@ -85,8 +108,11 @@ pub struct Alert {
     /// errored, account resources exceeded`) and reset causes that no reset
     /// answered.
     pub declined_resets_total: u64,
+    /// The last reset cause's text (`last sequence mismatch`, ...).
     pub last_cause: Option<String>,
+    /// The first pair of this episode, on the source's timeline.
     pub first_seen: Micros,
+    /// The latest pair (or, once resolved, when it was judged over).
     pub last_seen: Micros,
     /// The zone to print times in.
     pub offset: Micros,
@@ -272,10 +298,11 @@ impl Notice {
     pub fn name(&self) -> &'static str {
         match self {
             Notice::Loop(_) => RESET_LOOP,
-            Notice::Storage(_) => crate::storage::RESERVED_STORAGE_INFLATED,
+            Notice::Storage(_) => crate::alert::storage::RESERVED_STORAGE_INFLATED,
         }
     }
 
+    /// Firing or resolved, whichever alert this is.
     pub fn status(&self) -> Status {
         match self {
             Notice::Loop(a) => a.status,
@@ -283,6 +310,7 @@ impl Notice {
         }
     }
 
+    /// Warning or critical, whichever alert this is.
     pub fn severity(&self) -> Severity {
         match self {
             Notice::Loop(a) => a.severity,
@@ -290,6 +318,7 @@ impl Notice {
         }
     }
 
+    /// The log source the alert is about.
     pub fn source(&self) -> &str {
         match self {
             Notice::Loop(a) => &a.source,
@@ -352,15 +381,15 @@ impl From<StorageAlert> for Notice {
 
 // The saved state's shape (see `state`); `max_bytes` and
 // `estimated_leaked_bytes` (absent before version 2) read as `None`.
-crate::state::carry_enum!(Status { Firing, Resolved });
-crate::state::carry_enum!(Severity { Warning, Critical });
+crate::text::carry::carry_enum!(Status { Firing, Resolved });
+crate::text::carry::carry_enum!(Severity { Warning, Critical });
 /// `rule`, absent from states before version 3, where every alert was the window rule's.
-impl crate::state::Put for Rule {
+impl crate::text::carry::Put for Rule {
     fn put(&self, out: &mut Vec<u8>) {
-        crate::json::write_str(out, self.as_str())
+        crate::text::json::write_str(out, self.as_str())
     }
 }
-impl crate::state::Take for Rule {
+impl crate::text::carry::Take for Rule {
     fn take(v: &serde_json::Value) -> Option<Self> {
         match v.as_str()? {
             "window" => Some(Rule::Window),
@@ -372,7 +401,7 @@ impl crate::state::Take for Rule {
         Some(Rule::Window)
     }
 }
-crate::state::carry_struct!(Alert {
+crate::text::carry::carry_struct!(Alert {
     status, severity, rule, source, server_name, server_id, server_version, known_leak, account,
     stream, pairs_in_window, window, pairs_total, leaking_resets_total, declined_resets_total,
     last_cause, first_seen, last_seen, offset, max_bytes, estimated_leaked_bytes,
