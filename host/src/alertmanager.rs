@@ -188,6 +188,24 @@ pub fn alerts_url(base: &str) -> Result<String> {
     Ok(if base.ends_with("/api/v2/alerts") { base.to_string() } else { format!("{base}/api/v2/alerts") })
 }
 
+/// Every `--alertmanager` URL checked ([`alerts_url`]) and made an
+/// `.../api/v2/alerts`, each peer once: what [`Notifier::start`] starts,
+/// and what a command checks before it starts anything.
+pub fn peer_urls(base_urls: &[String]) -> Result<Vec<String>> {
+    if base_urls.is_empty() {
+        bail!("no Alertmanager URL given");
+    }
+    let mut urls: Vec<String> = Vec::new();
+    for base in base_urls {
+        let url = alerts_url(base)?;
+        if urls.contains(&url) {
+            bail!("{url}: --alertmanager given twice for the same peer");
+        }
+        urls.push(url);
+    }
+    Ok(urls)
+}
+
 /// The closing report's part about Alertmanager: `alertmanager: 8 of 8
 /// alerts delivered to URL`, and for each further peer `, 8 of 8 to URL`.
 pub fn report(peers: &[PeerDelivery]) -> String {
@@ -213,17 +231,7 @@ impl Notifier {
     /// balancer in front of them). `cfg` is the detector's configuration:
     /// the alerts' `endsAt` follow its quiet and repeat periods.
     pub fn start(base_urls: &[String], cfg: &Config) -> Result<Notifier> {
-        if base_urls.is_empty() {
-            bail!("no Alertmanager URL given");
-        }
-        let mut urls: Vec<String> = Vec::new();
-        for base in base_urls {
-            let url = alerts_url(base)?;
-            if urls.contains(&url) {
-                bail!("{url}: --alertmanager given twice for the same peer");
-            }
-            urls.push(url);
-        }
+        let urls = peer_urls(base_urls)?;
         let peers = urls.into_iter().map(Peer::start).collect::<Result<Vec<_>>>()?;
         Ok(Notifier { peers, cfg: cfg.clone(), warnings: Mutex::new(HashMap::new()) })
     }

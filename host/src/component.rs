@@ -15,6 +15,8 @@ use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::loading::{self, wt};
+
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "resetwatch",
@@ -139,8 +141,8 @@ impl DetectorComponent {
 
     /// Reads and compiles the component at `path`.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let wasm = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Self::new(&wasm).with_context(|| format!("cannot load {}", path.display()))
+        let wasm = loading::read(path)?;
+        Self::new(&wasm).with_context(|| loading::cannot_load(path))
     }
 
     /// A fresh instance and its bindings. The guest's stderr is the host's
@@ -229,11 +231,6 @@ impl Detector {
         let d = self.bindings.resetwatch_detector_detection().detector();
         wt(d.call_servers(&mut self.store, self.handle))
     }
-}
-
-/// wasmtime has its own error type; convert to add anyhow context.
-fn wt<T>(result: wasmtime::Result<T>) -> Result<T> {
-    result.map_err(anyhow::Error::from)
 }
 
 /// The core's alert from the interface's (for `resetwatch::Summary`);

@@ -134,6 +134,40 @@ pub fn group_inputs<P: AsRef<Path>>(paths: &[P]) -> Vec<(String, Vec<PathBuf>)> 
         .collect()
 }
 
+/// Why a list of inputs is refused when it names stdin twice.
+const STDIN_TWICE: &str = "`-` (stdin) given more than once";
+
+/// Checks `paths` as [`Merged::open`] opens them, in the same order and
+/// with the same errors (stdin at most once; every file there to open and
+/// not a directory), so that a command refuses a bad list before it
+/// starts anything. The files are opened and closed; nothing is read.
+pub fn check_inputs<P: AsRef<Path>>(paths: &[P]) -> Result<()> {
+    let mut stdin_seen = false;
+    for (_, parts) in group_inputs(paths) {
+        for path in &parts {
+            if path == Path::new("-") {
+                if std::mem::replace(&mut stdin_seen, true) {
+                    bail!(STDIN_TWICE);
+                }
+            } else {
+                open_file(path)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One file input, opened, and its metadata: the one place that says why
+/// a file cannot be an input.
+fn open_file(path: &Path) -> Result<(File, std::fs::Metadata)> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let meta = file.metadata().with_context(|| crate::loading::cannot_read(path))?;
+    if meta.is_dir() {
+        bail!("{} is a directory", path.display());
+    }
+    Ok((file, meta))
+}
+
 /// Counts the bytes read from an underlying file (for the progress bar:
 /// compressed bytes for gzip, so the total is the files' sizes).
 struct Counting<R> {
@@ -310,16 +344,12 @@ impl Merged {
             for path in &parts {
                 let stdin = path == Path::new("-");
                 if stdin && std::mem::replace(&mut stdin_seen, true) {
-                    bail!("`-` (stdin) given more than once");
+                    bail!(STDIN_TWICE);
                 }
                 let (raw, len, mtime): (Box<dyn Read>, _, _) = if stdin {
                     (Box::new(io::stdin()), None, wall_clock())
                 } else {
-                    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-                    let meta = file.metadata().with_context(|| format!("cannot read {}", path.display()))?;
-                    if meta.is_dir() {
-                        bail!("{} is a directory", path.display());
-                    }
+                    let (file, meta) = open_file(path)?;
                     let mtime = meta.modified().map_or(0, micros_of);
                     (Box::new(file), meta.is_file().then_some(meta.len()), mtime)
                 };

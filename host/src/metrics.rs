@@ -41,10 +41,16 @@ type Labels = Vec<(&'static str, String)>;
 
 fn stream_labels(s: &StreamCounts) -> Labels {
     let mut l = vec![("account", s.account.clone()), ("stream", s.stream.clone()), ("source", s.source.clone())];
-    if let Some(n) = &s.server_name {
-        l.push(("server_name", n.clone()));
-    }
+    push_server_name(&mut l, s.server_name.as_deref());
     l
+}
+
+/// `server_name`, left out while the server's banner has not been seen
+/// (never an empty label): the one rule for stream and server series.
+fn push_server_name(labels: &mut Labels, name: Option<&str>) {
+    if let Some(n) = name {
+        labels.push(("server_name", n.to_string()));
+    }
 }
 
 /// Encodes the snapshot on each scrape.
@@ -97,9 +103,7 @@ impl Collector for SnapshotCollector {
         )?;
         for s in &snap.servers {
             let mut labels: Labels = vec![("source", s.source.clone())];
-            if let Some(n) = &s.server_name {
-                labels.push(("server_name", n.clone()));
-            }
+            push_server_name(&mut labels, s.server_name.as_deref());
             ConstGauge::new(s.excess_bytes.min(i64::MAX as u64) as i64).encode(m.encode_family(&labels)?)?;
         }
         Ok(())
@@ -127,7 +131,7 @@ pub struct Exporter {
 }
 
 impl Exporter {
-    /// Listens on `addrs` (checked by [`crate::listen::checked_addr`]).
+    /// Listens on `addrs` (checked by [`crate::vector::listen::checked_addr`]).
     pub fn start(flag_value: &str, addrs: &[SocketAddr]) -> Result<Exporter> {
         let server = tiny_http::Server::http(addrs).map_err(|e| anyhow!("cannot listen on --metrics {flag_value}: {e}"))?;
         let addr = server.server_addr().to_ip().ok_or_else(|| anyhow!("--metrics {flag_value}: not an IP address"))?;

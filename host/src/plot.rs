@@ -20,6 +20,8 @@ use svg::node::element::path::Data;
 use svg::node::element::{Circle, Group, Line, Path, Rectangle, Style, Text, Title};
 use svg::Document;
 
+use crate::text::plural;
+
 const WIDTH: f64 = 960.0;
 const LEFT: f64 = 56.0;
 const RIGHT: f64 = 24.0;
@@ -157,22 +159,29 @@ impl Timeline {
         doc.to_string()
     }
 
+    /// One lane, drawn back to front: title, alert spans, frame and
+    /// thresholds, the pairs in the window, the time axis.
     fn lane_group(&self, lane: &Lane, x: &Scale, top: f64) -> Group {
-        let plot_top = top + LANE_TITLE;
-        let plot_bottom = plot_top + LANE_PLOT;
         let peak = lane.pairs.iter().map(|p| p.1).max().unwrap_or(0);
         let counts = window_counts(&lane.pairs, self.window);
         let ymax = (self.critical_pairs as u64).max(peak).max(counts.iter().map(|c| c.1).max().unwrap_or(0)).max(1) as f64
             * 1.15;
-        let y = |n: f64| plot_bottom - n / ymax * LANE_PLOT;
-        let mut g = Group::new().set("class", "lane");
+        let at = LaneBox { top, plot_top: top + LANE_TITLE, plot_bottom: top + LANE_TITLE + LANE_PLOT, ymax };
+        let g = Group::new().set("class", "lane");
+        let g = self.lane_title(g, lane, peak, &at);
+        let g = self.alert_spans(g, lane, x, &at);
+        let g = self.frame_and_thresholds(g, x, &at);
+        let g = self.pairs_in_window(g, lane, &counts, x, &at);
+        self.time_axis(g, x, &at)
+    }
 
-        // Title: where, what, how bad.
+    /// Title: where, what, how bad.
+    fn lane_title(&self, mut g: Group, lane: &Lane, peak: u64, at: &LaneBox) -> Group {
         let firing_at_end = lane.spans.last().is_some_and(|s| s.end.is_none());
         let mut note = format!(
             "{} pair{}, peak {} in {} s",
             lane.pairs.len(),
-            if lane.pairs.len() == 1 { "" } else { "s" },
+            plural(lane.pairs.len() as u64),
             peak,
             self.window / SECOND
         );
@@ -191,11 +200,15 @@ impl Timeline {
             Text::new(format!("{} · {} > {}", lane.source, lane.account, lane.stream))
                 .set("class", "lane-title")
                 .set("x", LEFT)
-                .set("y", top + 17.0),
+                .set("y", at.top + 17.0),
         );
-        g = g.add(Text::new(note).set("class", "lane-note").set("x", WIDTH - RIGHT).set("y", top + 17.0).set("text-anchor", "end"));
+        g.add(Text::new(note).set("class", "lane-note").set("x", WIDTH - RIGHT).set("y", at.top + 17.0).set("text-anchor", "end"))
+    }
 
-        // Alert spans, behind everything else.
+    /// Alert spans, behind everything else: amber while `warning`, red
+    /// once `critical`, labelled with how they ended.
+    fn alert_spans(&self, mut g: Group, lane: &Lane, x: &Scale, at: &LaneBox) -> Group {
+        let plot_top = at.plot_top;
         for span in &lane.spans {
             let end = span.end.unwrap_or(x.to);
             let crit = span.critical_from.map(|c| c.clamp(span.start, end));
@@ -228,12 +241,15 @@ impl Timeline {
                     .set("style", format!("fill:{CRITICAL}")),
             );
         }
+        g
+    }
 
-        // Frame and thresholds.
+    /// Frame and the `warning_pairs` / `critical_pairs` thresholds.
+    fn frame_and_thresholds(&self, mut g: Group, x: &Scale, at: &LaneBox) -> Group {
         g = g.add(
             Rectangle::new()
                 .set("x", x.left)
-                .set("y", plot_top)
+                .set("y", at.plot_top)
                 .set("width", x.right - x.left)
                 .set("height", LANE_PLOT)
                 .set("fill", "none")
@@ -242,7 +258,7 @@ impl Timeline {
         for (n, colour, label) in
             [(self.warning_pairs, WARNING, "warning"), (self.critical_pairs, CRITICAL, "critical")]
         {
-            let yy = r1(y(n as f64));
+            let yy = r1(at.y(n as f64));
             g = g.add(
                 Line::new()
                     .set("class", format!("threshold {label}"))
@@ -263,15 +279,18 @@ impl Timeline {
                     .set("style", format!("fill:{colour}")),
             );
         }
-        g = g.add(Text::new("0").set("class", "axis").set("x", x.left - 4.0).set("y", plot_bottom + 3.0).set("text-anchor", "end"));
+        g.add(Text::new("0").set("class", "axis").set("x", x.left - 4.0).set("y", at.plot_bottom + 3.0).set("text-anchor", "end"))
+    }
 
-        // Pairs in the window over time.
-        let mut data = Data::new().move_to((x.left, r1(y(0.0))));
-        for &(t, n) in &counts {
+    /// Pairs in the window over time (a step line), and a dot per pair at
+    /// the count the detector gave it.
+    fn pairs_in_window(&self, mut g: Group, lane: &Lane, counts: &[(Micros, u64)], x: &Scale, at: &LaneBox) -> Group {
+        let mut data = Data::new().move_to((x.left, r1(at.y(0.0))));
+        for &(t, n) in counts {
             if t > x.to {
                 break;
             }
-            data = data.horizontal_line_to(x.at(t)).vertical_line_to(r1(y(n as f64)));
+            data = data.horizontal_line_to(x.at(t)).vertical_line_to(r1(at.y(n as f64)));
         }
         data = data.horizontal_line_to(x.right);
         g = g.add(Path::new().set("class", "in-window").set("d", data).set("fill", "none").set("stroke", LINE).set("stroke-width", 1.5));
@@ -280,14 +299,18 @@ impl Timeline {
                 Circle::new()
                     .set("class", "pair")
                     .set("cx", x.at(*t))
-                    .set("cy", r1(y(*n as f64)))
+                    .set("cy", r1(at.y(*n as f64)))
                     .set("r", 3.2)
                     .set("fill", LINE)
                     .add(Title::new(format!("{}  pair {} in window: {}", x.label_full(*t, self.offset), n, cause))),
             );
         }
+        g
+    }
 
-        // Time axis.
+    /// Time axis: ticks at round local times.
+    fn time_axis(&self, mut g: Group, x: &Scale, at: &LaneBox) -> Group {
+        let plot_bottom = at.plot_bottom;
         for t in x.ticks(self.offset) {
             let xx = x.at(t);
             g = g.add(
@@ -302,6 +325,22 @@ impl Timeline {
             );
         }
         g
+    }
+}
+
+/// Where one lane is drawn: its top, its plot area, and the count at the
+/// plot's top edge.
+struct LaneBox {
+    top: f64,
+    plot_top: f64,
+    plot_bottom: f64,
+    ymax: f64,
+}
+
+impl LaneBox {
+    /// A count to y.
+    fn y(&self, n: f64) -> f64 {
+        self.plot_bottom - n / self.ymax * LANE_PLOT
     }
 }
 

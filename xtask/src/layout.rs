@@ -243,6 +243,16 @@ fn the_cores_modules_and_folders_import_each_other_without_a_cycle() {
 }
 
 #[test]
+fn the_hosts_modules_and_folders_import_each_other_without_a_cycle() {
+    check_acyclic("host/src");
+}
+
+#[test]
+fn the_shells_modules_import_each_other_without_a_cycle() {
+    check_acyclic("wasm/src");
+}
+
+#[test]
 fn the_core_holds_no_unsafe_and_the_shells_hold_it_all() {
     let mut files = Vec::new();
     rust_files(&root().join("src"), &mut files);

@@ -202,7 +202,7 @@ fn lower_to_mvp(input: &Path, out: &Path) -> Result {
     cmd.args(["--strip-target-features", "-o"]).arg(out);
     run(cmd)?;
     // A second pass with only MVP enabled: binaryen's validator refuses
-    // anything post-MVP left over (host/src/wasm_check.rs checks again).
+    // anything post-MVP left over (host/src/fluent_bit/check.rs checks again).
     let mut check = Command::new("node");
     check.current_dir(root()).arg(&wasm_opt).arg(out).args(["--mvp-features", "-o"]).arg(out);
     run(check)

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
-use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Lifecycle, Outcome};
-use resetwatch_host::{tail, wasm_check};
+use resetwatch_host::fluent_bit::{check as wasm_check, tail, FluentBitHost, FluentBitOptions, Lifecycle, Outcome};
+use resetwatch_host::loading;
+
+use crate::cmd::stdout;
 
 const DEFAULT_WASM: &str = "dist/resetwatch.wasm";
 
@@ -42,44 +44,120 @@ pub struct Args {
     files: Vec<PathBuf>,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
-    let wasm = match std::fs::read(&args.wasm) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == ErrorKind::NotFound && args.wasm == Path::new(DEFAULT_WASM) => {
-            bail!("{DEFAULT_WASM} not found; build it with `cargo xtask dist`")
+/// The command line, checked: the module read and statically checked,
+/// the filter's options, and log files that exist.
+struct Settings {
+    wasm_path: PathBuf,
+    wasm: Vec<u8>,
+    report: wasm_check::Report,
+    options: FluentBitOptions,
+    per_chunk: Option<u64>,
+    summary: bool,
+    files: Vec<PathBuf>,
+}
+
+impl Settings {
+    /// Every check of the flags, before anything is loaded or written.
+    fn check(args: Args) -> Result<Settings> {
+        let wasm = match std::fs::read(&args.wasm) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound && args.wasm == Path::new(DEFAULT_WASM) => {
+                bail!("{DEFAULT_WASM} not found; build it with `cargo xtask dist`")
+            }
+            Err(e) => return Err(e).with_context(|| loading::cannot_read(&args.wasm)),
+        };
+        let report = wasm_check::check_fluent_bit_module_for(&wasm, &args.function_name)
+            .with_context(|| loading::cannot_load(&args.wasm))?;
+        // The log files must exist; they are read once the filter is loaded.
+        for f in &args.files {
+            std::fs::metadata(f).with_context(|| loading::cannot_read(f))?;
         }
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", args.wasm.display())),
-    };
-    let report = wasm_check::check_fluent_bit_module_for(&wasm, &args.function_name)
-        .with_context(|| format!("cannot load {}", args.wasm.display()))?;
-    for warning in report.fluent_bit_warnings() {
-        eprintln!("note: {}: {warning}", args.wasm.display());
+        let mut options = FluentBitOptions {
+            function_name: args.function_name.clone(),
+            wasm_heap_size: args.heap_size,
+            lifecycle: if args.per_chunk.is_some() {
+                Lifecycle::PerChunk
+            } else {
+                Lifecycle::PerProcess
+            },
+            inherit_stderr: true,
+            ..FluentBitOptions::default()
+        };
+        if !args.accessible_paths.is_empty() {
+            options.accessible_paths = args.accessible_paths.clone();
+        }
+        Ok(Settings {
+            wasm_path: args.wasm,
+            wasm,
+            report,
+            options,
+            per_chunk: args.per_chunk,
+            summary: args.summary,
+            files: args.files,
+        })
     }
+}
 
-    let mut options = FluentBitOptions {
-        function_name: args.function_name.clone(),
-        wasm_heap_size: args.heap_size,
-        lifecycle: if args.per_chunk.is_some() {
-            Lifecycle::PerChunk
-        } else {
-            Lifecycle::PerProcess
-        },
-        inherit_stderr: true,
-        ..FluentBitOptions::default()
-    };
-    if !args.accessible_paths.is_empty() {
-        options.accessible_paths = args.accessible_paths.clone();
+/// What became of the records.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    changed: u64,
+    dropped: u64,
+    /// With `--summary`: the alerts, for the summary at the end.
+    alerts: Vec<serde_json::Value>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let s = Settings::check(args)?;
+    for warning in s.report.fluent_bit_warnings() {
+        eprintln!("note: {}: {warning}", s.wasm_path.display());
     }
-    let mut host = FluentBitHost::new(&wasm, options)
-        .with_context(|| format!("cannot load {}", args.wasm.display()))?;
+    let mut host = FluentBitHost::new(&s.wasm, s.options.clone())
+        .with_context(|| loading::cannot_load(&s.wasm_path))?;
 
-    let records = tail::read_files(&args.files)?;
+    let records = tail::read_files(&s.files)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let (mut passed, mut changed, mut dropped) = (0u64, 0u64, 0u64);
-    let mut alerts = Vec::new();
+    let tally = filter_records(&s, &mut host, &records, &mut out)?;
+    if s.summary {
+        out.write_all(summary(&tally.alerts).as_bytes()).context("cannot write to stdout")?;
+    }
+    stdout::written(out.flush())?;
+
+    let guest_stdout = host.take_guest_stdout();
+    if !guest_stdout.is_empty() {
+        eprintln!(
+            "guest stdout ({} bytes):\n{}",
+            guest_stdout.len(),
+            String::from_utf8_lossy(&guest_stdout)
+        );
+    }
+    let Tally { passed, changed, dropped, .. } = tally;
+    eprintln!(
+        "records in: {}, passed byte-identical: {passed}, changed (alerts): {changed}, dropped: {dropped}{}",
+        records.len(),
+        if s.per_chunk.is_some() { format!(", instances: {}", host.instantiations()) } else { String::new() }
+    );
+    Ok(if dropped > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Every record through the filter, in order, as Fluent Bit would (a new
+/// chunk every `--per-chunk` records): changed ones out (or kept for the
+/// summary), dropped ones reported on stderr.
+fn filter_records(
+    s: &Settings,
+    host: &mut FluentBitHost,
+    records: &[tail::TailRecord],
+    out: &mut impl Write,
+) -> Result<Tally> {
+    let mut tally = Tally::default();
     for (i, rec) in records.iter().enumerate() {
-        if let Some(n) = args.per_chunk {
+        if let Some(n) = s.per_chunk {
             if (i as u64).is_multiple_of(n) {
                 host.new_chunk()?;
             }
@@ -95,47 +173,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
             eprintln!("warning: {at}: {warning}");
         }
         match result.outcome {
-            Outcome::Output(bytes) if bytes == rec.record.as_bytes() => passed += 1,
+            Outcome::Output(bytes) if bytes == rec.record.as_bytes() => tally.passed += 1,
             Outcome::Output(bytes) => {
-                changed += 1;
-                if args.summary {
-                    alerts.extend(serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|mut r| r.get_mut("resetwatch").map(std::mem::take)));
+                tally.changed += 1;
+                if s.summary {
+                    tally.alerts.extend(serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|mut r| r.get_mut("resetwatch").map(std::mem::take)));
                 } else {
-                    write_line(&mut out, &bytes)?;
+                    write_line(out, &bytes)?;
                 }
             }
             Outcome::Dropped(reason) => {
-                dropped += 1;
+                tally.dropped += 1;
                 eprintln!("error: {at}: record dropped: {reason}");
             }
         }
     }
-    if args.summary {
-        out.write_all(summary(&alerts).as_bytes()).context("cannot write to stdout")?;
-    }
-    match out.flush() {
-        Err(e) if e.kind() == ErrorKind::BrokenPipe => {}
-        other => other.context("cannot write to stdout")?,
-    }
-
-    let guest_stdout = host.take_guest_stdout();
-    if !guest_stdout.is_empty() {
-        eprintln!(
-            "guest stdout ({} bytes):\n{}",
-            guest_stdout.len(),
-            String::from_utf8_lossy(&guest_stdout)
-        );
-    }
-    eprintln!(
-        "records in: {}, passed byte-identical: {passed}, changed (alerts): {changed}, dropped: {dropped}{}",
-        records.len(),
-        if args.per_chunk.is_some() { format!(", instances: {}", host.instantiations()) } else { String::new() }
-    );
-    Ok(if dropped > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(tally)
 }
 
 /// One record per line; re-serialized compactly if the guest's JSON spans lines.
@@ -148,10 +201,7 @@ fn write_line(out: &mut impl Write, json: &[u8]) -> Result<()> {
     } else {
         out.write_all(json).and_then(|_| out.write_all(b"\n"))
     };
-    match res {
-        Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to stdout"),
-    }
+    stdout::written(res).map(|_| ())
 }
 
 /// `--summary`: one paragraph per looping stream, from its latest alert

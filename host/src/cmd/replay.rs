@@ -13,26 +13,32 @@
 //! ([`resetwatch_host::alertmanager`]); what could not be delivered is
 //! reported on stderr at the end.
 
-use std::io::{ErrorKind, IsTerminal as _, Write};
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Context as _, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use resetwatch::clock::{rfc3339, Micros};
+use anyhow::{Context as _, Result};
+use resetwatch::clock::Micros;
 use resetwatch::{Config, Summary};
 use resetwatch_host::alertmanager::{self, Notifier};
 use resetwatch_host::component::{self, DetectorComponent, Status};
-use resetwatch_host::logs::{Kind, Merged};
+use resetwatch_host::logs::{self, Kind, Merged};
 use resetwatch_host::plot::Timeline;
+use resetwatch_host::text::{plural, zone};
+
+use crate::cmd::config::ConfigFile;
+use crate::cmd::stdout;
+
+mod progress;
+mod table;
+
+use progress::Progress;
+use table::print_summary;
 
 /// Exit status when `--fail-on-alert` is given and an alert fired (1 is
 /// for errors, 2 for usage errors).
 pub const ALERT_EXIT: u8 = 3;
-
-/// How long a replay runs before the progress bar shows.
-const PROGRESS_AFTER: Duration = Duration::from_millis(500);
 
 /// How often (in lines) progress and reset pairs are collected.
 const BATCH: u64 = 4096;
@@ -68,86 +74,85 @@ pub struct Args {
     alertmanager_deadline: f64,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
-    let config_json = match &args.config {
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
-        None => "{}".to_string(),
-    };
-    let component = DetectorComponent::embedded_or(args.wasm.as_deref())?;
-    let mut detector = match component.create(&config_json)? {
-        Ok(d) => d,
-        Err(e) => {
-            let at = args.config.as_deref().map_or("configuration".to_string(), |p| p.display().to_string());
-            bail!("{at}: {}", e.message())
-        }
-    };
-    // The component accepted it, so the core's parser does too: the host
-    // needs the line offset and message keys (line times) and thresholds.
-    let cfg = Config::from_json(config_json.as_bytes()).unwrap_or_default();
-    detector.record_pairs(true)?;
-    let notifier = (!args.alertmanager.is_empty()).then(|| Notifier::start(&args.alertmanager, &cfg)).transpose()?;
+/// The command line, checked: the configuration read, the Alertmanager
+/// URLs and the inputs refused if bad, before anything is loaded.
+struct Settings {
+    config: ConfigFile,
+    /// The host's reading of the configuration: line offset and message
+    /// keys (line times) and thresholds. The component is the judge of
+    /// the document (`ConfigFile::create`), so a document the core cannot
+    /// read is not refused here.
+    cfg: Config,
+    wasm: Option<PathBuf>,
+    files: Vec<PathBuf>,
+    plot: Option<PathBuf>,
+    fail_on_alert: bool,
+    alertmanager: Vec<String>,
+    alertmanager_deadline: Duration,
+}
 
-    let mut logs = Merged::open(&args.files, &cfg)?;
+impl Settings {
+    /// Every check of the flags, before anything is loaded or written.
+    fn check(args: Args) -> Result<Settings> {
+        let config = ConfigFile::read(args.config.as_deref())?;
+        let cfg = Config::from_json(config.json.as_bytes()).unwrap_or_default();
+        if !args.alertmanager.is_empty() {
+            alertmanager::peer_urls(&args.alertmanager)?;
+        }
+        logs::check_inputs(&args.files)?;
+        Ok(Settings {
+            config,
+            cfg,
+            wasm: args.wasm,
+            files: args.files,
+            plot: args.plot,
+            fail_on_alert: args.fail_on_alert,
+            alertmanager: args.alertmanager,
+            alertmanager_deadline: Duration::from_secs_f64(args.alertmanager_deadline.clamp(0.0, 3600.0)),
+        })
+    }
+}
+
+/// What the replay saw.
+#[derive(Default)]
+struct Tally {
+    records: u64,
+    lines: u64,
+    alerts: u64,
+    /// An alert fired (for `--fail-on-alert`).
+    fired: bool,
+    /// The first and last line time (the plot's extent).
+    span: Option<(Micros, Micros)>,
+}
+
+/// What the replay builds besides its output: the per-stream table and
+/// the plot, both fed from the component's reset pairs and alerts.
+struct Views {
+    summary: Summary,
+    timeline: Timeline,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let s = Settings::check(args)?;
+    let component = DetectorComponent::embedded_or(s.wasm.as_deref())?;
+    let mut detector = s.config.create(&component)?;
+    detector.record_pairs(true)?;
+    let notifier = (!s.alertmanager.is_empty()).then(|| Notifier::start(&s.alertmanager, &s.cfg)).transpose()?;
+
+    let mut logs = Merged::open(&s.files, &s.cfg)?;
     say_which_files_make_which_source(&logs);
     let progress = Progress::new(logs.total_bytes());
-    let mut summary = Summary::default();
-    let mut timeline = Timeline::new(&cfg);
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let mut stdout_open = true;
-    let (mut records, mut lines, mut alerts, mut fired) = (0u64, 0u64, 0u64, false);
-    let mut span: Option<(Micros, Micros)> = None;
-    let mut n = 0u64;
-    while let Some(entry) = logs.next_entry()? {
-        n += 1;
-        let source = logs.source(entry.input);
-        let time_ns = entry.time.saturating_mul(1000);
-        let due = match entry.kind {
-            Kind::Record => {
-                records += 1;
-                detector.process(source, time_ns, &entry.bytes)?.alerts
-            }
-            Kind::Line => {
-                lines += 1;
-                detector.process_line(source, time_ns, &entry.bytes)?
-            }
-        };
-        span = Some(span.map_or((entry.time, entry.time), |(a, b)| (a.min(entry.time), b.max(entry.time))));
-        if !due.is_empty() {
-            // Pairs first: the alert's span starts at a pair.
-            collect_pairs(&mut detector, &mut summary, &mut timeline)?;
-        }
-        for n in due {
-            alerts += 1;
-            fired |= n.status() == Status::Firing;
-            // The per-stream table and the plot are about reset loops;
-            // storage alerts (from /jsz records) go to stdout only.
-            if let Some(a) = n.as_loop() {
-                let core = component::core_alert(a, cfg.line_utc_offset);
-                summary.add_alert(&core);
-                timeline.add_alert(&core, entry.time);
-            }
-            if let Some(am) = &notifier {
-                am.send(n.json());
-            }
-            if stdout_open {
-                stdout_open = progress.suspend(|| write_line(&mut out, n.json().as_bytes()))?;
-            }
-        }
-        if n.is_multiple_of(BATCH) {
-            collect_pairs(&mut detector, &mut summary, &mut timeline)?;
-            progress.update(logs.bytes_read(), n);
-        }
-    }
-    collect_pairs(&mut detector, &mut summary, &mut timeline)?;
+    let mut views = Views { summary: Summary::default(), timeline: Timeline::new(&s.cfg) };
+    let tally = replay_all(&mut detector, &mut logs, &s.cfg, notifier.as_ref(), &mut views, &progress)?;
+    collect_pairs(&mut detector, &mut views)?;
     let unknown = detector.unknown_layouts()?;
     progress.finish();
-    let delivery = notifier.map(|n| n.finish(Duration::from_secs_f64(args.alertmanager_deadline.clamp(0.0, 3600.0))));
+    let delivery = notifier.map(|n| n.finish(s.alertmanager_deadline));
 
     let files = logs.inputs().len();
-    print_summary(&summary, cfg.line_utc_offset, &format!(
-        "{files} input{}, {records} record{} and {lines} raw line{}, {alerts} alert{}",
-        plural(files as u64), plural(records), plural(lines), plural(alerts)
+    print_summary(&views.summary, s.cfg.line_utc_offset, &format!(
+        "{files} input{}, {} record{} and {} raw line{}, {} alert{}",
+        plural(files as u64), tally.records, plural(tally.records), tally.lines, plural(tally.lines), tally.alerts, plural(tally.alerts)
     ));
     for u in &unknown {
         eprintln!(
@@ -161,27 +166,93 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(peers) = &delivery {
         eprintln!("{}", alertmanager::report(peers));
     }
-    if let Some(path) = &args.plot {
-        let (from, to) = span.unwrap_or((0, 0));
-        let names: Vec<String> = logs
-            .inputs()
-            .iter()
-            .flat_map(|i| &i.paths)
-            .map(|p| p.file_name().map_or("stdin".into(), |n| n.to_string_lossy().into_owned()))
-            .collect();
-        let subtitle = format!(
-            "{} · window {} s · warning at {}, critical at {} pairs · times {}",
-            names.join(", "),
-            cfg.window / 1_000_000,
-            cfg.warning_pairs,
-            cfg.critical_pairs,
-            zone(cfg.line_utc_offset)
-        );
-        let svg = timeline.svg(from, to, "resetwatch replay: reset pairs in the window, per stream", &subtitle);
-        std::fs::write(path, svg).with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("plot: {}", path.display());
+    if let Some(path) = &s.plot {
+        write_plot(path, &views.timeline, &logs, &s.cfg, tally.span)?;
     }
-    Ok(if args.fail_on_alert && fired { ExitCode::from(ALERT_EXIT) } else { ExitCode::SUCCESS })
+    Ok(if s.fail_on_alert && tally.fired { ExitCode::from(ALERT_EXIT) } else { ExitCode::SUCCESS })
+}
+
+/// Every line of the merged inputs through the detector at its line time;
+/// alerts out on stdout (and to Alertmanager) as they fall due.
+fn replay_all(
+    detector: &mut component::Detector,
+    logs: &mut Merged,
+    cfg: &Config,
+    notifier: Option<&Notifier>,
+    views: &mut Views,
+    progress: &Progress,
+) -> Result<Tally> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut stdout_open = true;
+    let mut tally = Tally::default();
+    let mut n = 0u64;
+    while let Some(entry) = logs.next_entry()? {
+        n += 1;
+        let source = logs.source(entry.input);
+        let time_ns = entry.time.saturating_mul(1000);
+        let due = match entry.kind {
+            Kind::Record => {
+                tally.records += 1;
+                detector.process(source, time_ns, &entry.bytes)?.alerts
+            }
+            Kind::Line => {
+                tally.lines += 1;
+                detector.process_line(source, time_ns, &entry.bytes)?
+            }
+        };
+        tally.span = Some(tally.span.map_or((entry.time, entry.time), |(a, b)| (a.min(entry.time), b.max(entry.time))));
+        if !due.is_empty() {
+            // Pairs first: the alert's span starts at a pair.
+            collect_pairs(detector, views)?;
+        }
+        for n in due {
+            tally.alerts += 1;
+            tally.fired |= n.status() == Status::Firing;
+            // The per-stream table and the plot are about reset loops;
+            // storage alerts (from /jsz records) go to stdout only.
+            if let Some(a) = n.as_loop() {
+                let core = component::core_alert(a, cfg.line_utc_offset);
+                views.summary.add_alert(&core);
+                views.timeline.add_alert(&core, entry.time);
+            }
+            if let Some(am) = notifier {
+                am.send(n.json());
+            }
+            if stdout_open {
+                stdout_open = progress.suspend(|| write_line(&mut out, n.json().as_bytes()))?;
+            }
+        }
+        if n.is_multiple_of(BATCH) {
+            collect_pairs(detector, views)?;
+            progress.update(logs.bytes_read(), n);
+        }
+    }
+    Ok(tally)
+}
+
+/// `--plot FILE.svg`: the timeline from the first line time to the last,
+/// titled with the inputs and the thresholds.
+fn write_plot(path: &Path, timeline: &Timeline, logs: &Merged, cfg: &Config, span: Option<(Micros, Micros)>) -> Result<()> {
+    let (from, to) = span.unwrap_or((0, 0));
+    let names: Vec<String> = logs
+        .inputs()
+        .iter()
+        .flat_map(|i| &i.paths)
+        .map(|p| p.file_name().map_or("stdin".into(), |n| n.to_string_lossy().into_owned()))
+        .collect();
+    let subtitle = format!(
+        "{} · window {} s · warning at {}, critical at {} pairs · times {}",
+        names.join(", "),
+        cfg.window / 1_000_000,
+        cfg.warning_pairs,
+        cfg.critical_pairs,
+        zone(cfg.line_utc_offset)
+    );
+    let svg = timeline.svg(from, to, "resetwatch replay: reset pairs in the window, per stream", &subtitle);
+    std::fs::write(path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("plot: {}", path.display());
+    Ok(())
 }
 
 /// Says on stderr which files make which source, when that is not just
@@ -189,7 +260,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 /// whose stems collide and that take their folder's name.
 fn say_which_files_make_which_source(logs: &Merged) {
     for i in logs.inputs() {
-        let plain = i.paths.len() == 1 && resetwatch_host::logs::source_for(&i.paths[0]) == i.source;
+        let plain = i.paths.len() == 1 && logs::source_for(&i.paths[0]) == i.source;
         if !plain {
             let files: Vec<String> = i.paths.iter().map(|p| p.display().to_string()).collect();
             eprintln!("source {}: {}", i.source, files.join(", "));
@@ -197,145 +268,19 @@ fn say_which_files_make_which_source(logs: &Merged) {
     }
 }
 
-fn collect_pairs(
-    detector: &mut component::Detector,
-    summary: &mut Summary,
-    timeline: &mut Timeline,
-) -> Result<()> {
+/// The reset pairs the component recorded since last asked, into the
+/// table and the plot.
+fn collect_pairs(detector: &mut component::Detector, views: &mut Views) -> Result<()> {
     for p in detector.take_pairs()? {
         let p = component::core_pair(&p);
-        summary.add_pair(&p);
-        timeline.add_pair(&p);
+        views.summary.add_pair(&p);
+        views.timeline.add_pair(&p);
     }
     Ok(())
 }
 
 /// Writes one NDJSON line; false once stdout is closed (`| head`).
 fn write_line(out: &mut impl Write, json: &[u8]) -> Result<bool> {
-    let res = out.write_all(json).and_then(|_| out.write_all(b"\n")).and_then(|_| out.flush());
-    match res {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(e).context("cannot write to stdout"),
-    }
+    stdout::written(out.write_all(json).and_then(|_| out.write_all(b"\n")).and_then(|_| out.flush()))
 }
 
-fn plural(n: u64) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-fn zone(offset: Micros) -> String {
-    if offset == 0 {
-        "UTC".into()
-    } else {
-        let s = rfc3339(0, offset);
-        format!("UTC{}", &s[26..])
-    }
-}
-
-/// The per-stream table on stderr.
-fn print_summary(summary: &Summary, offset: Micros, totals: &str) {
-    let rows = summary.rows();
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "replayed {totals}");
-    if rows.is_empty() {
-        let _ = writeln!(err, "no reset pairs");
-        return;
-    }
-    let time = |t: Micros| {
-        let s = rfc3339(t, offset);
-        format!("{}{}", &s[..19], &s[26..])
-    };
-    let header = ["SOURCE", "STREAM", "PAIRS", "FIRST SEEN", "LAST SEEN", "PEAK/WINDOW", "SEVERITY", "CAUSE"];
-    let table: Vec<[String; 8]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.source.clone(),
-                format!("{} > {}", r.account, r.stream),
-                r.pairs.to_string(),
-                time(r.first_seen),
-                time(r.last_seen),
-                r.peak_in_window.to_string(),
-                match r.severity {
-                    Some(s) if r.firing => format!("{} (firing)", s.as_str()),
-                    Some(s) => format!("{} (resolved)", s.as_str()),
-                    None => "-".to_string(),
-                },
-                r.last_cause.clone(),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(str::len);
-    for row in &table {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let numeric = [false, false, true, false, false, true, false, false];
-    let line = |cells: &[String]| {
-        let mut s = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            let pad = widths[i].saturating_sub(cell.chars().count());
-            if i + 1 == cells.len() {
-                s.push_str(cell);
-            } else if numeric[i] {
-                s.push_str(&format!("{}{}  ", " ".repeat(pad), cell));
-            } else {
-                s.push_str(&format!("{}{}  ", cell, " ".repeat(pad)));
-            }
-        }
-        s
-    };
-    let _ = writeln!(err, "{}", line(&header.map(String::from)));
-    for row in &table {
-        let _ = writeln!(err, "{}", line(row));
-    }
-}
-
-/// A progress bar on stderr: hidden until the replay has taken
-/// [`PROGRESS_AFTER`], and never drawn when stderr is not a terminal.
-struct Progress {
-    bar: ProgressBar,
-    started: Instant,
-    shown: std::cell::Cell<bool>,
-    enabled: bool,
-}
-
-impl Progress {
-    fn new(total: Option<u64>) -> Self {
-        let bar = match total {
-            Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::hidden()).with_style(
-                ProgressStyle::with_template("{spinner} replay [{bar:30}] {bytes}/{total_bytes} {msg} ({eta})")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            ),
-            None => ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden()).with_style(
-                ProgressStyle::with_template("{spinner} replay {bytes} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            ),
-        };
-        Progress { bar, started: Instant::now(), shown: false.into(), enabled: std::io::stderr().is_terminal() }
-    }
-
-    fn update(&self, bytes: u64, lines: u64) {
-        if self.enabled && !self.shown.get() && self.started.elapsed() >= PROGRESS_AFTER {
-            self.bar.set_draw_target(ProgressDrawTarget::stderr());
-            self.shown.set(true);
-        }
-        self.bar.set_position(bytes);
-        self.bar.set_message(format!("{lines} lines"));
-    }
-
-    fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
-        self.bar.suspend(f)
-    }
-
-    fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
-}

@@ -23,7 +23,6 @@
 //! cut off by a client that went away is dropped and reported; a line
 //! longer than `--max-line-bytes` is skipped and reported.
 
-use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -37,17 +36,22 @@ use resetwatch::clock::rfc3339;
 use resetwatch::Config;
 use resetwatch_host::alertmanager::{self, Notifier};
 use resetwatch_host::component::{Detector, DetectorComponent, Notice, Seen};
-use resetwatch_host::listen::{self, Exposes, Input, Listener, Readers};
 use resetwatch_host::metrics::{Exporter, Snapshot};
+use resetwatch_host::vector::listen::{self, Exposes, Input, Listener, Readers};
 use resetwatch_host::vector::{self, SourceKeys, DEFAULT_FALLBACK, DEFAULT_SOURCE_KEYS};
+
+use crate::cmd::config::ConfigFile;
+
+mod counts;
+mod writer;
+
+use counts::{more, Counts, QUOTED};
+use writer::Writer;
 
 /// Lines waiting for the detector, all clients together.
 const INPUT_QUEUE: usize = 1024;
 /// Lines waiting for stdout.
 const OUTPUT_QUEUE: usize = 1024;
-/// Malformed lines, over-long lines and cut-off lines quoted one by one on
-/// stderr; past this many of a kind they are only counted.
-const QUOTED: u64 = 10;
 /// How often counts of trouble are repeated on stderr, when they changed.
 const REPORT_EVERY: Duration = Duration::from_secs(60);
 
@@ -120,88 +124,107 @@ pub struct Args {
     alertmanager_deadline: f64,
 }
 
+/// The command line, checked: every address, mode, duration, URL and
+/// the configuration, before anything is opened, started or written.
+struct Settings {
+    /// `--tcp` as given, with the addresses it was checked to resolve to
+    /// (bound exactly: a second lookup could answer otherwise).
+    tcp: Vec<(String, Vec<SocketAddr>)>,
+    unix: Vec<PathBuf>,
+    mode: u32,
+    metrics: Option<(String, Vec<SocketAddr>)>,
+    grace: Duration,
+    save_every: Duration,
+    config: ConfigFile,
+    cfg: Config,
+    alertmanager: Vec<String>,
+    alertmanager_deadline: Duration,
+    /// `--state`, or the Fluent Bit build's file in `state_dir`.
+    state_file: Option<PathBuf>,
+    wasm: Option<PathBuf>,
+    keys: SourceKeys,
+    max_line_bytes: usize,
+}
+
+impl Settings {
+    /// Every check of the flags, in the order they were always made.
+    fn check(args: Args) -> Result<Settings> {
+        if args.tcp.is_empty() && args.unix.is_empty() {
+            bail!("nothing to listen on: give --tcp ADDR and/or --unix PATH");
+        }
+        // Who may connect (docs/security.md).
+        let tcp = args
+            .tcp
+            .iter()
+            .map(|a| Ok((a.clone(), listen::checked_addr("--tcp", a, Exposes::Events, args.allow_remote)?)))
+            .collect::<Result<_>>()?;
+        let mode = listen::socket_mode(&args.mode)?;
+        let metrics = args
+            .metrics
+            .as_deref()
+            .map(|a| Ok::<_, anyhow::Error>((a.to_string(), listen::checked_addr("--metrics", a, Exposes::Metrics, args.allow_remote)?)))
+            .transpose()?;
+        let grace = seconds("--shutdown-grace", args.shutdown_grace)?;
+        let save_every = seconds("--save-every", args.save_every)?;
+        let config = ConfigFile::read(args.config.as_deref())?;
+        let cfg = config.parse()?;
+        let alertmanager_deadline = seconds("--alertmanager-deadline", args.alertmanager_deadline)?;
+        if !args.alertmanager.is_empty() {
+            alertmanager::peer_urls(&args.alertmanager)?;
+        }
+        // The Fluent Bit build's file in `state_dir`: one rule for both.
+        let state_file = args.state.clone().or_else(|| resetwatch_wasm::state_file::path(&cfg));
+        let keys = if args.source_keys.is_empty() {
+            SourceKeys::new(DEFAULT_SOURCE_KEYS, &args.default_source)
+        } else {
+            SourceKeys::new(&args.source_keys, &args.default_source)
+        };
+        Ok(Settings {
+            tcp,
+            unix: args.unix,
+            mode,
+            metrics,
+            grace,
+            save_every,
+            config,
+            cfg,
+            alertmanager: args.alertmanager,
+            alertmanager_deadline,
+            state_file,
+            wasm: args.wasm,
+            keys,
+            max_line_bytes: args.max_line_bytes,
+        })
+    }
+}
+
 pub fn run(args: Args) -> Result<ExitCode> {
-    if args.tcp.is_empty() && args.unix.is_empty() {
-        bail!("nothing to listen on: give --tcp ADDR and/or --unix PATH");
-    }
-    // Who may connect: checked before anything starts (docs/security.md).
-    let tcp: Vec<(&str, Vec<SocketAddr>)> = args
-        .tcp
-        .iter()
-        .map(|a| Ok((a.as_str(), listen::checked_addr("--tcp", a, Exposes::Events, args.allow_remote)?)))
-        .collect::<Result<_>>()?;
-    let mode = listen::socket_mode(&args.mode)?;
-    let metrics_at = args
-        .metrics
-        .as_deref()
-        .map(|a| Ok::<_, anyhow::Error>((a, listen::checked_addr("--metrics", a, Exposes::Metrics, args.allow_remote)?)))
-        .transpose()?;
-    let grace = seconds("--shutdown-grace", args.shutdown_grace)?;
-    let save_every = seconds("--save-every", args.save_every)?;
-    let config_json = match &args.config {
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
-        None => "{}".to_string(),
-    };
-    let at = args.config.as_deref().map_or("configuration".to_string(), |p| p.display().to_string());
-    let cfg = Config::from_json(config_json.as_bytes()).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
-    // The Fluent Bit build's file name inside `state_dir` (wasm/src/state_file.rs).
-    let am_deadline = seconds("--alertmanager-deadline", args.alertmanager_deadline)?;
-    let notifier = (!args.alertmanager.is_empty()).then(|| Notifier::start(&args.alertmanager, &cfg)).transpose()?;
-    let state_file = args.state.clone().or_else(|| cfg.state_dir.as_ref().map(|d| Path::new(d).join("resetwatch.state")));
-
-    let component = DetectorComponent::embedded_or(args.wasm.as_deref())?;
-    let detector = start_detector(&component, &config_json, &at, state_file.as_deref())?;
-
-    // Bind everything before saying anything, so that a bad address fails at once.
-    let mut listeners = Vec::new();
-    for (a, addrs) in &tcp {
-        listeners.push(Listener::tcp(a, addrs)?);
-    }
-    for p in &args.unix {
-        listeners.push(Listener::unix(p, mode)?);
-    }
+    let s = Settings::check(args)?;
+    let notifier = (!s.alertmanager.is_empty()).then(|| Notifier::start(&s.alertmanager, &s.cfg)).transpose()?;
+    let component = DetectorComponent::embedded_or(s.wasm.as_deref())?;
+    let detector = start_detector(&component, &s.config, s.state_file.as_deref())?;
+    let (listeners, exporter) = bind(&s)?;
     let socket_files: Vec<PathBuf> = listeners.iter().filter_map(Listener::socket_file).collect();
-    let exporter = metrics_at.map(|(a, addrs)| Exporter::start(a, &addrs)).transpose()?;
 
     let stopping = Arc::new(AtomicBool::new(false));
-    let (in_tx, in_rx) = mpsc::sync_channel::<Input>(INPUT_QUEUE);
     let (out_tx, out_rx) = mpsc::sync_channel::<Vec<u8>>(OUTPUT_QUEUE);
     let writer = Writer::spawn(out_rx, stopping.clone())?;
     watch_signals(stopping.clone())?;
-    let closed = Arc::new(AtomicBool::new(false));
-    let dropped_in = Arc::new(AtomicU64::new(0));
-    let readers = Readers {
-        queue: in_tx,
-        max_line: args.max_line_bytes,
-        next_client: Arc::new(AtomicU64::new(0)),
-        stopping: stopping.clone(),
-        closed: closed.clone(),
-        dropped: dropped_in.clone(),
-    };
-    for l in listeners {
-        eprintln!("resetwatch serve: listening on {}", l.describe());
-        l.spawn(readers.clone())?;
-    }
-    drop(readers);
+    let (in_rx, closed, dropped_in) = start_readers(listeners, s.max_line_bytes, &stopping)?;
     if let Some(e) = &exporter {
         eprintln!("resetwatch serve: metrics on http://{}/metrics", e.addr());
     }
 
-    let keys = if args.source_keys.is_empty() {
-        SourceKeys::new(DEFAULT_SOURCE_KEYS, &args.default_source)
-    } else {
-        SourceKeys::new(&args.source_keys, &args.default_source)
-    };
     let mut server = Server {
         detector,
-        keys,
+        keys: s.keys.clone(),
         out: out_tx,
         stopping,
         closed,
         dropped_in,
         stop_by: None,
-        grace,
-        state_file,
+        grace: s.grace,
+        state_file: s.state_file.clone(),
         dirty: false,
         save_error: None,
         clients: Default::default(),
@@ -212,17 +235,70 @@ pub fn run(args: Args) -> Result<ExitCode> {
         exporter,
         metrics_stale: true,
     };
-    let result = server.serve(&in_rx, save_every);
+    let result = server.serve(&in_rx, s.save_every);
     let saved = server.save_state();
     // Let stdout take what is queued, within the grace period.
     let Server { out, counts, notifier, .. } = server;
     drop(out);
-    let written = writer.finish(grace);
-    let delivery = notifier.map(|n| n.finish(am_deadline));
+    let written = writer.finish(s.grace);
+    let delivery = notifier.map(|n| n.finish(s.alertmanager_deadline));
     for f in &socket_files {
         let _ = std::fs::remove_file(f);
     }
     result?;
+    eprintln!("{}", stop_report(&counts, written, saved, delivery.as_deref()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Binds every socket before saying anything, so that a bad address fails
+/// at once: the listeners (`--tcp`, `--unix`) and the metrics endpoint.
+fn bind(s: &Settings) -> Result<(Vec<Listener>, Option<Exporter>)> {
+    let mut listeners = Vec::new();
+    for (a, addrs) in &s.tcp {
+        listeners.push(Listener::tcp(a, addrs)?);
+    }
+    for p in &s.unix {
+        listeners.push(Listener::unix(p, s.mode)?);
+    }
+    let exporter = s.metrics.as_ref().map(|(a, addrs)| Exporter::start(a, addrs)).transpose()?;
+    Ok((listeners, exporter))
+}
+
+/// One accepting thread per listener, each starting a reader per client;
+/// all of them queue into the one bounded input queue returned. Also the
+/// flag that the stop takes no more lines, and the count of lines read
+/// after it (see [`Readers`]).
+fn start_readers(
+    listeners: Vec<Listener>,
+    max_line: usize,
+    stopping: &Arc<AtomicBool>,
+) -> Result<(Receiver<Input>, Arc<AtomicBool>, Arc<AtomicU64>)> {
+    let (in_tx, in_rx) = mpsc::sync_channel::<Input>(INPUT_QUEUE);
+    let closed = Arc::new(AtomicBool::new(false));
+    let dropped_in = Arc::new(AtomicU64::new(0));
+    let readers = Readers {
+        queue: in_tx,
+        max_line,
+        next_client: Arc::new(AtomicU64::new(0)),
+        stopping: stopping.clone(),
+        closed: closed.clone(),
+        dropped: dropped_in.clone(),
+    };
+    for l in listeners {
+        eprintln!("resetwatch serve: listening on {}", l.describe());
+        l.spawn(readers.clone())?;
+    }
+    Ok((in_rx, closed, dropped_in))
+}
+
+/// The last line on stderr: the counts, what stdout did not take, the
+/// state, and Alertmanager's deliveries.
+fn stop_report(
+    counts: &Counts,
+    written: u64,
+    saved: Option<Result<PathBuf, String>>,
+    delivery: Option<&[alertmanager::PeerDelivery]>,
+) -> String {
     let mut end = format!("resetwatch serve: stopped: {}", counts.summary());
     let unwritten = counts.emitted.saturating_sub(written);
     if unwritten > 0 {
@@ -233,11 +309,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(Err(e)) => end.push_str(&format!("; state NOT saved: {e}")),
         None => {}
     }
-    if let Some(peers) = &delivery {
+    if let Some(peers) = delivery {
         end.push_str(&format!("; {}", alertmanager::report(peers)));
     }
-    eprintln!("{end}");
-    Ok(ExitCode::SUCCESS)
+    end
 }
 
 fn seconds(flag: &str, s: f64) -> Result<Duration> {
@@ -250,13 +325,8 @@ fn seconds(flag: &str, s: f64) -> Result<Duration> {
 /// A detector from the state file when there is a usable one, else a new
 /// one. A file that cannot be used is reported and moved aside (to
 /// `<file>.unusable`), never fatal: detection starts afresh.
-fn start_detector(component: &DetectorComponent, config_json: &str, at: &str, state: Option<&Path>) -> Result<Detector> {
-    let fresh = || -> Result<Detector> {
-        match component.create(config_json)? {
-            Ok(d) => Ok(d),
-            Err(e) => bail!("{at}: {}", e.message()),
-        }
-    };
+fn start_detector(component: &DetectorComponent, config: &ConfigFile, state: Option<&Path>) -> Result<Detector> {
+    let fresh = || config.create(component);
     let Some(path) = state else { return fresh() };
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -266,7 +336,7 @@ fn start_detector(component: &DetectorComponent, config_json: &str, at: &str, st
         }
         Err(e) => bail!("cannot read the state {}: {e}", path.display()),
     };
-    match component.restore(config_json, &bytes)? {
+    match component.restore(&config.json, &bytes)? {
         Ok(d) => {
             eprintln!("resetwatch serve: state restored from {} ({} bytes)", path.display(), bytes.len());
             Ok(d)
@@ -300,45 +370,6 @@ fn watch_signals(stopping: Arc<AtomicBool>) -> Result<()> {
         }
     })?;
     Ok(())
-}
-
-/// Counters for stderr.
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-struct Counts {
-    /// Events read (JSON objects), and malformed lines read.
-    records: u64,
-    malformed: u64,
-    /// Alerts emitted.
-    alerts: u64,
-    /// Lines handed to the stdout writer (records, malformed lines, alerts).
-    emitted: u64,
-    /// Lines dropped: over-long, cut off by a disconnect, read but not
-    /// taken at shutdown, or output that could not be queued at shutdown.
-    too_long: u64,
-    partial: u64,
-    input_dropped: u64,
-    output_dropped: u64,
-}
-
-impl Counts {
-    fn trouble(&self) -> (u64, u64, u64, u64) {
-        (self.malformed, self.too_long, self.partial, self.output_dropped)
-    }
-
-    fn summary(&self) -> String {
-        format!(
-            "{} records in, {} alerts, {} lines out; {} malformed (passed on as resetwatch_error events); \
-             dropped: {} too long, {} cut off by a disconnect, {} in and {} out at shutdown",
-            self.records,
-            self.alerts,
-            self.emitted,
-            self.malformed,
-            self.too_long,
-            self.partial,
-            self.input_dropped,
-            self.output_dropped
-        )
-    }
 }
 
 struct Server {
@@ -587,7 +618,7 @@ impl Server {
             .detector
             .save()
             .map_err(|e| format!("{e:#}"))
-            .and_then(|bytes| write_atomically(&path, &bytes).map_err(|e| format!("{}: {e}", path.display())));
+            .and_then(|bytes| resetwatch_wasm::state_file::write_atomically(&path, &bytes).map_err(|e| format!("{}: {e}", path.display())));
         if res.is_ok() {
             self.dirty = false;
         }
@@ -600,103 +631,4 @@ impl Server {
             self.reported = self.counts;
         }
     }
-}
-
-/// ", further ones are only counted" after the last one quoted.
-fn more(n: u64) -> &'static str {
-    if n == QUOTED {
-        " (further ones are only counted)"
-    } else {
-        ""
-    }
-}
-
-/// A temporary file next to `path`, synced, then renamed over it: a crash
-/// leaves the old state or the new one, never half of one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    let tmp = path.with_file_name(name);
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
-}
-
-/// The thread that writes stdout, flushing whenever it has caught up.
-struct Writer {
-    written: Arc<AtomicU64>,
-    done: Receiver<()>,
-}
-
-impl Writer {
-    fn spawn(lines: Receiver<Vec<u8>>, stopping: Arc<AtomicBool>) -> Result<Self> {
-        let written = Arc::new(AtomicU64::new(0));
-        let (done_tx, done) = mpsc::channel();
-        let count = written.clone();
-        std::thread::Builder::new().name("stdout".into()).spawn(move || {
-            let mut out = BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-            let mut pending = 0u64;
-            let mut failed = false;
-            loop {
-                let line = match lines.try_recv() {
-                    Ok(l) => l,
-                    Err(TryRecvError::Empty) => {
-                        if !failed && pending > 0 {
-                            failed = !flushed(&mut out, &stopping);
-                            if !failed {
-                                count.fetch_add(std::mem::take(&mut pending), Ordering::SeqCst);
-                            }
-                        }
-                        match lines.recv() {
-                            Ok(l) => l,
-                            Err(_) => break,
-                        }
-                    }
-                    Err(TryRecvError::Disconnected) => break,
-                };
-                if failed {
-                    continue; // drained and counted as not written
-                }
-                match out.write_all(&line) {
-                    Ok(()) => pending += 1,
-                    Err(e) => {
-                        stdout_gone(&e, &stopping);
-                        failed = true;
-                    }
-                }
-            }
-            if !failed && pending > 0 && flushed(&mut out, &stopping) {
-                count.fetch_add(pending, Ordering::SeqCst);
-            }
-            let _ = done_tx.send(());
-        })?;
-        Ok(Writer { written, done })
-    }
-
-    /// Waits (at most `grace`) for the writer to write what is queued; the
-    /// number of lines written.
-    fn finish(self, grace: Duration) -> u64 {
-        let _ = self.done.recv_timeout(grace);
-        self.written.load(Ordering::SeqCst)
-    }
-}
-
-fn flushed(out: &mut impl Write, stopping: &AtomicBool) -> bool {
-    match out.flush() {
-        Ok(()) => true,
-        Err(e) => {
-            stdout_gone(&e, stopping);
-            false
-        }
-    }
-}
-
-/// Nobody reads stdout any more (Vector is gone): nothing can be
-/// delivered, so the server stops.
-fn stdout_gone(e: &std::io::Error, stopping: &AtomicBool) {
-    eprintln!("resetwatch serve: cannot write stdout ({e}): stopping; output from here on is not written");
-    stopping.store(true, Ordering::SeqCst);
 }

@@ -184,8 +184,7 @@ impl Gen {
     }
     /// `yyyy/mm/dd hh:mm:ss.uuuuuu`.
     fn nats_time(&self) -> String {
-        let t = resetwatch::clock::rfc3339(self.t, 0);
-        format!("{} {}", t[..10].replace('-', "/"), &t[11..26])
+        resetwatch_host::text::nats_time(self.t)
     }
     fn rfc3339(&self) -> String {
         resetwatch::clock::rfc3339(self.t, 0)

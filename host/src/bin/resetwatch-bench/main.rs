@@ -53,8 +53,7 @@ fn root() -> PathBuf {
 /// nats-server's `yyyy/mm/dd hh:mm:ss.uuuuuu` for `i` milliseconds after
 /// 2026-11-26T10:00:00Z: distinct, increasing times.
 fn ts(i: usize) -> String {
-    let t = resetwatch::clock::rfc3339(1_795_687_200_000_000 + i as i64 * 1000, 0);
-    format!("{} {}", t[..10].replace('-', "/"), &t[11..26])
+    resetwatch_host::text::nats_time(1_795_687_200_000_000 + i as i64 * 1000)
 }
 
 /// Makes the records of one kind from an index.

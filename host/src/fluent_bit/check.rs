@@ -11,165 +11,17 @@
 //! catches types (v128 in a signature or local), operators, section encodings
 //! (overlong `call_indirect` table immediates) and memory flags alike.
 
+
 use std::fmt;
 
 use anyhow::{bail, Context as _, Result};
-use wasmparser::{
-    Encoding, ExternalKind, Parser, Payload, TypeRef, ValType, Validator, WasmFeatures,
-};
+use wasmparser::{Encoding, ExternalKind, Parser, Payload, TypeRef, ValType, Validator, WasmFeatures};
 
-use crate::fluent_bit::DEFAULT_FUNCTION_NAME;
-
-/// The WASI module Fluent Bit provides imports from (the only one).
-pub const WASI_P1_MODULE: &str = "wasi_snapshot_preview1";
-
-/// A post-MVP proposal a module may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Feature {
-    MutableGlobals,
-    SaturatingFloatToInt,
-    SignExtension,
-    ReferenceTypes,
-    MultiValue,
-    BulkMemory,
-    Simd,
-    RelaxedSimd,
-    Threads,
-    Exceptions,
-    TailCall,
-    Memory64,
-    MultiMemory,
-    ExtendedConst,
-    FunctionReferences,
-    Gc,
-    WideArithmetic,
-    CustomPageSizes,
-    StackSwitching,
-}
-
-/// Whether Fluent Bit's WAMR build loads modules using a feature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Support {
-    Yes,
-    /// Loads from this Fluent Bit version on.
-    Since(&'static str),
-    /// Not known to be in Fluent Bit's WAMR build: treat as not loadable.
-    Unknown,
-    /// Fluent Bit's WAMR is built without it: the module will not load.
-    No,
-}
-
-impl Feature {
-    pub const ALL: [Feature; 19] = [
-        Feature::MutableGlobals,
-        Feature::SaturatingFloatToInt,
-        Feature::SignExtension,
-        Feature::ReferenceTypes,
-        Feature::MultiValue,
-        Feature::BulkMemory,
-        Feature::Simd,
-        Feature::RelaxedSimd,
-        Feature::Threads,
-        Feature::Exceptions,
-        Feature::TailCall,
-        Feature::Memory64,
-        Feature::MultiMemory,
-        Feature::ExtendedConst,
-        Feature::FunctionReferences,
-        Feature::Gc,
-        Feature::WideArithmetic,
-        Feature::CustomPageSizes,
-        Feature::StackSwitching,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Feature::MutableGlobals => "mutable-globals",
-            Feature::SaturatingFloatToInt => "nontrapping-float-to-int",
-            Feature::SignExtension => "sign-ext",
-            Feature::ReferenceTypes => "reference-types",
-            Feature::MultiValue => "multi-value",
-            Feature::BulkMemory => "bulk-memory",
-            Feature::Simd => "simd128",
-            Feature::RelaxedSimd => "relaxed-simd",
-            Feature::Threads => "threads/atomics",
-            Feature::Exceptions => "exception-handling",
-            Feature::TailCall => "tail-call",
-            Feature::Memory64 => "memory64",
-            Feature::MultiMemory => "multi-memory",
-            Feature::ExtendedConst => "extended-const",
-            Feature::FunctionReferences => "function-references",
-            Feature::Gc => "gc",
-            Feature::WideArithmetic => "wide-arithmetic",
-            Feature::CustomPageSizes => "custom-page-sizes",
-            Feature::StackSwitching => "stack-switching",
-        }
-    }
-
-    /// The wasmparser flags that gate this feature.
-    pub fn flags(self) -> WasmFeatures {
-        use WasmFeatures as F;
-        match self {
-            Feature::MutableGlobals => F::MUTABLE_GLOBAL,
-            Feature::SaturatingFloatToInt => F::SATURATING_FLOAT_TO_INT,
-            Feature::SignExtension => F::SIGN_EXTENSION,
-            // Includes the overlong `call_indirect` encoding rustc 1.82+ emits
-            // (fluent-bit issue 10196).
-            Feature::ReferenceTypes => F::REFERENCE_TYPES,
-            Feature::MultiValue => F::MULTI_VALUE,
-            Feature::BulkMemory => F::BULK_MEMORY,
-            Feature::Simd => F::SIMD.union(F::RELAXED_SIMD),
-            Feature::RelaxedSimd => F::RELAXED_SIMD,
-            Feature::Threads => F::THREADS.union(F::SHARED_EVERYTHING_THREADS),
-            Feature::Exceptions => F::EXCEPTIONS.union(F::LEGACY_EXCEPTIONS),
-            Feature::TailCall => F::TAIL_CALL,
-            Feature::Memory64 => F::MEMORY64,
-            Feature::MultiMemory => F::MULTI_MEMORY,
-            Feature::ExtendedConst => F::EXTENDED_CONST,
-            Feature::FunctionReferences => F::FUNCTION_REFERENCES,
-            Feature::Gc => F::GC,
-            Feature::WideArithmetic => F::WIDE_ARITHMETIC,
-            Feature::CustomPageSizes => F::CUSTOM_PAGE_SIZES,
-            Feature::StackSwitching => F::STACK_SWITCHING,
-        }
-    }
-
-    pub fn fluent_bit_support(self) -> Support {
-        match self {
-            Feature::MutableGlobals
-            | Feature::SaturatingFloatToInt
-            | Feature::SignExtension
-            | Feature::MultiValue
-            | Feature::BulkMemory => Support::Yes,
-            Feature::ReferenceTypes => Support::Since("4.0.3 (fluent-bit issue 10196)"),
-            Feature::Simd
-            | Feature::RelaxedSimd
-            | Feature::Threads
-            | Feature::Exceptions
-            | Feature::Memory64 => Support::No,
-            Feature::TailCall
-            | Feature::MultiMemory
-            | Feature::ExtendedConst
-            | Feature::FunctionReferences
-            | Feature::Gc
-            | Feature::WideArithmetic
-            | Feature::CustomPageSizes
-            | Feature::StackSwitching => Support::Unknown,
-        }
-    }
-}
-
-/// Proposals the Fluent Bit stand-in host switches off so that wasmtime
-/// refuses what WAMR refuses. Extended-const is left on (harmless, unknown).
-pub fn wamr_disabled_features() -> WasmFeatures {
-    Feature::ALL
-        .iter()
-        .filter(|f| {
-            matches!(f.fluent_bit_support(), Support::No | Support::Unknown)
-                && **f != Feature::ExtendedConst
-        })
-        .fold(WasmFeatures::empty(), |acc, f| acc.union(f.flags()))
-}
+use crate::fluent_bit::abi::{DEFAULT_FUNCTION_NAME, NO_MEMORY_EXPORT};
+// The WAMR feature table and the WASI module name were defined here; they
+// are re-exported so that `wasm_check::Feature` and friends keep working.
+pub use crate::fluent_bit::abi::WASI_P1_MODULE;
+pub use crate::fluent_bit::wamr::{wamr_disabled_features, Feature, Support};
 
 /// A core function type, e.g. `(i32, i32) -> i32`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -314,7 +166,7 @@ impl Report {
             .iter()
             .any(|e| e.kind == "memory" && e.name == "memory")
         {
-            errors.push("does not export its linear memory as `memory`".to_string());
+            errors.push(NO_MEMORY_EXPORT.to_string());
         }
         errors
     }
@@ -404,8 +256,16 @@ pub fn analyze(bytes: &[u8]) -> Result<Report> {
             results: ty.results().to_vec(),
         }
     };
-
     let mut report = Report::default();
+    read_sections(bytes, &sig_of, &mut report)?;
+    report.features = features_in_use(bytes);
+    Ok(report)
+}
+
+/// The import, memory and export sections into `report`. Function
+/// signatures come from the validator's types (`sig_of`), indexed as the
+/// module indexes functions: imports first.
+fn read_sections(bytes: &[u8], sig_of: &dyn Fn(u32) -> FuncSig, report: &mut Report) -> Result<()> {
     let mut func_imports = 0u32;
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
@@ -464,17 +324,23 @@ pub fn analyze(bytes: &[u8]) -> Result<Report> {
             _ => {}
         }
     }
+    Ok(())
+}
 
+/// The proposals the module uses: those without which it stops validating
+/// (the validator's message is the evidence).
+fn features_in_use(bytes: &[u8]) -> Vec<FeatureUse> {
+    let mut used = Vec::new();
     for feature in Feature::ALL {
         let without = WasmFeatures::all().difference(feature.flags());
         if let Err(err) = Validator::new_with_features(without).validate_all(bytes) {
-            report.features.push(FeatureUse {
+            used.push(FeatureUse {
                 feature,
                 evidence: format!("{} (at offset {:#x})", err.message(), err.offset()),
             });
         }
     }
-    Ok(report)
+    used
 }
 
 fn memory_info(m: &wasmparser::MemoryType, imported: bool) -> MemoryInfo {
@@ -517,3 +383,4 @@ pub fn check_fluent_bit_module_for(bytes: &[u8], function_name: &str) -> Result<
     }
     Ok(report)
 }
+

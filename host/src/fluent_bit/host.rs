@@ -1,73 +1,22 @@
-//! A stand-in for Fluent Bit's `filter_wasm` (JSON mode) on wasmtime.
-//!
-//! No registry ships Fluent Bit or WAMR, so tests and replays cannot run the
-//! real host. This module calls a wasip1 module the way Fluent Bit 4.1+ does
-//! (see docs/design/hosts.md#fluent-bit-filter_wasm), including the parts that lose
-//! records: the 8 KiB app heap that hands the guest pointer 0 when a record
-//! does not fit, and the rule that every guest failure drops the record.
-//!
-//! What it reproduces:
-//! - the export `(tag, tag_len, time_sec, time_nsec, record, record_len) -> ptr`
-//!   with NUL-terminated copies of tag and record (lengths exclude the NUL),
-//!   times truncated to u32;
-//! - copying through the guest allocator (`malloc`/`free`, or WAMR's
-//!   `__new`/`__pin`/`__unpin`) when exported, else through an emulated WAMR
-//!   app heap appended to linear memory, sized as WAMR sizes it from
-//!   `wasm_heap_size` ([`wamr_app_heap_size`]);
-//! - result handling: NULL, invalid pointer, empty string, non-object JSON and
-//!   traps all drop the record; a trap keeps the instance;
-//! - instance lifecycle: one instance per process (>= 4.1) or per chunk
-//!   (2.0 - 4.0.x);
-//! - WASI preview 1 with empty args and env and `Accessible_Paths` preopened in
-//!   order under the path as written;
-//! - WAMR's feature set as Fluent Bit builds it (no SIMD, threads, exceptions,
-//!   tail calls, memory64, multi-memory, GC), so wasmtime refuses what WAMR
-//!   refuses.
-//!
-//! What it does not: WAMR's interpreter stack limit (`Wasm_Stack_Size`) and
-//! its exact allocator layout. Check those statically (`wasm_check`) and keep
-//! the per-record path shallow.
+//! [`FluentBitHost`]: one Fluent Bit `wasm` filter instance on wasmtime,
+//! called as `filter_wasm` calls it (the module's header says what that
+//! reproduces and what it does not).
 
-use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context as TaskContext, Poll};
 
 use anyhow::{anyhow, Context as _, Result};
-use wasmtime::{Config, Engine, InstancePre, Linker, Memory, Module, Store, TypedFunc};
-use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime::{InstancePre, Linker, Memory, Module, Store, TypedFunc};
 use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-/// Fluent Bit's `Function_Name` as used by this project.
-pub const DEFAULT_FUNCTION_NAME: &str = "resetwatch_filter";
-/// Fluent Bit's default `Wasm_Heap_Size` (8 KiB).
-pub const DEFAULT_WASM_HEAP_SIZE: u32 = 8192;
-/// Per-allocation overhead of the emulated app heap, close to WAMR's.
-pub const APP_HEAP_HEADER: u32 = 8;
+use crate::fluent_bit::abi::{DEFAULT_FUNCTION_NAME, DEFAULT_WASM_HEAP_SIZE, NO_MEMORY_EXPORT};
+use crate::fluent_bit::app_heap::{wamr_app_heap_size, AppHeap};
+use crate::fluent_bit::capture::{CaptureStream, HostStream, DEFAULT_CAPTURE_LIMIT};
+use crate::fluent_bit::wamr::wamr_like_config;
+use crate::loading::{self, wt};
+
 /// Fuel given to each export call when fuel metering is on.
 pub const FUEL_BUDGET: u64 = 1 << 40;
-/// Default cap on captured guest stdout/stderr (the rest is discarded).
-pub const DEFAULT_CAPTURE_LIMIT: usize = 1 << 20;
-
-const WASM_PAGE: u64 = 65536;
-
-/// A do-nothing filter: it answers with the host's own record pointer, so
-/// the record goes on exactly as the host rendered it. The floor for
-/// benchmarks and, in real Fluent Bit, the output every record must match
-/// byte for byte (the host's JSON round trip is the same for any filter).
-/// No allocator exports: load it with a `Wasm_Heap_Size` larger than any
-/// record (WAMR copies records into its app heap).
-pub const DO_NOTHING_WAT: &str = r#"(module (memory (export "memory") 1)
-  (func (export "resetwatch_filter") (param i32 i32 i32 i32 i32 i32) (result i32) local.get 4))"#;
-
-/// [`DO_NOTHING_WAT`] assembled into a `.wasm` binary.
-pub fn do_nothing_module() -> Result<Vec<u8>> {
-    wat::parse_str(DO_NOTHING_WAT).map_err(|e| anyhow!("the do-nothing filter does not assemble: {e}"))
-}
 
 /// When the module is instantiated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,7 +194,7 @@ enum Copier {
 impl FluentBitHost {
     /// Compiles `wasm` (a core module, binary format) and instantiates it.
     pub fn new(wasm: &[u8], options: FluentBitOptions) -> Result<Self> {
-        let engine = Engine::new(&wamr_like_config(options.fuel, options.mvp_only))?;
+        let engine = wasmtime::Engine::new(&wamr_like_config(options.fuel, options.mvp_only))?;
         let module = wt(Module::new(&engine, wasm)).context(
             "cannot compile the module with the wasm features of Fluent Bit's WAMR build \
              (no SIMD, threads, exceptions, tail calls, memory64, multi-memory, GC)",
@@ -280,9 +229,8 @@ impl FluentBitHost {
     /// Reads and loads a `.wasm` file.
     pub fn from_file(path: impl AsRef<Path>, options: FluentBitOptions) -> Result<Self> {
         let path = path.as_ref();
-        let wasm =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Self::new(&wasm, options).with_context(|| format!("cannot load {}", path.display()))
+        let wasm = loading::read(path)?;
+        Self::new(&wasm, options).with_context(|| loading::cannot_load(path))
     }
 
     pub fn options(&self) -> &FluentBitOptions {
@@ -423,68 +371,6 @@ impl FluentBitHost {
     }
 }
 
-/// wasmtime configured with the proposals Fluent Bit's WAMR build has: MVP
-/// plus the post-MVP features rustc emits (bulk memory, reference types,
-/// multi-value, sign-ext, saturating float-to-int, mutable globals).
-/// With `mvp_only`, every post-MVP proposal is off (older Fluent Bit).
-fn wamr_like_config(fuel: bool, mvp_only: bool) -> Config {
-    let mut config = Config::new();
-    let off = if mvp_only {
-        wasmparser::WasmFeatures::all().difference(wasmparser::WasmFeatures::MVP)
-    } else {
-        crate::wasm_check::wamr_disabled_features()
-    };
-    config.consume_fuel(fuel).wasm_features(off, false);
-    config
-}
-
-/// The app heap WAMR (Fluent Bit 4.1+, WAMR 2.4.1: `memory_instantiate`)
-/// makes of a `Wasm_Heap_Size` of `configured` bytes for a module without
-/// allocator exports. Seen in Fluent Bit 5.1.1: a do-nothing filter with
-/// one page of memory drops a 9 KB record on the default 8 KiB heap, while
-/// rustc's lean module takes records up to about 64 KB. WAMR:
-/// - a memory of exactly one page that cannot grow (no maximum above 1 and
-///   no `memory.grow`, which WAMR reads as maximum = initial) gets the heap
-///   appended as is;
-/// - a module that exports `__heap_base` gets it inserted there, as is;
-/// - any other gets whole new 64 KiB pages for it, less 1 KiB: 8 KiB
-///   becomes 63 KiB (rustc's cdylibs export no `__heap_base`).
-pub fn wamr_app_heap_size(wasm: &[u8], configured: u32) -> Result<u32> {
-    if configured == 0 {
-        return Ok(0);
-    }
-    let (mut initial, mut maximum, mut grows, mut heap_base) = (0u64, None, false, false);
-    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        match payload? {
-            wasmparser::Payload::MemorySection(memories) => {
-                if let Some(m) = memories.into_iter().next() {
-                    let m = m?;
-                    (initial, maximum) = (m.initial, m.maximum);
-                }
-            }
-            wasmparser::Payload::ExportSection(exports) => {
-                for e in exports {
-                    let e = e?;
-                    heap_base |= e.name == "__heap_base" && e.kind == wasmparser::ExternalKind::Global;
-                }
-            }
-            wasmparser::Payload::CodeSectionEntry(body) => {
-                let mut ops = body.get_operators_reader()?;
-                while !ops.eof() {
-                    grows |= matches!(ops.read()?, wasmparser::Operator::MemoryGrow { .. });
-                }
-            }
-            _ => {}
-        }
-    }
-    let maximum = maximum.unwrap_or(if grows { 65536 } else { initial });
-    if (initial == 1 && maximum == 1) || heap_base {
-        return Ok(configured);
-    }
-    let pages = u64::from(configured).div_ceil(WASM_PAGE);
-    u32::try_from(pages * WASM_PAGE - 1024).map_err(|_| anyhow!("a {configured}-byte app heap does not fit in wasm32"))
-}
-
 fn instantiate(
     pre: &InstancePre<HostState>,
     options: &FluentBitOptions,
@@ -492,6 +378,45 @@ fn instantiate(
     stdout: &CaptureStream,
     stderr: &CaptureStream,
 ) -> Result<Live> {
+    let wasi = wasi_p1(options, stdout, stderr)?;
+    let mut store = Store::new(pre.module().engine(), HostState { wasi });
+    if options.fuel {
+        store.set_fuel(FUEL_BUDGET)?;
+    }
+    let instance = wt(pre.instantiate(&mut store)).context("instantiation failed")?;
+
+    let memory = instance
+        .get_memory(&mut store, "memory")
+        .ok_or_else(|| anyhow!("the module {NO_MEMORY_EXPORT}"))?;
+    let filter = instance
+        .get_typed_func::<(i32, i32, i32, i32, i32, i32), i32>(&mut store, &options.function_name)
+        .map_err(anyhow::Error::from)
+        .with_context(|| {
+            format!(
+                "the module must export `{}` with type (i32, i32, i32, i32, i32, i32) -> i32",
+                options.function_name
+            )
+        })?;
+    let copier = copier(&instance, &mut store, &memory, app_heap_size)?;
+
+    // Reactor modules (wasi-libc's crt1-reactor) need `_initialize`.
+    if let Ok(init) = instance.get_typed_func::<(), ()>(&mut store, "_initialize") {
+        init.call(&mut store, ())
+            .map_err(|e| anyhow!("`_initialize` failed: {}", trap_message(&e)))?;
+    }
+
+    Ok(Live {
+        store,
+        memory,
+        filter,
+        copier,
+    })
+}
+
+/// WASI preview 1 as Fluent Bit gives it: no args, no env, the captured
+/// stdout and stderr, and `Accessible_Paths` preopened in order under the
+/// path as written.
+fn wasi_p1(options: &FluentBitOptions, stdout: &CaptureStream, stderr: &CaptureStream) -> Result<WasiP1Ctx> {
     let mut wasi = WasiCtxBuilder::new();
     wasi.allow_blocking_current_thread(true)
         .stdout(stdout.clone())
@@ -505,62 +430,31 @@ fn instantiate(
             .map(|_| ()))
         .with_context(|| format!("cannot open accessible path {}", dir.display()))?;
     }
-    let mut store = Store::new(
-        pre.module().engine(),
-        HostState {
-            wasi: wasi.build_p1(),
-        },
-    );
-    if options.fuel {
-        store.set_fuel(FUEL_BUDGET)?;
-    }
-    let instance = wt(pre.instantiate(&mut store)).context("instantiation failed")?;
+    Ok(wasi.build_p1())
+}
 
-    let memory = instance
-        .get_memory(&mut store, "memory")
-        .ok_or_else(|| anyhow!("the module does not export its linear memory as `memory`"))?;
-    let filter = instance
-        .get_typed_func::<(i32, i32, i32, i32, i32, i32), i32>(&mut store, &options.function_name)
-        .map_err(anyhow::Error::from)
-        .with_context(|| {
-            format!(
-                "the module must export `{}` with type (i32, i32, i32, i32, i32, i32) -> i32",
-                options.function_name
-            )
-        })?;
-
-    // WAMR looks allocators up by name and type; a wrong type means "absent".
+/// How records will be copied in: WAMR looks allocators up by name and
+/// type (a wrong type means "absent"), and without one it copies into its
+/// app heap, which it inserts while instantiating, before `_initialize`.
+fn copier(
+    instance: &wasmtime::Instance,
+    store: &mut Store<HostState>,
+    memory: &Memory,
+    app_heap_size: u32,
+) -> Result<Copier> {
     let malloc = (
-        instance.get_typed_func::<i32, i32>(&mut store, "malloc"),
-        instance.get_typed_func::<i32, ()>(&mut store, "free"),
+        instance.get_typed_func::<i32, i32>(&mut *store, "malloc"),
+        instance.get_typed_func::<i32, ()>(&mut *store, "free"),
     );
     let new = (
-        instance.get_typed_func::<(i32, i32), i32>(&mut store, "__new"),
-        instance.get_typed_func::<i32, i32>(&mut store, "__pin"),
-        instance.get_typed_func::<i32, ()>(&mut store, "__unpin"),
+        instance.get_typed_func::<(i32, i32), i32>(&mut *store, "__new"),
+        instance.get_typed_func::<i32, i32>(&mut *store, "__pin"),
+        instance.get_typed_func::<i32, ()>(&mut *store, "__unpin"),
     );
-    let copier = match (malloc, new) {
+    Ok(match (malloc, new) {
         ((Ok(malloc), Ok(free)), _) => Copier::Malloc { malloc, free },
         (_, (Ok(new), Ok(pin), Ok(unpin))) => Copier::New { new, pin, unpin },
-        // WAMR inserts the app heap while instantiating, before `_initialize`.
-        _ => Copier::AppHeap(AppHeap::append_to(
-            &memory,
-            &mut store,
-            app_heap_size,
-        )?),
-    };
-
-    // Reactor modules (wasi-libc's crt1-reactor) need `_initialize`.
-    if let Ok(init) = instance.get_typed_func::<(), ()>(&mut store, "_initialize") {
-        init.call(&mut store, ())
-            .map_err(|e| anyhow!("`_initialize` failed: {}", trap_message(&e)))?;
-    }
-
-    Ok(Live {
-        store,
-        memory,
-        filter,
-        copier,
+        _ => Copier::AppHeap(AppHeap::append_to(memory, store, app_heap_size)?),
     })
 }
 
@@ -690,215 +584,9 @@ fn trap_message(err: &wasmtime::Error) -> String {
     err.to_string()
 }
 
-/// wasmtime has its own error type; convert to add anyhow context.
-fn wt<T>(result: wasmtime::Result<T>) -> Result<T> {
-    result.map_err(anyhow::Error::from)
-}
-
-/// WAMR's app heap, emulated host-side: a region appended to linear memory
-/// and managed first-fit with a small header per allocation, so a record of
-/// about `Wasm_Heap_Size` bytes does not fit.
-struct AppHeap {
-    base: u32,
-    size: u32,
-    /// Free blocks: offset -> length (relative to `base`), coalesced.
-    free: BTreeMap<u32, u32>,
-    /// Live allocations: user pointer -> (block offset, block length).
-    used: BTreeMap<u32, (u32, u32)>,
-}
-
-impl AppHeap {
-    fn append_to(memory: &Memory, store: &mut Store<HostState>, size: u32) -> Result<Self> {
-        let base_bytes = memory.data_size(&*store) as u64;
-        let pages = (size as u64).div_ceil(WASM_PAGE);
-        if pages > 0 {
-            wt(memory.grow(&mut *store, pages)).with_context(|| {
-                format!("cannot grow linear memory by {pages} pages for a {size}-byte app heap")
-            })?;
-        }
-        let base = u32::try_from(base_bytes)
-            .map_err(|_| anyhow!("linear memory too large for an app heap"))?;
-        let mut free = BTreeMap::new();
-        if size > 0 {
-            free.insert(0, size);
-        }
-        Ok(AppHeap {
-            base,
-            size,
-            free,
-            used: BTreeMap::new(),
-        })
-    }
-
-    /// First fit; `None` when no free block is large enough.
-    fn alloc(&mut self, size: u32) -> Option<u32> {
-        let need = size.checked_add(7)? / 8 * 8 + APP_HEAP_HEADER;
-        let (&off, &len) = self.free.iter().find(|(_, &len)| len >= need)?;
-        self.free.remove(&off);
-        if len > need {
-            self.free.insert(off + need, len - need);
-        }
-        let ptr = self.base + off + APP_HEAP_HEADER;
-        self.used.insert(ptr, (off, need));
-        Some(ptr)
-    }
-
-    fn free(&mut self, ptr: u32) {
-        let Some((mut off, mut len)) = self.used.remove(&ptr) else {
-            return;
-        };
-        // Coalesce with the following and the preceding free block.
-        if let Some(next_len) = self.free.remove(&(off + len)) {
-            len += next_len;
-        }
-        if let Some((&prev_off, &prev_len)) = self.free.range(..off).next_back() {
-            if prev_off + prev_len == off {
-                self.free.remove(&prev_off);
-                off = prev_off;
-                len += prev_len;
-            }
-        }
-        self.free.insert(off, len);
-    }
-}
-
-/// Where captured guest output is also forwarded.
-#[derive(Debug, Clone, Copy)]
-enum HostStream {
-    Stdout,
-    Stderr,
-}
-
-/// A guest stdout/stderr that keeps the first `limit` bytes and optionally
-/// forwards everything to this process's stream.
-#[derive(Clone)]
-struct CaptureStream {
-    buffer: Arc<Mutex<Vec<u8>>>,
-    limit: usize,
-    forward: Option<HostStream>,
-}
-
-impl CaptureStream {
-    fn new(limit: usize, forward: Option<HostStream>) -> Self {
-        CaptureStream {
-            buffer: Arc::new(Mutex::new(Vec::new())),
-            limit,
-            forward,
-        }
-    }
-
-    fn write_bytes(&self, bytes: &[u8]) {
-        if let Ok(mut buf) = self.buffer.lock() {
-            let room = self.limit.saturating_sub(buf.len());
-            buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
-        }
-        // Forwarding is best effort, like a process writing to a closed pipe.
-        let _ = match self.forward {
-            Some(HostStream::Stdout) => std::io::stdout().write_all(bytes),
-            Some(HostStream::Stderr) => std::io::stderr().write_all(bytes),
-            None => Ok(()),
-        };
-    }
-
-    fn contents(&self) -> Vec<u8> {
-        self.buffer.lock().map(|b| b.clone()).unwrap_or_default()
-    }
-
-    fn take(&self) -> Vec<u8> {
-        self.buffer
-            .lock()
-            .map(|mut b| std::mem::take(&mut *b))
-            .unwrap_or_default()
-    }
-}
-
-impl IsTerminal for CaptureStream {
-    fn is_terminal(&self) -> bool {
-        false
-    }
-}
-
-impl StdoutStream for CaptureStream {
-    fn p2_stream(&self) -> Box<dyn OutputStream> {
-        Box::new(self.clone())
-    }
-
-    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        Box::new(self.clone())
-    }
-}
-
-#[wasmtime_wasi::async_trait]
-impl Pollable for CaptureStream {
-    async fn ready(&mut self) {}
-}
-
-impl OutputStream for CaptureStream {
-    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
-        self.write_bytes(&bytes);
-        Ok(())
-    }
-
-    fn flush(&mut self) -> StreamResult<()> {
-        Ok(())
-    }
-
-    fn check_write(&mut self) -> StreamResult<usize> {
-        Ok(1 << 20)
-    }
-}
-
-impl tokio::io::AsyncWrite for CaptureStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _cx: &mut TaskContext<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        self.write_bytes(buf);
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn heap(size: u32) -> AppHeap {
-        let mut free = BTreeMap::new();
-        free.insert(0, size);
-        AppHeap {
-            base: 65536,
-            size,
-            free,
-            used: BTreeMap::new(),
-        }
-    }
-
-    #[test]
-    fn app_heap_first_fit_and_coalescing() {
-        let mut h = heap(8192);
-        assert_eq!(
-            h.alloc(8192),
-            None,
-            "heap_size bytes must not fit (header overhead)"
-        );
-        let a = h.alloc(100).unwrap();
-        let b = h.alloc(100).unwrap();
-        assert_eq!(a, 65536 + APP_HEAP_HEADER);
-        assert!(b > a);
-        h.free(a);
-        h.free(b);
-        assert_eq!(h.free.len(), 1, "blocks coalesce back into one");
-        assert!(h.alloc(8192 - APP_HEAP_HEADER).is_some());
-    }
 
     #[test]
     fn result_checks() {
@@ -926,3 +614,4 @@ mod tests {
         );
     }
 }
+

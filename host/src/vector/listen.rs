@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context as _, Result};
 
-use crate::framing::{Frame, Lines};
+use crate::vector::framing::{Frame, Lines};
 
 /// Bytes read from a socket at a time.
 const READ_BUFFER: usize = 64 * 1024;

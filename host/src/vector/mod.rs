@@ -21,6 +21,12 @@
 //! Out: what Vector's `exec` source reads with `decoding.codec = "json"`:
 //! each event back as it came, and each alert as an event of its own
 //! ([`alert_event`]).
+//!
+//! Its parts: [`framing`] (the newline framing of the socket sink) and
+//! [`listen`] (the sockets and their reader threads, and who may connect).
+
+pub mod framing;
+pub mod listen;
 
 use resetwatch::json;
 

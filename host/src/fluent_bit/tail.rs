@@ -134,22 +134,12 @@ pub fn parse_nats_time(line: &str) -> Option<EventTime> {
             nsec = nsec * 10 + frac.get(i).map_or(0, |d| (d - b'0') as u32);
         }
     }
-    let days = days_from_civil(year, month, day);
+    // The core's calendar (month and day were range-checked above).
+    let days = resetwatch::clock::days_from_civil(year, month as u32, day as u32);
     Some(EventTime {
         sec: days * 86_400 + hour * 3600 + min * 60 + sec,
         nsec,
     })
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Records of one file's content. `fallback` is the time used before the
@@ -180,7 +170,7 @@ pub fn records_from_bytes(path: &Path, content: &[u8], fallback: EventTime) -> V
 
 /// Records of one file, in file order.
 pub fn read_file(path: &Path) -> Result<Vec<TailRecord>> {
-    let content = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let content = std::fs::read(path).with_context(|| crate::loading::cannot_read(path))?;
     let mtime = std::fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
