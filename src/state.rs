@@ -143,7 +143,7 @@ mod tests {
         let cut = &good[..good.len() / 2];
         assert!(matches!(Tracker::restore(Config::default(), cut), Err(StateError::Corrupt(_))));
         let mut deep = b"resetwatch-state 1\n".to_vec();
-        deep.extend(std::iter::repeat(b'[').take(10_000));
+        deep.extend(std::iter::repeat_n(b'[', 10_000));
         assert!(matches!(Tracker::restore(Config::default(), &deep), Err(StateError::Corrupt(_))));
         assert!(Tracker::restore(Config::default(), &good).is_ok());
     }

