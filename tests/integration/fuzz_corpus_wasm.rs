@@ -45,7 +45,7 @@ fn records() -> Vec<(String, Vec<u8>)> {
         for (kind, cap) in [("seeds", usize::MAX), ("regressions", usize::MAX), ("corpus", CORPUS_CAP)] {
             for f in files(&fuzz.join(kind).join(target), cap) {
                 let data = std::fs::read(&f).unwrap();
-                let label = f.strip_prefix(&root()).unwrap_or(&f).display().to_string();
+                let label = f.strip_prefix(root()).unwrap_or(&f).display().to_string();
                 if target == "line" {
                     let line = String::from_utf8_lossy(&data);
                     out.push((format!("{label} as a tail record"), tail::record_json(&line).into_bytes()));
