@@ -2,7 +2,7 @@
 """Writes the issue-14 case folders of classes 1-4 (time that goes back,
 lines without a time of their own, the disk-full end state, slow leaks)
 under tests/data/cases/ (format: the folder's README.md, inputs, expect.json;
-see tests/detection_cases.rs).
+see tests/integration/detection_cases.rs).
 
 Every line is a line of tests/data/corpus/s05_pair_reset_loop_catchup_no_leader_v2.10.25/n1.log
 (its startup banner, its ordinary lines, its loop's apply error and reset)

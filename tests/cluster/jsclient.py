@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""JetStream client steps for tests/nats_cluster.rs, on nats-py (a real client).
+"""JetStream client steps for tests/integration/nats_cluster.rs, on nats-py (a real client).
 
 usage: jsclient.py URLS create | pub SUBJECT COUNT SIZE | leader STREAM
 URLS is a comma-separated list of nats:// URLs. Each step prints one JSON

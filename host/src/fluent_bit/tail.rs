@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn invalid_utf_8_is_rendered_as_real_fluent_bit_renders_it() {
-        // As real Fluent Bit 5.1.1 wrote these bytes (tests/real_hosts/nothing_lost.rs).
+        // As real Fluent Bit 5.1.1 wrote these bytes (tests/integration/real_hosts/nothing_lost.rs).
         assert_eq!(record_json(&fluent_bit_text(b"\xc3\x28 invalid utf-8 \xe2\x82 end")), r#"{"log":"\ue0c3( invalid utf-8 \ue0e2\ue082 end"}"#);
         assert_eq!(fluent_bit_text(b"$G > \xe2\x82S"), "$G > \u{e0e2}\u{e082}S");
         assert_eq!(fluent_bit_text("caf\u{e9}".as_bytes()), "caf\u{e9}", "valid UTF-8 is kept");

@@ -15,8 +15,7 @@ use resetwatch_host::component::DetectorComponent;
 use resetwatch_host::tail::{self, TailRecord};
 use serde_json::Value;
 
-#[path = "support/fluent_bit_alerts.rs"]
-mod fluent_bit_alerts;
+use crate::support::fluent_bit_alerts;
 use fluent_bit_alerts::{dist, root, through_fluent_bit};
 
 const SCENARIOS: [&str; 5] = [

@@ -23,7 +23,7 @@ pub fn pod_uid(pod: &str) -> String {
 
 /// The corpus lines of one server of the loop, verbatim.
 pub fn corpus(node: &str) -> Vec<String> {
-    let p = crate::real_host::root().join("tests/data/corpus").join(LOOP).join(format!("{node}.log"));
+    let p = crate::support::real_host::root().join("tests/data/corpus").join(LOOP).join(format!("{node}.log"));
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).lines().map(String::from).collect()
 }
 

@@ -1,9 +1,9 @@
 //! A real Prometheus Alertmanager (Debian's `prometheus-alertmanager`) on a
 //! free loopback port with the documented configuration, and the captured
 //! logs and /jsz snapshots moved to the present (Alertmanager takes an
-//! alert whose `endsAt` has passed as over). Shared by tests/alertmanager.rs
+//! alert whose `endsAt` has passed as over). Shared by tests/integration/alertmanager.rs
 //! and the real-host tier.
-#![allow(dead_code)] // each test binary uses its own part of it
+#![allow(dead_code)] // each suite uses its own part of it
 
 use resetwatch::clock::{parse_rfc3339, rfc3339, Micros};
 use serde_json::Value;

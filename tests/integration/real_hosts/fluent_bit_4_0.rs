@@ -2,8 +2,8 @@
 //! reference-types): which modules load, what it says about those that do
 //! not, and what `state_dir` does for a loop spread over many chunks.
 
-use crate::fluent_bit_run::*;
-use crate::real_host::{self, FLUENT_BIT, FLUENT_BIT_4_0};
+use super::fluent_bit_run::*;
+use crate::support::real_host::{self, FLUENT_BIT, FLUENT_BIT_4_0};
 use std::path::{Path, PathBuf};
 
 /// What Fluent Bit 4.0.2 logs, once per chunk, for a module built by

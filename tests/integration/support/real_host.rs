@@ -7,7 +7,7 @@
 //! is a skip. Skips are printed and, when `cargo xtask test` runs the tier,
 //! appended to the file named by `RESETWATCH_SKIPS` so the step summary can
 //! list them (and `.ci/run` can refuse a skip whose program it provided).
-#![allow(dead_code)] // each test module uses its own part of it
+#![allow(dead_code)] // each suite uses its own part of it
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -97,7 +97,4 @@ pub fn skip(test: &str, setting: &str, why: &str) {
     }
 }
 
-/// The repository root (tests run from the host package's directory).
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ lives in the repository root").to_path_buf()
-}
+pub use super::root;

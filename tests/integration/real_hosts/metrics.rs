@@ -5,8 +5,8 @@
 
 use std::process::{Command, Stdio};
 
-use crate::prometheus::Prometheus;
-use crate::real_host::{self, FLUENT_BIT};
+use crate::support::prometheus::Prometheus;
+use crate::support::real_host::{self, FLUENT_BIT};
 
 /// Kills Fluent Bit (by its pid) when the test ends, passed or failed.
 struct Running(std::process::Child);

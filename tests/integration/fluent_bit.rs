@@ -1,6 +1,6 @@
 //! The built Fluent Bit modules (`dist/resetwatch.wasm`,
 //! `dist/resetwatch-lean.wasm`), driven the way Fluent Bit's `wasm` filter
-//! drives them (see `host/src/fluent_bit.rs`), on the real corpus and on bad
+//! drives them (see `host/src/fluent_bit/host.rs`), on the real corpus and on bad
 //! input. Run `cargo xtask dist` first (`cargo xtask test` does).
 
 use resetwatch_host::fluent_bit::{CopyMode, FluentBitHost, FluentBitOptions, Outcome};
@@ -8,13 +8,9 @@ use resetwatch_host::tail;
 use resetwatch_host::wasm_check;
 use serde_json::Value;
 
-#[path = "support/cases.rs"]
-mod cases;
+use crate::support::cases;
 use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use crate::support::root;
 
 fn module(name: &str) -> Vec<u8> {
     let p = root().join("dist").join(name);
@@ -461,7 +457,7 @@ fn the_unknown_prefix_notice_comes_once_per_source_in_both_fluent_bit_builds() {
     // Issue 14, class 5: event lines behind a prefix no layout knows are
     // read and counted, and the guest says so on Fluent Bit's stderr once
     // per source (n1 and n2 loop; n3 has no event line). The alerts
-    // themselves are the case runner's (tests/detection_cases.rs).
+    // themselves are the case runner's (tests/integration/detection_cases.rs).
     let (files, _) = cases::read_case(&root().join("tests/data/cases/layout-unknown-prefix"));
     for m in [FULL, LEAN] {
         let mut h = host(m, &[]);

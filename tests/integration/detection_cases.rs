@@ -1,5 +1,5 @@
 //! Every case folder under `tests/data/cases/` (issue 14; the format is
-//! stated in tests/support/cases.rs) through the real
+//! stated in tests/integration/support/cases.rs) through the real
 //! `resetwatch replay` binary and through the Fluent Bit build
 //! (`dist/resetwatch.wasm` and `dist/resetwatch-lean.wasm`, `Wasm_Heap_Size`
 //! 16M, records as Fluent Bit's `tail` makes them), compared with the
@@ -21,12 +21,10 @@ use std::process::{Command, Stdio};
 use resetwatch_host::tail::{self, EventTime, TailRecord};
 use serde_json::Value;
 
-#[path = "support/fluent_bit_alerts.rs"]
-mod fluent_bit_alerts;
+use crate::support::fluent_bit_alerts;
 use fluent_bit_alerts::{root, through_fluent_bit};
 
-#[path = "support/cases.rs"]
-mod cases;
+use crate::support::cases;
 use cases::{compare, report, Case, RESET_LOOP};
 
 /// Every case folder; there are at least the eight of issue 14's classes 1-4.

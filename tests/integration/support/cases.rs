@@ -1,7 +1,7 @@
 //! The detection cases on disk (`tests/data/cases/<class>-<name>/`), read
 //! and judged in one place for every runner: the harness runner
-//! (tests/detection_cases.rs), the real-host runner
-//! (tests/real_hosts/cases.rs) and the tests that name single cases.
+//! (tests/integration/detection_cases.rs), the real-host runner
+//! (tests/integration/real_hosts/cases.rs) and the tests that name single cases.
 //!
 //! A folder holds `README.md`, `expect.json` and the inputs: every other
 //! file under it (sub-folders too), in sorted path order. `expect.json`:
@@ -12,7 +12,7 @@
 //! `stream` apart), `source` only where the host names sources as replay
 //! does. An entry's `alert` key selects another kind than the reset-loop
 //! alert. An empty list means nothing may fire.
-#![allow(dead_code)] // each test binary uses its own part of it
+#![allow(dead_code)] // each suite uses its own part of it
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::real_host;
+use crate::support::real_host;
 
 /// The bundled real reset loop the examples read.
 pub const S05: &str = "tests/data/corpus/s05_pair_reset_loop_catchup_no_leader_v2.10.25";

@@ -3,8 +3,8 @@
 //! the do-nothing filter; a Fluent Bit killed with SIGKILL in the middle of
 //! a loop and started again; a `state_dir` the module cannot write.
 
-use crate::fluent_bit_run::*;
-use crate::real_host;
+use super::fluent_bit_run::*;
+use crate::support::real_host;
 use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions};
 use std::path::Path;
 use std::time::Duration;

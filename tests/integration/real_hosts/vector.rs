@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::pod_logs::{self, append_cri, corpus, line_time, pod_log_path, pod_uid, rewrite, NAMESPACE, PODS};
-use crate::real_host::{self, VECTOR};
-use crate::receiver::AlertReceiver;
-use crate::serve_process::Serve;
+use super::pod_logs::{self, append_cri, corpus, line_time, pod_log_path, pod_uid, rewrite, NAMESPACE, PODS};
+use crate::support::real_host::{self, VECTOR};
+use super::receiver::AlertReceiver;
+use crate::support::serve_process::Serve;
 
 /// Vector's own log at `info`, but the exec source's trace event that
 /// names the child's exit status (`Executed command. ... exit_status=0`):

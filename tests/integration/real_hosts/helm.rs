@@ -33,10 +33,10 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use yaml_rust2::{Yaml, YamlLoader};
 
-use crate::pod_logs::{self, append_cri, container_log_path, corpus, pod_uid, NAMESPACE, PODS};
-use crate::real_host::{self, FLUENT_BIT};
-use crate::serve_process::Serve;
-use crate::receiver::AlertReceiver;
+use super::pod_logs::{self, append_cri, container_log_path, corpus, pod_uid, NAMESPACE, PODS};
+use crate::support::real_host::{self, FLUENT_BIT};
+use crate::support::serve_process::Serve;
+use super::receiver::AlertReceiver;
 
 /// The values' directories inside the pod, which the test puts under its root.
 const POD_PATHS: [&str; 3] = ["/fluent-bit/", "/var/log/", "/var/lib/fluent-bit/"];

@@ -7,10 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use crate::support::root;
 
 /// This test binary's target directory: `<target>/release/resetwatch`.
 fn target_dir() -> PathBuf {

@@ -1,9 +1,9 @@
 //! The real `resetwatch serve` as a child process, for the tests that run
-//! it (tests/serve.rs, tests/alertmanager.rs; and any program run the same
-//! way, e.g. Vector in tests/real_hosts): started from the repository root,
+//! it (tests/integration/serve.rs, tests/integration/alertmanager.rs; and any program run the same
+//! way, e.g. Vector in tests/integration/real_hosts): started from the repository root,
 //! stdout read line by line, stderr collected, killed on drop so a failing
 //! test leaves no process behind.
-#![allow(dead_code)] // each test file uses its own part of it
+#![allow(dead_code)] // each suite uses its own part of it
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;

@@ -13,16 +13,13 @@ use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Outcome};
 use resetwatch_host::tail;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use crate::support::root;
 
 const FULL: &str = "resetwatch.wasm";
 const LEAN: &str = "resetwatch-lean.wasm";
 const TARGETS: [&str; 4] = ["line", "record", "config", "detector"];
 /// Working-corpus files read per target (seeds and regressions: all).
 const CORPUS_CAP: usize = 1000;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 fn module(name: &str) -> Vec<u8> {
     let p = root().join("dist").join(name);
@@ -48,7 +45,7 @@ fn records() -> Vec<(String, Vec<u8>)> {
         for (kind, cap) in [("seeds", usize::MAX), ("regressions", usize::MAX), ("corpus", CORPUS_CAP)] {
             for f in files(&fuzz.join(kind).join(target), cap) {
                 let data = std::fs::read(&f).unwrap();
-                let label = f.strip_prefix(&root()).unwrap_or(&f).display().to_string();
+                let label = f.strip_prefix(root()).unwrap_or(&f).display().to_string();
                 if target == "line" {
                     let line = String::from_utf8_lossy(&data);
                     out.push((format!("{label} as a tail record"), tail::record_json(&line).into_bytes()));

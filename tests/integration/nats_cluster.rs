@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Outcome};
 use resetwatch_host::tail::{self, EventTime, TailRecord};
 use serde_json::Value;
+use crate::support::root;
 
 const IGNORE: &str = "needs nats-server binaries: run through `cargo xtask test` (see docs/testing.md#real-nats-server-clusters)";
 
@@ -43,10 +44,6 @@ const ALONE: Duration = Duration::from_secs(60);
 /// How long the cluster runs once the healthy third node has joined (the
 /// loop ends when it leads the stream).
 const AFTER: Duration = Duration::from_secs(8);
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 fn env_path(name: &str) -> PathBuf {
     let v = std::env::var_os(name).unwrap_or_else(|| panic!("{name} is not set; {IGNORE}"));
@@ -706,7 +703,6 @@ fn assert_loop_alerts(dir: &Path, version: &str, known_leak: bool) {
     }
     assert_jsz_loop(&got, pair, version, known_leak);
 }
-
 
 // ------------------------------------------------------------ what /jsz said
 

@@ -3,7 +3,7 @@
 //! on the real corpus and through every call of the interface. Run `cargo
 //! xtask dist` first (`cargo xtask test` does).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use resetwatch_host::component::{
@@ -11,10 +11,7 @@ use resetwatch_host::component::{
 };
 use resetwatch_host::logs::{Kind, Merged};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use crate::support::root;
 
 /// Compiled once for every test.
 fn component() -> &'static DetectorComponent {

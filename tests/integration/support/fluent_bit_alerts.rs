@@ -1,17 +1,13 @@
 //! Records through the Fluent Bit build as Fluent Bit's `tail` + `wasm`
 //! filter drive it, collecting the alerts it adds (shared by the parity
 //! test and the detection cases).
-#![allow(dead_code)] // each test module uses its own part of it
-
-use std::path::{Path, PathBuf};
+#![allow(dead_code)] // each suite uses its own part of it
 
 use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Outcome};
 use resetwatch_host::tail::{self, TailRecord};
 use serde_json::Value;
 
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+pub use super::root;
 
 /// A built module under `dist/`.
 pub fn dist(name: &str) -> Vec<u8> {

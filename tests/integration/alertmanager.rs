@@ -20,19 +20,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-#[path = "support/serve_process.rs"]
-mod serve_process;
+use crate::support::serve_process;
 use serve_process::Serve;
 
-#[path = "support/alertmanager_process.rs"]
-mod alertmanager_process;
+use crate::support::alertmanager_process;
 use alertmanager_process::{config, free_port, jsz_now, line_time, now, shift_jsz, shift_log, with_time, Alertmanager};
+use crate::support::root;
 
 const S05: &str = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 fn scratch(name: &str) -> PathBuf {
     let d = root().join("target/tmp").join(format!("alertmanager-{name}-{}", std::process::id()));
@@ -261,7 +256,7 @@ fn the_second_fluent_bit_instance_posts_what_alertmanager_takes() {
 }
 
 /// A Vector `kubernetes_logs` event for one nats-server line (as
-/// tests/serve.rs builds them): the line in `message`, the pod in
+/// tests/integration/serve.rs builds them): the line in `message`, the pod in
 /// `kubernetes`, which `resetwatch serve` makes the source `nats/<pod>`.
 fn vector_event(pod: &str, line: &str) -> String {
     let ts = line_time(line).map(|(_, t)| rfc3339(t, 0)).unwrap_or_default();

@@ -6,17 +6,17 @@
 //! is the record itself), the allocator module, rewrite_tag as documented.
 //! A folder added later is picked up as it is.
 //!
-//! One difference from the harness runner (tests/detection_cases.rs) is
+//! One difference from the harness runner (tests/integration/detection_cases.rs) is
 //! the real host's: tail stamps each record with the time it read it, not
 //! the line's time, and the detector's clock for resolutions and repeats
 //! is the record time.
 
-use crate::fluent_bit_run::*;
-use crate::real_host;
+use super::fluent_bit_run::*;
+use crate::support::real_host;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-use crate::case_folders::{self, compare, Case};
+use crate::support::cases::{self as case_folders, compare, Case};
 
 fn cases() -> Vec<Case> {
     case_folders::all(&real_host::root())

@@ -6,17 +6,13 @@
 //! `cargo xtask dist` first; `cargo xtask test` does) must agree with it.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-#[path = "support/cases.rs"]
-mod cases;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use crate::support::cases;
+use crate::support::root;
 
 const LOOP: &str = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
 const HEALTHY: &str = "s01_healthy_rolling_restart_v2.10.25";

@@ -15,8 +15,8 @@
 //! The functions here take the module to run (`None`: the example's own),
 //! so that `aot.rs` runs the same cases with the AOT files.
 
-use crate::alertmanager_process::{self, Alertmanager};
-use crate::fluent_bit_run::*;
+use crate::support::alertmanager_process::{self, Alertmanager};
+use super::fluent_bit_run::*;
 use resetwatch::clock::SECOND;
 use serde_json::Value;
 use std::path::Path;
@@ -142,7 +142,7 @@ fn kubernetes_pods(tree: &Tree) -> Vec<(String, String)> {
                                               "image": "nats:2.10.25", "imageID": "nats@sha256:0"}]}
         });
         tree.write(&format!("kube-meta/nats_{pod}.meta"), meta.to_string());
-        let log = std::fs::read_to_string(crate::real_host::root().join(S05).join(format!("{node}.log"))).unwrap();
+        let log = std::fs::read_to_string(crate::support::real_host::root().join(S05).join(format!("{node}.log"))).unwrap();
         let cri: String = log
             .lines()
             .map(|l| {
@@ -160,7 +160,7 @@ fn kubernetes_pods(tree: &Tree) -> Vec<(String, String)> {
 /// reads a file that appears after it started from its head), then stopped
 /// once the records stop coming.
 pub fn kubernetes_example(program: &Path, module: Option<&Path>) {
-    let module = module.map(Path::to_path_buf).unwrap_or_else(|| crate::real_host::root().join("dist/resetwatch.wasm"));
+    let module = module.map(Path::to_path_buf).unwrap_or_else(|| crate::support::real_host::root().join("dist/resetwatch.wasm"));
     let make = |tree: &Tree| {
         std::fs::create_dir_all(tree.path("var/fluent-bit/state")).unwrap();
         std::fs::create_dir_all(tree.path("var/log/containers")).unwrap();
@@ -231,7 +231,7 @@ pub fn alertmanager_installed(test: &str) -> bool {
     let there = Path::new(alertmanager_process::BINARY).exists();
     if !there {
         let why = format!("{} is missing (apt-get install prometheus-alertmanager)", alertmanager_process::BINARY);
-        crate::real_host::skip(test, "prometheus-alertmanager", &why);
+        crate::support::real_host::skip(test, "prometheus-alertmanager", &why);
     }
     there
 }
@@ -247,7 +247,7 @@ pub fn alertmanager_example(program: &Path, module: Option<&Path>, name: &str) {
     let tree = Tree::new(name);
     tree.link("dist");
     tree.copy_examples();
-    let read = |sub: &str, file: &str| std::fs::read_to_string(crate::real_host::root().join("tests/data").join(sub).join(RUN).join(file)).unwrap();
+    let read = |sub: &str, file: &str| std::fs::read_to_string(crate::support::real_host::root().join("tests/data").join(sub).join(RUN).join(file)).unwrap();
     let logs: Vec<(String, String)> = ["n1", "n2", "n3"].iter().map(|n| (format!("cluster/{RUN}/{n}.log"), read("cluster", &format!("{n}.log")))).collect();
     let jsz = read("jsz", "n2.jsonl");
     let newest = logs

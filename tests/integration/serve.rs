@@ -21,18 +21,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-#[path = "support/cases.rs"]
-mod cases;
-#[path = "support/serve_process.rs"]
-mod serve_process;
+use crate::support::cases;
+use crate::support::serve_process;
 use serve_process::Serve;
-#[path = "support/prometheus.rs"]
-mod prometheus;
+use crate::support::prometheus;
 use prometheus::Prometheus;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use crate::support::root;
 
 const LOOP: &str = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
 

@@ -2,7 +2,7 @@
 //! installs) for the tests that scrape something: started on a free
 //! loopback port, scraping one target every second, queried with PromQL
 //! over its HTTP API, killed (by its pid) on drop.
-#![allow(dead_code)] // each test file uses its own part of it
+#![allow(dead_code)] // each suite uses its own part of it
 
 use std::path::Path;
 use std::time::{Duration, Instant};

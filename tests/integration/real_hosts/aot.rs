@@ -3,10 +3,10 @@
 //! modules do; the aarch64 one is checked by its header; Fluent Bit 4.0.2
 //! refuses them with the error docs/fluent-bit.md quotes.
 
-use crate::fluent_bit;
-use crate::fluent_bit_4_0::assert_documented;
-use crate::fluent_bit_run::*;
-use crate::real_host::{self, FLB_WAMRC, FLUENT_BIT, FLUENT_BIT_4_0};
+use super::fluent_bit;
+use super::fluent_bit_4_0::assert_documented;
+use super::fluent_bit_run::*;
+use crate::support::real_host::{self, FLB_WAMRC, FLUENT_BIT, FLUENT_BIT_4_0};
 use std::path::PathBuf;
 
 /// What Fluent Bit 4.0.2 (WAMR 1.3.3) logs for an AOT file of format 5.

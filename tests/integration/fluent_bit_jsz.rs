@@ -7,11 +7,7 @@
 use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Outcome};
 use resetwatch_host::tail::{self, EventTime, TailRecord};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use crate::support::root;
 
 fn host(name: &str) -> FluentBitHost {
     let p = root().join("dist").join(name);
