@@ -21,16 +21,16 @@ pub fn path(cfg: &Config) -> Option<PathBuf> {
 #[inline(never)]
 pub fn load(cfg: &Config) -> (Tracker, Option<String>) {
     let Some(p) = path(cfg) else { return (Tracker::new(cfg.clone()), None) };
+    let fresh = |why: &dyn std::fmt::Display| {
+        (Tracker::new(cfg.clone()), Some(format!("[resetwatch] {}: {why}; starting with an empty state", p.display())))
+    };
     match std::fs::read(&p) {
         Ok(bytes) => match Tracker::restore(cfg.clone(), &bytes) {
             Ok(d) => (d, None),
-            Err(e) => (
-                Tracker::new(cfg.clone()),
-                Some(format!("[resetwatch] {}: {e}; starting with an empty state", p.display())),
-            ),
+            Err(e) => fresh(&e),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Tracker::new(cfg.clone()), None),
-        Err(e) => (Tracker::new(cfg.clone()), Some(format!("[resetwatch] {}: {e}; starting with an empty state", p.display()))),
+        Err(e) => fresh(&e),
     }
 }
 
