@@ -63,11 +63,28 @@ fn pick_source_or(record: Option<&[u8]>, line: &Line<'_>, fallback: impl FnOnce(
     // The record's members are read once (and whether each key holds an
     // escape); each of the up to nine paths below is then looked up in
     // that list: one scan of the record instead of two per dotted path.
-    let top: Vec<(Member<'_>, bool)> =
-        record.map(|r| Members::new(r).map(|m| (m, m.key.contains(&b'\\'))).collect()).unwrap_or_default();
+    // Up to 16 members on the stack (an allocation costs some hundreds of
+    // wasm instructions), more in a Vec.
+    const ON_STACK: usize = 16;
+    let mut buf = [(Member { key: &[], value: &[] }, false); ON_STACK];
+    let mut many = Vec::new();
+    let mut n = 0;
+    for m in record.map(Members::new).into_iter().flatten() {
+        let e = (m, m.key.contains(&b'\\'));
+        if n < ON_STACK {
+            buf[n] = e;
+        } else {
+            if many.is_empty() {
+                many.extend_from_slice(&buf);
+            }
+            many.push(e);
+        }
+        n += 1;
+    }
+    let top: &[(Member<'_>, bool)] = if n > ON_STACK { &many } else { &buf[..n] };
     let text = |path: &str| {
         record?;
-        find_in(&top, path).and_then(json::string_value).map(|s| s.into_owned()).filter(|s| !s.is_empty())
+        find_in(top, path).and_then(json::string_value).map(|s| s.into_owned()).filter(|s| !s.is_empty())
     };
     for (ns, pod) in [(cfg.namespace_key.as_str(), cfg.pod_key.as_str()), ("kubernetes.pod_namespace", "kubernetes.pod_name")] {
         if let (Some(ns), Some(pod)) = (text(ns), text(pod)) {
