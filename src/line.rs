@@ -579,11 +579,57 @@ pub fn surely_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
         return false;
     }
     // One space after the label, or none (banner lines keep theirs).
+    // A head's first byte (`E`, ` `, `S`... start ordinary messages too):
+    // then the message's first 8 bytes against every head's.
     let after = h[n + 35];
     if after != b' ' {
-        return HEAD[after as usize] == 0;
+        return HEAD[after as usize] == 0 || !may_start_head(rest, n + 35);
     }
-    HEAD[h[n + 36] as usize] == 0
+    HEAD[h[n + 36] as usize] == 0 || !may_start_head(rest, n + 36)
+}
+
+/// The first 8 bytes (fewer for a shorter head) of every message head
+/// `event::may_matter` looks for, as a little-endian word and its mask.
+const HEAD8: [(u64, u64); 10] = [
+    prefix8(b"Error applying entries to '"), // also `Error applying stream/consumer entries`
+    prefix8(b"Resetting stream cluster state for '"),
+    prefix8(b"Detected bad stream state, resetting '"),
+    prefix8(b"Will not reset stream"),
+    prefix8(b"stream '"),
+    prefix8(b"Stream '"),
+    prefix8(b"  Version:"),
+    prefix8(b"  Name:"),
+    prefix8(b"  ID:"),
+    prefix8(b"  Max Storage:"),
+];
+
+const fn prefix8(h: &[u8]) -> (u64, u64) {
+    let (mut p, mut m, mut i) = (0u64, 0u64, 0);
+    while i < 8 && i < h.len() {
+        p |= (h[i] as u64) << (8 * i);
+        m |= 0xff << (8 * i);
+        i += 1;
+    }
+    (p, m)
+}
+
+/// Whether the message at `at` in `rest` may start with a head: `false`
+/// only when its first 8 bytes are none of [`HEAD8`]'s (so no head, which
+/// is at least that long or shorter and all there, starts it).
+#[inline(never)]
+fn may_start_head(rest: &[u8], at: usize) -> bool {
+    let Some(w) = rest.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) else { return true };
+    let w = u64::from_le_bytes(w);
+    // By the first byte, as `event::may_matter` does: one or two compares.
+    match w as u8 {
+        b'E' => w == HEAD8[0].0,
+        b'R' => w == HEAD8[1].0,
+        b'D' => w == HEAD8[2].0,
+        b'W' => w == HEAD8[3].0,
+        b's' => w == HEAD8[4].0,
+        b'S' => w == HEAD8[5].0,
+        _ => HEAD8[6..].iter().any(|&(p, m)| w & m == p),
+    }
 }
 
 /// [`surely_irrelevant`] for a line that does not start with `[`: no
