@@ -19,7 +19,11 @@ pub const ALERT_KEY: &str = "resetwatch";
 /// the first member whose key is one of `keys`. The end is not looked for
 /// here: most lines are rejected after reading a few dozen bytes of them.
 pub fn message_start(record: &[u8], keys: &[String]) -> Option<usize> {
-    json::first_string_member(record, |k| keys.iter().any(|name| json::key_is(k, name)))
+    // Whether the key holds an escape is found once, not once per name.
+    json::first_string_member(record, |k| {
+        let escaped = k.contains(&b'\\');
+        keys.iter().any(|name| k == name.as_bytes() || (escaped && json::key_is(k, name)))
+    })
 }
 
 /// The whole decoded log line whose string starts at `start` (as given by
