@@ -311,7 +311,10 @@ impl Filter {
         if record::has_alert(rec) {
             return Seen::Alert;
         }
-        let Some(text) = record::message_at(rec, start) else { return Seen::Other };
+        // `record::message_at`, borrowed when the line holds no escape (no
+        // copy: an allocation costs some hundreds of wasm instructions).
+        let rest = rec.get(start..).unwrap_or_default();
+        let Some(text) = crate::text::json::string_end(rest, 0).and_then(|i| crate::text::json::decode_str(rest.get(..i)?)) else { return Seen::Other };
         let tag = String::from_utf8_lossy(tag);
         self.ingest(Origin::Record(rec, &tag), at, text.as_bytes())
     }

@@ -3,10 +3,87 @@
 //! names millions of streams. O(1) per operation (a slab with an intrusive
 //! doubly linked list beside a `HashMap`).
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 const NIL: usize = usize::MAX;
+
+/// The index's hasher: a multiply-rotate hash over 8-byte words, seeded
+/// per map from the standard library's random keys. The default SipHash
+/// cost a few hundred wasm instructions per stream key (source, account,
+/// stream), and every event line hashes several; this costs a few dozen.
+/// It is not keyed strongly: crafted names could make collisions, which
+/// only slow lookups in a map that `cap` bounds anyway.
+#[derive(Clone)]
+struct Seeded(u64);
+
+impl Seeded {
+    fn new() -> Self {
+        Seeded(std::collections::hash_map::RandomState::new().hash_one(0x9e37_79b9_7f4a_7c15u64) | 1)
+    }
+}
+
+struct Quick(u64);
+
+const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl Quick {
+    #[inline(always)]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0 ^ w).wrapping_mul(K).rotate_left(26);
+    }
+}
+
+impl Hasher for Quick {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in words.by_ref() {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            self.add(u64::from_le_bytes(a));
+        }
+        let rest = words.remainder();
+        let mut a = [0u8; 8];
+        a[..rest.len()].copy_from_slice(rest);
+        // The length keeps `ab` + `c` apart from `a` + `bc`.
+        self.add(u64::from_le_bytes(a) ^ ((rest.len() as u64) << 59));
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64 | 0x100);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        // Spreads the last word's bits over the whole hash (hashbrown reads
+        // the top 7 bits and the low ones).
+        let h = self.0;
+        let h = (h ^ (h >> 32)).wrapping_mul(0xd6e8_feb8_6659_fd93);
+        h ^ (h >> 32)
+    }
+}
+
+impl BuildHasher for Seeded {
+    type Hasher = Quick;
+
+    #[inline]
+    fn build_hasher(&self) -> Quick {
+        Quick(self.0)
+    }
+}
 
 struct Slot<K, V> {
     key: K,
@@ -17,7 +94,7 @@ struct Slot<K, V> {
 
 /// A bounded map ordered by last use.
 pub struct Lru<K, V> {
-    index: HashMap<K, usize>,
+    index: HashMap<K, usize, Seeded>,
     slots: Vec<Option<Slot<K, V>>>,
     free: Vec<usize>,
     /// Most recently used.
@@ -30,7 +107,7 @@ pub struct Lru<K, V> {
 impl<K: Clone + Eq + Hash, V> Lru<K, V> {
     /// An empty map holding at most `cap` entries (at least one).
     pub fn new(cap: usize) -> Self {
-        Lru { index: HashMap::new(), slots: Vec::new(), free: Vec::new(), head: NIL, tail: NIL, cap: cap.max(1) }
+        Lru { index: HashMap::with_hasher(Seeded::new()), slots: Vec::new(), free: Vec::new(), head: NIL, tail: NIL, cap: cap.max(1) }
     }
 
     /// Number of entries.
@@ -71,6 +148,7 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
     }
 
     /// The value for `key`, marked as just used.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         let i = *self.index.get(key)?;
         self.unlink(i);
@@ -79,26 +157,42 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
     }
 
     /// The value for `key` without changing its place.
-    pub fn peek(&self, key: &K) -> Option<&V> {
+    pub fn peek<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         let i = *self.index.get(key)?;
         self.slots.get(i)?.as_ref().map(|s| &s.value)
     }
 
     /// The value for `key` without changing its place, mutably.
-    pub fn peek_mut(&mut self, key: &K) -> Option<&mut V> {
+    pub fn peek_mut<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
         let i = *self.index.get(key)?;
         self.slot(i).map(|s| &mut s.value)
     }
 
     /// The value for `key`, inserted with `make` when missing. When the map
     /// was full, the least recently used entry is removed and returned.
-    pub fn get_or_insert_with(&mut self, key: &K, make: impl FnOnce() -> V) -> (&mut V, Option<(K, V)>) {
-        if self.index.contains_key(key) {
-            let v = self.get_mut(key);
-            // `contains_key` held, so `get_mut` found it.
-            return (v.expect("present"), None);
+    pub fn get_or_insert_with<Q>(&mut self, key: &Q, make: impl FnOnce() -> V) -> (&mut V, Option<(K, V)>)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        // One lookup for the usual case, a key already there.
+        if let Some(&i) = self.index.get(key) {
+            if self.head != i {
+                self.unlink(i);
+                self.push_front(i);
+            }
+            if self.slots.get(i).is_some_and(Option::is_some) {
+                return (self.slot(i).map(|s| &mut s.value).expect("present"), None);
+            }
         }
         let evicted = if self.index.len() >= self.cap { self.pop_oldest() } else { None };
+        let key = key.to_owned();
         let slot = Slot { key: key.clone(), value: make(), prev: NIL, next: NIL };
         let i = match self.free.pop() {
             Some(i) => {
@@ -110,7 +204,7 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
                 self.slots.len() - 1
             }
         };
-        self.index.insert(key.clone(), i);
+        self.index.insert(key, i);
         self.push_front(i);
         (self.slot(i).map(|s| &mut s.value).expect("just inserted"), evicted)
     }

@@ -498,8 +498,7 @@ impl Tracker {
     pub fn observe(&mut self, source: &str, time: LineTime, host_now: Micros, fingerprint: u64, event: Event) {
         self.advance(host_now);
         self.stats.events += 1;
-        let src_key = source.to_string();
-        let (src, evicted) = self.sources.get_or_insert_with(&src_key, Source::default);
+        let (src, evicted) = self.sources.get_or_insert_with(source, Source::default);
         let before = src.clock;
         let run_starts = matches!(event, Event::Banner(crate::input::event::Banner::Version(_)));
         let Some(t) = src.arrive(time, fingerprint, run_starts) else {
@@ -537,7 +536,7 @@ impl Tracker {
     }
 
     fn cause(&mut self, source: &str, sref: StreamRef, t: Micros, cause: Cause) {
-        if let Some(src) = self.sources.peek_mut(&source.to_string()) {
+        if let Some(src) = self.sources.peek_mut(source) {
             src.last_cause = Some((sref.clone(), t));
         }
         let (st, key) = stream_entry(&mut self.streams, &mut self.stats, &mut self.firing, source, sref);
@@ -561,8 +560,9 @@ impl Tracker {
         let (gap, window, quiet) = (self.cfg.pair_gap, self.cfg.window, self.cfg.quiet);
         // The leak rule holds unless the release is known not to leak.
         let leak_rule = {
-            let server = self.sources.peek(&source.to_string()).map(|s| s.server.clone()).unwrap_or_default();
-            self.version(source, &server).as_deref().and_then(known_leak) != Some(false)
+            let none = ServerInfo::default();
+            let server = self.sources.peek(source).map_or(&none, |s| &s.server);
+            self.version(source, server).as_deref().and_then(known_leak) != Some(false)
         };
         let (st, key) = stream_entry(&mut self.streams, &mut self.stats, &mut self.firing, source, sref);
         let Some((cause_t, cause)) = st.pending.take().filter(|(ct, _)| (0..=gap).contains(&(t - ct))) else {
@@ -650,7 +650,7 @@ impl Tracker {
         let sref = match sref {
             Some(s) => s,
             // 2.10 names no stream: it follows the apply error that caused it.
-            None => match self.sources.peek(&source.to_string()).and_then(|s| s.last_cause.clone()) {
+            None => match self.sources.peek(source).and_then(|s| s.last_cause.clone()) {
                 Some((s, ct)) if (0..=gap).contains(&(t - ct)) => s,
                 _ => return,
             },

@@ -141,11 +141,11 @@ pub fn classify(message: &str) -> Option<Event> {
     let rest = &message[head.len()..];
     match kind {
         Kind::Apply => {
-            let (names, cause) = rest.split_once("': ")?;
+            let (names, cause) = split_once_3(rest, b"': ")?;
             Some(Event::ApplyError(stream_ref(names)?, Cause::from_text(cause)))
         }
         Kind::ConsumerApply => {
-            let (names, cause) = rest.split_once("': ")?;
+            let (names, cause) = split_once_3(rest, b"': ")?;
             Some(Event::ConsumerApplyError(stream_ref(names)?, cause.trim_end().to_string()))
         }
         Kind::Reset => Some(Event::Reset(stream_ref(quoted_to_end(rest)?)?)),
@@ -156,7 +156,7 @@ pub fn classify(message: &str) -> Option<Event> {
             if let Some(reason) = rest.strip_prefix(", ") {
                 return Some(Event::ResetDeclined(None, reason.trim_end().to_string()));
             }
-            let (names, reason) = rest.strip_prefix(" '")?.rsplit_once("', ")?;
+            let (names, reason) = rsplit_once_3(rest.strip_prefix(" '")?, b"', ")?;
             Some(Event::ResetDeclined(Some(stream_ref(names)?), reason.trim_end().to_string()))
         }
         Kind::AccountLimit => {
@@ -189,6 +189,32 @@ impl StripTrimmed for str {
     }
 }
 
+/// `s.split_once(pat)` for a 3-byte ASCII pattern, by bytes: the general
+/// string searcher costs over a thousand wasm instructions to set up.
+fn split_once_3<'a>(s: &'a str, pat: &[u8; 3]) -> Option<(&'a str, &'a str)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i + 3 <= b.len() {
+        if b[i] == pat[0] && b[i + 1] == pat[1] && b[i + 2] == pat[2] {
+            return Some((s.get(..i)?, s.get(i + 3..)?));
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `s.rsplit_once(pat)` for a 3-byte ASCII pattern: the last occurrence.
+fn rsplit_once_3<'a>(s: &'a str, pat: &[u8; 3]) -> Option<(&'a str, &'a str)> {
+    let b = s.as_bytes();
+    let mut i = b.len().checked_sub(3)?;
+    loop {
+        if b[i] == pat[0] && b[i + 1] == pat[1] && b[i + 2] == pat[2] {
+            return Some((s.get(..i)?, s.get(i + 3..)?));
+        }
+        i = i.checked_sub(1)?;
+    }
+}
+
 /// `<names>'` at the end of a message (trailing blanks allowed).
 fn quoted_to_end(rest: &str) -> Option<&str> {
     rest.trim_end().strip_suffix('\'')
@@ -197,7 +223,7 @@ fn quoted_to_end(rest: &str) -> Option<&str> {
 /// Splits `<account> > <stream>` at the last ` > `: stream names cannot hold
 /// `>` or spaces, account names can hold almost anything.
 pub fn stream_ref(names: &str) -> Option<StreamRef> {
-    let (account, stream) = names.rsplit_once(" > ")?;
+    let (account, stream) = rsplit_once_3(names, b" > ")?;
     let valid_stream = !stream.is_empty()
         && stream.len() <= MAX_NAME
         && !stream.bytes().any(|c| c.is_ascii_whitespace() || matches!(c, b'.' | b'*' | b'>' | b'\''));

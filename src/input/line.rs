@@ -295,14 +295,30 @@ fn head_marks(w: u64) -> u64 {
 /// passed over for about one wasm instruction a byte.
 #[inline]
 pub fn may_hold_event_head(b: &[u8]) -> bool {
-    let mut words = b.chunks_exact(8);
-    for w in words.by_ref() {
-        let Ok(w) = <[u8; 8]>::try_from(w) else { return true };
-        if head_marks(u64::from_le_bytes(w)) != 0 {
+    let n = b.len();
+    if n < 8 {
+        return b.iter().any(|&c| c == b'\'' || c == b'W');
+    }
+    // Words at 0, 8, 16, ... and one last word ending at `n` (it may
+    // overlap the one before: a byte looked at twice changes nothing).
+    let mut i = 0;
+    loop {
+        let at = i.min(n - 8);
+        let Some(w) = b.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) else { return true };
+        let w = u64::from_le_bytes(w);
+        // A quick test first: a top bit for each `'` or `W` and for each
+        // byte above 0x7f (rare: Fluent Bit escapes non-ASCII text); the
+        // exact test only on a word that has one.
+        let q = w ^ (b'\'' as u64 * LO);
+        let v = w ^ (b'W' as u64 * LO);
+        if (q.wrapping_sub(LO) | v.wrapping_sub(LO)) & HI != 0 && head_marks(w) != 0 {
             return true;
         }
+        if at == n - 8 {
+            return false;
+        }
+        i += 8;
     }
-    words.remainder().iter().any(|&c| c == b'\'' || c == b'W')
 }
 
 /// Where the first event message head (an apply error, a reset, a bad
@@ -394,9 +410,14 @@ pub fn message_may_matter(b: &[u8]) -> bool {
 fn stern_shape(b: &[u8], limit: usize) -> Option<bool> {
     let end = b.len().min(limit);
     let mut i = 0;
+    // One table load a byte: bit 1 for `a-z 0-9 -`, bit 2 for `.`.
     let name = |i: &mut usize, dots: bool| {
         let from = *i;
-        while *i < end && (b[*i].is_ascii_lowercase() || b[*i].is_ascii_digit() || b[*i] == b'-' || (dots && b[*i] == b'.')) {
+        let mask = if dots { 3 } else { 1 };
+        while let Some(&c) = b.get(*i).filter(|_| *i < end) {
+            if NAME_BYTE[c as usize] & mask == 0 {
+                break;
+            }
             *i += 1;
         }
         *i > from
@@ -425,6 +446,24 @@ fn stern_shape(b: &[u8], limit: usize) -> Option<bool> {
     }
     Some(true)
 }
+
+/// [`stern_shape`]'s name bytes: 1 for `a-z`, `0-9` and `-`, 2 for `.`.
+const NAME_BYTE: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' {
+            1
+        } else if b == b'.' {
+            2
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
 
 fn may_be_stern(b: &[u8]) -> bool {
     stern_shape(b, usize::MAX).unwrap_or(true)
@@ -546,11 +585,57 @@ pub fn surely_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
         return false;
     }
     // One space after the label, or none (banner lines keep theirs).
+    // A head's first byte (`E`, ` `, `S`... start ordinary messages too):
+    // then the message's first 8 bytes against every head's.
     let after = h[n + 35];
     if after != b' ' {
-        return HEAD[after as usize] == 0;
+        return HEAD[after as usize] == 0 || !may_start_head(rest, n + 35);
     }
-    HEAD[h[n + 36] as usize] == 0
+    HEAD[h[n + 36] as usize] == 0 || !may_start_head(rest, n + 36)
+}
+
+/// The first 8 bytes (fewer for a shorter head) of every message head
+/// `event::may_matter` looks for, as a little-endian word and its mask.
+const HEAD8: [(u64, u64); 10] = [
+    prefix8(b"Error applying entries to '"), // also `Error applying stream/consumer entries`
+    prefix8(b"Resetting stream cluster state for '"),
+    prefix8(b"Detected bad stream state, resetting '"),
+    prefix8(b"Will not reset stream"),
+    prefix8(b"stream '"),
+    prefix8(b"Stream '"),
+    prefix8(b"  Version:"),
+    prefix8(b"  Name:"),
+    prefix8(b"  ID:"),
+    prefix8(b"  Max Storage:"),
+];
+
+const fn prefix8(h: &[u8]) -> (u64, u64) {
+    let (mut p, mut m, mut i) = (0u64, 0u64, 0);
+    while i < 8 && i < h.len() {
+        p |= (h[i] as u64) << (8 * i);
+        m |= 0xff << (8 * i);
+        i += 1;
+    }
+    (p, m)
+}
+
+/// Whether the message at `at` in `rest` may start with a head: `false`
+/// only when its first 8 bytes are none of [`HEAD8`]'s (so no head, which
+/// is at least that long or shorter and all there, starts it).
+#[inline(never)]
+fn may_start_head(rest: &[u8], at: usize) -> bool {
+    let Some(w) = rest.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) else { return true };
+    let w = u64::from_le_bytes(w);
+    // By the first byte, as `event::may_matter` does: one or two compares.
+    match w as u8 {
+        b'E' => w == HEAD8[0].0,
+        b'R' => w == HEAD8[1].0,
+        b'D' => w == HEAD8[2].0,
+        b'W' => w == HEAD8[3].0,
+        b's' => w == HEAD8[4].0,
+        b'S' => w == HEAD8[5].0,
+        _ => HEAD8[6..].iter().any(|&(p, m)| w & m == p),
+    }
 }
 
 /// [`surely_irrelevant`] for a line that does not start with `[`: no

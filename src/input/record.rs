@@ -9,7 +9,7 @@
 
 use crate::text::clock::{self, Micros};
 use crate::config::Config;
-use crate::text::json::{self, Members};
+use crate::text::json::{self, Member, Members};
 use crate::input::line::Line;
 
 /// The key resetwatch adds to a record that carries an alert.
@@ -19,21 +19,18 @@ pub const ALERT_KEY: &str = "resetwatch";
 /// the first member whose key is one of `keys`. The end is not looked for
 /// here: most lines are rejected after reading a few dozen bytes of them.
 pub fn message_start(record: &[u8], keys: &[String]) -> Option<usize> {
-    json::first_string_member(record, |k| keys.iter().any(|name| json::key_is(k, name)))
+    // Whether the key holds an escape is found once, not once per name.
+    json::first_string_member(record, |k| {
+        let escaped = k.contains(&b'\\');
+        keys.iter().any(|name| k == name.as_bytes() || (escaped && json::key_is(k, name)))
+    })
 }
 
 /// The whole decoded log line whose string starts at `start` (as given by
 /// [`message_start`]).
 pub fn message_at(record: &[u8], start: usize) -> Option<String> {
     let rest = record.get(start..)?;
-    let mut i = 0;
-    loop {
-        match *rest.get(i)? {
-            b'"' => break,
-            b'\\' => i += 2,
-            _ => i += 1,
-        }
-    }
+    let i = json::string_end(rest, 0)?;
     json::decode_str(rest.get(..i)?).map(|s| s.into_owned())
 }
 
@@ -41,7 +38,7 @@ pub fn message_at(record: &[u8], start: usize) -> Option<String> {
 /// the host's `tag` as the last resort (its rotation suffix dropped,
 /// [`tag_source`]).
 pub fn source(record: &[u8], cfg: &Config, tag: &str, line: &Line<'_>) -> String {
-    pick_source(Some(record), line, &tag_source(tag), cfg)
+    pick_source_or(Some(record), line, || tag_source(tag), cfg)
 }
 
 /// The one rule for which server a line came from, for every host. The
@@ -62,9 +59,36 @@ pub fn source(record: &[u8], cfg: &Config, tag: &str, line: &Line<'_>) -> String
 /// 6. `fallback`: the host's name for where the line came from (a tag, a
 ///    file name).
 pub fn pick_source(record: Option<&[u8]>, line: &Line<'_>, fallback: &str, cfg: &Config) -> String {
+    pick_source_or(record, line, || fallback.to_string(), cfg)
+}
+
+/// [`pick_source`] with the fallback made only when it is the answer.
+fn pick_source_or(record: Option<&[u8]>, line: &Line<'_>, fallback: impl FnOnce() -> String, cfg: &Config) -> String {
+    // The record's members are read once (and whether each key holds an
+    // escape); each of the up to nine paths below is then looked up in
+    // that list: one scan of the record instead of two per dotted path.
+    // Up to 16 members on the stack (an allocation costs some hundreds of
+    // wasm instructions), more in a Vec.
+    const ON_STACK: usize = 16;
+    let mut buf = [(Member { key: &[], value: &[] }, false); ON_STACK];
+    let mut many = Vec::new();
+    let mut n = 0;
+    for m in record.map(Members::new).into_iter().flatten() {
+        let e = (m, m.key.contains(&b'\\'));
+        if n < ON_STACK {
+            buf[n] = e;
+        } else {
+            if many.is_empty() {
+                many.extend_from_slice(&buf);
+            }
+            many.push(e);
+        }
+        n += 1;
+    }
+    let top: &[(Member<'_>, bool)] = if n > ON_STACK { &many } else { &buf[..n] };
     let text = |path: &str| {
-        let rec = record?;
-        json::find_path(rec, path).and_then(json::string_value).map(|s| s.into_owned()).filter(|s| !s.is_empty())
+        record?;
+        find_in(top, path).and_then(json::string_value).map(|s| s.into_owned()).filter(|s| !s.is_empty())
     };
     for (ns, pod) in [(cfg.namespace_key.as_str(), cfg.pod_key.as_str()), ("kubernetes.pod_namespace", "kubernetes.pod_name")] {
         if let (Some(ns), Some(pod)) = (text(ns), text(pod)) {
@@ -93,7 +117,23 @@ pub fn pick_source(record: Option<&[u8]>, line: &Line<'_>, fallback: &str, cfg: 
             return bounded(h);
         }
     }
-    bounded(fallback.to_string())
+    bounded(fallback())
+}
+
+/// [`json::find_path`] on an object whose top-level members are `top`
+/// (as [`Members`] yields them): the same answer, without scanning the
+/// object again for each path.
+/// Each member comes with whether its key holds a `\` ([`json::key_is`]
+/// decodes only such keys).
+fn find_in<'a>(top: &[(Member<'a>, bool)], path: &str) -> Option<&'a [u8]> {
+    let is = |(m, escaped): &(Member<'_>, bool), name: &str| m.key == name.as_bytes() || (*escaped && json::key_is(m.key, name));
+    if let Some((m, _)) = top.iter().find(|m| is(m, path)) {
+        return Some(m.value);
+    }
+    let dot = path.bytes().position(|c| c == b'.')?;
+    let (head, tail) = (path.get(..dot)?, path.get(dot + 1..)?);
+    let (m, _) = top.iter().find(|m| is(m, head))?;
+    json::find_path(m.value, tail)
 }
 
 /// What rotation made of a log file's name.
@@ -192,8 +232,10 @@ pub fn tag_source(tag: &str) -> String {
 /// (as a number or a string, [`clock::parse_epoch`]).
 pub fn time(record: &[u8]) -> Option<Micros> {
     const KEYS: [&str; 6] = ["time", "timestamp", "@timestamp", "date", "_SOURCE_REALTIME_TIMESTAMP", "__REALTIME_TIMESTAMP"];
+    // One scan of the record; each key is then looked up in its members.
+    let top: Vec<Member<'_>> = Members::new(record).collect();
     KEYS.iter().find_map(|key| {
-        let raw = Members::new(record).find(|m| json::key_is(m.key, key))?.value;
+        let raw = top.iter().find(|m| json::key_is(m.key, key))?.value;
         let text = match json::string_value(raw) {
             Some(s) => s.into_owned(),
             None => std::str::from_utf8(raw).ok()?.to_string(),

@@ -87,6 +87,78 @@ fn kinds() -> Vec<(&'static str, Maker)> {
     ]
 }
 
+/// Which lines of a kind a row reports: all of them, or only the one at
+/// this place in each group `make` returns (the event line after its cause).
+#[derive(Clone, Copy)]
+enum Rows {
+    All,
+    Line(usize),
+}
+
+/// The event lines, one row each (issue 15: every kind of event line
+/// within 5,000 fuel), and the storm: event lines over distinct streams.
+fn event_kinds() -> Vec<(&'static str, Maker, Rows, usize)> {
+    vec![
+        (
+            "event line: apply error (a reset cause)",
+            Box::new(|i| {
+                vec![
+                    format!("[8368] {} [WRN] Error applying entries to '$G > ORDERS': catchup aborted, no leader for stream '$G > ORDERS'", ts(i * 5000)),
+                    format!("[8368] {} [WRN] Resetting stream cluster state for '$G > ORDERS'", ts(i * 5000 + 1)),
+                ]
+            }),
+            Rows::Line(0),
+            1000,
+        ),
+        (
+            "event line: reset (pairs with its cause; alerts included)",
+            Box::new(|i| {
+                vec![
+                    format!("[8368] {} [WRN] Error applying entries to '$G > ORDERS': catchup aborted, no leader for stream '$G > ORDERS'", ts(i * 5000)),
+                    format!("[8368] {} [WRN] Resetting stream cluster state for '$G > ORDERS'", ts(i * 5000 + 1)),
+                ]
+            }),
+            Rows::Line(1),
+            1000,
+        ),
+        (
+            "event line: decline (`Will not reset stream`, disk full)",
+            Box::new(|i| {
+                vec![
+                    format!("[8368] {} [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch", ts(i * 5000)),
+                    format!("[8368] {} [WRN] Will not reset stream '$G > ORDERS', server resources exceeded", ts(i * 5000 + 1)),
+                ]
+            }),
+            Rows::Line(1),
+            1000,
+        ),
+        (
+            "event line: banner (Version, Name, ID, Max Storage)",
+            Box::new(|i| {
+                vec![
+                    format!("[8368] {} [INF]   Version:  2.10.{}", ts(i * 10), 20 + i % 10),
+                    format!("[8368] {} [INF]   Name:     nats-{}", ts(i * 10 + 1), i % 3),
+                    format!("[8368] {} [INF]   ID:       NCXYZ{i}", ts(i * 10 + 2)),
+                    format!("[8368] {} [INF]   Max Storage:     574.38 MB", ts(i * 10 + 3)),
+                ]
+            }),
+            Rows::All,
+            1000,
+        ),
+        (
+            "storm: apply error + reset over 10,000 distinct streams",
+            Box::new(|i| {
+                vec![
+                    format!("[8368] {} [WRN] Error applying entries to '$G > S{i}': catchup aborted, no leader for stream '$G > S{i}'", ts(i * 2)),
+                    format!("[8368] {} [WRN] Resetting stream cluster state for '$G > S{i}'", ts(i * 2 + 1)),
+                ]
+            }),
+            Rows::All,
+            10_000,
+        ),
+    ]
+}
+
 fn record(line: &str) -> String {
     resetwatch_host::tail::record_json(line)
 }
@@ -101,14 +173,22 @@ fn host(bytes: &[u8], lean: bool) -> anyhow::Result<FluentBitHost> {
 
 /// Mean fuel per record and mean record length over `n` records of a kind.
 fn fuel(h: &mut FluentBitHost, make: &dyn Fn(usize) -> Vec<String>, n: usize) -> anyhow::Result<(f64, f64)> {
+    fuel_of(h, make, n, Rows::All)
+}
+
+/// [`fuel`] over the lines `rows` picks (every line still goes through the filter).
+fn fuel_of(h: &mut FluentBitHost, make: &dyn Fn(usize) -> Vec<String>, n: usize, rows: Rows) -> anyhow::Result<(f64, f64)> {
     // Warm up: the first call reads the configuration.
     h.call(b"nats.bench", 0, 0, b"{\"log\":\"warm-up\"}")?;
     let (mut total, mut bytes, mut count) = (0u64, 0usize, 0usize);
     for i in 0..n {
-        for line in make(i) {
+        for (k, line) in make(i).into_iter().enumerate() {
             let rec = record(&line);
             let r = h.call(b"nats.bench", 1_764_166_628 + i as i64, 0, rec.as_bytes())?;
             anyhow::ensure!(!r.outcome.is_dropped(), "record dropped: {:?}", r.outcome);
+            if matches!(rows, Rows::Line(j) if j != k) {
+                continue;
+            }
             total += r.fuel.unwrap_or(0);
             bytes += rec.len();
             count += 1;
@@ -123,7 +203,7 @@ fn wasm_cost() -> anyhow::Result<()> {
     let lean = std::fs::read(dist.join("resetwatch-lean.wasm"))?;
     let mvp = std::fs::read(dist.join("resetwatch-mvp.wasm"))?;
     let nothing = resetwatch_host::fluent_bit::do_nothing_module()?;
-    println!("## wasm cost per record (wasmtime fuel inside the export, mean of 1000 records)\n");
+    println!("## wasm cost per record (wasmtime fuel inside the export, mean per record: 1000 of each kind, 1000 groups of each event kind, the storm 10,000)\n");
     println!("| record | bytes | do-nothing | resetwatch-lean.wasm | per byte | resetwatch.wasm | per byte | resetwatch-mvp.wasm | lean target |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for (i, (name, make)) in kinds().into_iter().enumerate() {
@@ -136,6 +216,14 @@ fn wasm_cost() -> anyhow::Result<()> {
             2 => format!("<= 3/B: {}", if l / len <= 3.0 { "met" } else { "MISSED" }),
             _ => "-".to_string(),
         };
+        println!("| {name} | {len:.0} | {base:.0} | {l:.0} | {:.2} | {f:.0} | {:.2} | {m:.0} | {target} |", l / len, f / len);
+    }
+    for (name, make, rows, n) in event_kinds() {
+        let (base, len) = fuel_of(&mut host(&nothing, false)?, &*make, n, rows)?;
+        let (l, _) = fuel_of(&mut host(&lean, true)?, &*make, n, rows)?;
+        let (f, _) = fuel_of(&mut host(&full, false)?, &*make, n, rows)?;
+        let (m, _) = fuel_of(&mut host(&mvp, false)?, &*make, n, rows)?;
+        let target = format!("<= 5,000: {}", if l <= 5000.0 { "met" } else { "MISSED" });
         println!("| {name} | {len:.0} | {base:.0} | {l:.0} | {:.2} | {f:.0} | {:.2} | {m:.0} | {target} |", l / len, f / len);
     }
     println!();
