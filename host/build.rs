@@ -36,11 +36,7 @@ fn main() {
     };
     let wasm = std::fs::read(&built).unwrap_or_else(|e| panic!("{}: {e}", built.display()));
     // `\0asm`, a version, then the layer: 1 is a component, 0 a core module.
-    assert!(
-        wasm.starts_with(b"\0asm") && wasm.get(6..8) == Some(&[1, 0]),
-        "{} is not a WebAssembly component",
-        built.display()
-    );
+    assert!(wasm.starts_with(b"\0asm") && wasm.get(6..8) == Some(&[1, 0]), "{} is not a WebAssembly component", built.display());
     let embedded = out.join("resetwatch-component.wasm");
     std::fs::write(&embedded, &wasm).unwrap_or_else(|e| panic!("{}: {e}", embedded.display()));
 
@@ -80,7 +76,19 @@ fn build_component(root: &Path, out: &Path) -> PathBuf {
     for (key, _) in env::vars_os() {
         let Some(key) = key.to_str() else { continue };
         let outer = (key.starts_with("CARGO_") && !keeps(key))
-            || matches!(key, "RUSTFLAGS" | "RUSTC_WRAPPER" | "RUSTC_WORKSPACE_WRAPPER" | "TARGET" | "HOST" | "PROFILE" | "OUT_DIR" | "OPT_LEVEL" | "DEBUG" | "NUM_JOBS");
+            || matches!(
+                key,
+                "RUSTFLAGS"
+                    | "RUSTC_WRAPPER"
+                    | "RUSTC_WORKSPACE_WRAPPER"
+                    | "TARGET"
+                    | "HOST"
+                    | "PROFILE"
+                    | "OUT_DIR"
+                    | "OPT_LEVEL"
+                    | "DEBUG"
+                    | "NUM_JOBS"
+            );
         if outer {
             cmd.env_remove(key);
         }

@@ -14,15 +14,15 @@
 //! latest time any source reached, so that several files read one after
 //! another resolve the same alerts as the same files merged by time.
 
+use crate::alert::storage::StorageAlert;
 use crate::alert::{Alert, Notice};
-use crate::text::clock::Micros;
 use crate::config::Config;
 use crate::detect::tracker::{ResetPair, Stats};
 use crate::filter::Filter;
 use crate::input::line;
 use crate::input::record;
-use crate::alert::storage::StorageAlert;
 use crate::summary::{StreamRow, Summary};
+use crate::text::clock::Micros;
 use std::collections::BTreeMap;
 
 /// Reset pairs kept for the timeline; beyond this they are counted only
@@ -245,10 +245,7 @@ mod tests {
     use super::*;
     use crate::alert::{Severity, Status};
 
-    const S05: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/corpus/s05_pair_reset_loop_catchup_no_leader_v2.10.25"
-    );
+    const S05: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/s05_pair_reset_loop_catchup_no_leader_v2.10.25");
 
     fn read(node: &str) -> Vec<u8> {
         std::fs::read(format!("{S05}/{node}.log")).unwrap()

@@ -147,8 +147,8 @@ impl Config {
                 "quiet_seconds" => c.quiet = seconds(k, v)?,
                 "line_utc_offset" => {
                     let s = string(k, v)?;
-                    c.line_utc_offset =
-                        clock::parse_offset(s.as_bytes()).ok_or_else(|| err(k, format!("`{s}` is not an offset like +00:00 or -05:30")))?;
+                    c.line_utc_offset = clock::parse_offset(s.as_bytes())
+                        .ok_or_else(|| err(k, format!("`{s}` is not an offset like +00:00 or -05:30")))?;
                 }
                 "max_keys" => c.max_keys = count(k, v)? as usize,
                 "max_sources" => c.max_sources = count(k, v)? as usize,

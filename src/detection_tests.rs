@@ -5,9 +5,9 @@
 //! `docs/design/nats-server.md`), and every alert it must raise, in order.
 
 use crate::alert::{Alert, Notice};
-use crate::text::clock::{self, Micros, SECOND};
 use crate::config::Config;
 use crate::filter::Filter;
+use crate::text::clock::{self, Micros, SECOND};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus");
 const S05: &str = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
@@ -106,7 +106,10 @@ fn cases() -> Vec<Case> {
     // ---------------------------------------------- 1. time goes back
     // 70 event lines up to 02:59:50, then the clock falls back an hour and
     // a loop starts at 02:10 (printed) in the repeated hour.
-    fed.extend(on("n1", (0..70).map(|i| at(i as f64 * 17.0, "[WRN] Error applying entries to '$G > EVENTS': insufficient resources"))));
+    fed.extend(on(
+        "n1",
+        (0..70).map(|i| at(i as f64 * 17.0, "[WRN] Error applying entries to '$G > EVENTS': insufficient resources")),
+    ));
     fed.extend(on("n1", turns(-1800.0, 5.0, 3)));
     v.push(case(
         "A loop that starts in the hour a daylight-saving fall-back repeats is seen, though its lines are older than all 64 remembered",
@@ -194,8 +197,17 @@ fn cases() -> Vec<Case> {
 
     // nats-server issue 2356: older servers print whole seconds.
     for _ in 0..3 {
-        fed.push(("n1", None, "[715] 2022/01/21 13:27:25 [WRN] Error applying entries to 'USERS > alpine-async': last sequence mismatch".to_string()));
-        fed.push(("n1", None, "[715] 2022/01/21 13:27:25 [WRN] Resetting stream cluster state for 'USERS > alpine-async'".to_string()));
+        fed.push((
+            "n1",
+            None,
+            "[715] 2022/01/21 13:27:25 [WRN] Error applying entries to 'USERS > alpine-async': last sequence mismatch"
+                .to_string(),
+        ));
+        fed.push((
+            "n1",
+            None,
+            "[715] 2022/01/21 13:27:25 [WRN] Resetting stream cluster state for 'USERS > alpine-async'".to_string(),
+        ));
     }
     v.push(case(
         "Lines stamped to the whole second (nats-server issue 2356) are not collapsed: the stamp cannot tell them apart",
@@ -205,8 +217,16 @@ fn cases() -> Vec<Case> {
 
     // Local syslog (docs/design/nats-server.md): RFC 3164 stamps, whole seconds.
     for _ in 0..3 {
-        fed.push(("n1", None, "<28>Feb  4 09:00:01 nats-server[715]: Error applying entries to '$G > ORDERS': stream store EOF".to_string()));
-        fed.push(("n1", None, "<28>Feb  4 09:00:01 nats-server[715]: Resetting stream cluster state for '$G > ORDERS'".to_string()));
+        fed.push((
+            "n1",
+            None,
+            "<28>Feb  4 09:00:01 nats-server[715]: Error applying entries to '$G > ORDERS': stream store EOF".to_string(),
+        ));
+        fed.push((
+            "n1",
+            None,
+            "<28>Feb  4 09:00:01 nats-server[715]: Resetting stream cluster state for '$G > ORDERS'".to_string(),
+        ));
     }
     v.push(case(
         "Syslog lines sharing one RFC 3164 second all count",
@@ -220,7 +240,11 @@ fn cases() -> Vec<Case> {
     for _ in 0..2 {
         for i in 0..3 {
             fed.push(("n1", None, cri(i, "Error applying entries to '$G > ORDERS': last sequence mismatch")));
-            fed.push(("n1", None, cri(i, "Resetting stream cluster state for '$G > ORDERS'").replace(".671167074", ".672167074")));
+            fed.push((
+                "n1",
+                None,
+                cri(i, "Resetting stream cluster state for '$G > ORDERS'").replace(".671167074", ".672167074"),
+            ));
         }
     }
     v.push(case(
@@ -269,24 +293,44 @@ fn cases() -> Vec<Case> {
 
     for (name, line) in [
         ("The 2.11.6+ decline names its stream and is the disk-full state", DECLINED_2_11),
-        ("`stream '...' errored, account resources exceeded` (2.9-2.11.5) is the disk-full state", "[WRN] stream '$G > ORDERS' errored, account resources exceeded"),
-        ("`Stream '...' errored, account resources exceeded` (2.11.6+) is the disk-full state", "[WRN] Stream '$G > ORDERS' errored, account resources exceeded"),
+        (
+            "`stream '...' errored, account resources exceeded` (2.9-2.11.5) is the disk-full state",
+            "[WRN] stream '$G > ORDERS' errored, account resources exceeded",
+        ),
+        (
+            "`Stream '...' errored, account resources exceeded` (2.11.6+) is the disk-full state",
+            "[WRN] Stream '$G > ORDERS' errored, account resources exceeded",
+        ),
     ] {
         fed.extend(on("n1", turns(0.0, 5.0, 3)));
         fed.push(("n1", None, at(20.0, APPLY)));
         fed.push(("n1", None, at(20.0001, line)));
-        v.push(case(name, std::mem::take(&mut fed), &["firing warning window pairs=3 declined=0", "firing critical window pairs=3 declined=1"]));
+        v.push(case(
+            name,
+            std::mem::take(&mut fed),
+            &["firing warning window pairs=3 declined=0", "firing critical window pairs=3 declined=1"],
+        ));
     }
 
     for (name, line) in [
-        ("`..., stream is closed` is a stream going away, not the disk-full state", "[WRN] Will not reset stream '$G > ORDERS', stream is closed"),
-        ("`..., JetStream shutting down` is a server going away, not the disk-full state", "[DBG] Will not reset stream '$G > ORDERS', JetStream shutting down"),
+        (
+            "`..., stream is closed` is a stream going away, not the disk-full state",
+            "[WRN] Will not reset stream '$G > ORDERS', stream is closed",
+        ),
+        (
+            "`..., JetStream shutting down` is a server going away, not the disk-full state",
+            "[DBG] Will not reset stream '$G > ORDERS', JetStream shutting down",
+        ),
     ] {
         fed.extend(on("n1", turns(0.0, 5.0, 3)));
         fed.push(("n1", None, at(20.0, APPLY)));
         fed.push(("n1", None, at(20.0001, line)));
         fed.push(("n1", None, at(611.0, "[WRN] Resetting stream cluster state for '$G > OTHER'")));
-        v.push(case(name, std::mem::take(&mut fed), &["firing warning window pairs=3 declined=0", "resolved warning window pairs=3 declined=0"]));
+        v.push(case(
+            name,
+            std::mem::take(&mut fed),
+            &["firing warning window pairs=3 declined=0", "resolved warning window pairs=3 declined=0"],
+        ));
     }
 
     // Apply errors every 30 s that no reset answers (the decline at DBG
@@ -317,7 +361,11 @@ fn cases() -> Vec<Case> {
     ));
 
     fed.extend(on("n1", (0..5).flat_map(|i| [at(i as f64 * 30.0, APPLY), at(i as f64 * 30.0 + 0.0001, DECLINED_2_10)])));
-    v.push(case("Declines alone, with no reset pair, raise nothing: they keep an episode, they do not start one", std::mem::take(&mut fed), &[]));
+    v.push(case(
+        "Declines alone, with no reset pair, raise nothing: they keep an episode, they do not start one",
+        std::mem::take(&mut fed),
+        &[],
+    ));
 
     // ------------------------------------------------- 4. slow leaks
     let banner = |version: &str| at(-5.0, &format!("[INF]   Version:  {version}"));
@@ -341,11 +389,7 @@ fn cases() -> Vec<Case> {
     v.push(case("On a fixed release (2.10.26) the leak rule does not apply", std::mem::take(&mut fed), &[]));
 
     fed.extend(on("n1", turns(0.0, 660.0, 5)));
-    v.push(case(
-        "Pairs more than quiet_seconds apart each start a new episode: no leak alert",
-        std::mem::take(&mut fed),
-        &[],
-    ));
+    v.push(case("Pairs more than quiet_seconds apart each start a new episode: no leak alert", std::mem::take(&mut fed), &[]));
 
     for i in 0..4 {
         fed.push(("n1", None, at(i as f64 * 240.0, "[WRN] Error applying entries to '$G > ORDERS': first sequence mismatch")));
@@ -370,7 +414,11 @@ fn cases() -> Vec<Case> {
     v.push(case(
         "A leak alert keeps its rule when the window later makes it critical",
         std::mem::take(&mut fed),
-        &["firing warning leak pairs=3 declined=0", "firing warning leak pairs=4 declined=0", "firing critical leak pairs=12 declined=0"],
+        &[
+            "firing warning leak pairs=3 declined=0",
+            "firing warning leak pairs=4 declined=0",
+            "firing critical leak pairs=12 declined=0",
+        ],
     ));
     v
 }

@@ -3,13 +3,13 @@
 //! time and takes alerts out.
 
 use crate::alert::Notice;
-use crate::text::clock::Micros;
 use crate::config::Config;
-use crate::detect::tracker::{Tracker, LineTime, ResetPair};
+use crate::detect::tracker::{LineTime, ResetPair, Tracker};
 use crate::input::event;
 use crate::input::jsz;
 use crate::input::line;
 use crate::input::record;
+use crate::text::clock::Micros;
 
 /// What a record turned out to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -314,7 +314,10 @@ impl Filter {
         // `record::message_at`, borrowed when the line holds no escape (no
         // copy: an allocation costs some hundreds of wasm instructions).
         let rest = rec.get(start..).unwrap_or_default();
-        let Some(text) = crate::text::json::string_end(rest, 0).and_then(|i| crate::text::json::decode_str(rest.get(..i)?)) else { return Seen::Other };
+        let Some(text) = crate::text::json::string_end(rest, 0).and_then(|i| crate::text::json::decode_str(rest.get(..i)?))
+        else {
+            return Seen::Other;
+        };
         let tag = String::from_utf8_lossy(tag);
         self.ingest(Origin::Record(rec, &tag), at, text.as_bytes())
     }
@@ -399,7 +402,14 @@ impl Filter {
 
     /// [`Filter::filter_one`] at Fluent Bit's record time, seconds and
     /// nanoseconds, every digit of which counts.
-    pub fn filter_one_ns<T: AsRef<[u8]> + ?Sized>(&mut self, tag: &T, sec: i64, nsec: u32, rec: &[u8], out: &mut Vec<u8>) -> bool {
+    pub fn filter_one_ns<T: AsRef<[u8]> + ?Sized>(
+        &mut self,
+        tag: &T,
+        sec: i64,
+        nsec: u32,
+        rec: &[u8],
+        out: &mut Vec<u8>,
+    ) -> bool {
         let nsec = (nsec % 1_000_000_000) as i64;
         let at = HostTime { micros: sec * crate::text::clock::SECOND + nsec / 1000 };
         self.filter_one_at(tag, at, rec, out)
@@ -545,7 +555,9 @@ mod tests {
     fn declined_reset_makes_it_critical_at_once() {
         let mut lines = loop_lines(3, 5, "last sequence mismatch");
         // 2.10 names no stream: the declined reset follows the apply error that caused it
-        lines.push("[8368] 2026/11/26 14:17:30.000000 [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch".into());
+        lines.push(
+            "[8368] 2026/11/26 14:17:30.000000 [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch".into(),
+        );
         lines.push("[8368] 2026/11/26 14:17:30.000100 [WRN] Will not reset stream, server resources exceeded".into());
         let alerts = run(Config::default(), &refs(&on("n1", &lines)));
         let sev: Vec<_> = alerts.iter().map(|a| a.severity).collect();
@@ -583,10 +595,8 @@ mod tests {
         let a = f.next_alert().and_then(Notice::into_loop).expect("resolved");
         assert_eq!((a.status, a.severity), (Status::Resolved, Severity::Warning));
         // and a new episode starts from scratch
-        let again: Vec<String> = loop_lines(3, 5, "last sequence mismatch")
-            .iter()
-            .map(|l| l.replace("14:17:", "15:17:"))
-            .collect();
+        let again: Vec<String> =
+            loop_lines(3, 5, "last sequence mismatch").iter().map(|l| l.replace("14:17:", "15:17:")).collect();
         for l in &again {
             f.ingest_line("n1", host_time(l), l.as_bytes());
         }
@@ -647,7 +657,15 @@ mod tests {
         for i in 0..10 {
             let a = format!("[1] 2026/11/26 14:17:08.000000 [WRN] Error applying entries to '$G > S{i}': stream store EOF");
             f.ingest_line("n1", 0, a.as_bytes());
-            f.ingest_line("n1", 0, a.replace(&format!("Error applying entries to '$G > S{i}': stream store EOF"), &format!("Resetting stream cluster state for '$G > S{i}'")).as_bytes());
+            f.ingest_line(
+                "n1",
+                0,
+                a.replace(
+                    &format!("Error applying entries to '$G > S{i}': stream store EOF"),
+                    &format!("Resetting stream cluster state for '$G > S{i}'"),
+                )
+                .as_bytes(),
+            );
         }
         let names: Vec<_> = f.tracker().stream_counts().into_iter().map(|c| (c.stream, c.pairs_total)).collect();
         assert_eq!(names, [("S7".to_string(), 1), ("S8".into(), 1), ("S9".into(), 1)]);
@@ -730,10 +748,8 @@ mod tests {
         // Every corpus line as a tail record, in time order, through a filter
         // that alerts early (so the gate is shut while alerts wait); a fuel
         // benchmark relies on the gate, so it must also open.
-        let mut all: Vec<(String, String)> = ["n1", "n2", "n3"]
-            .iter()
-            .flat_map(|n| corpus("s05_pair_reset_loop_catchup_no_leader_v2.10.25", n))
-            .collect();
+        let mut all: Vec<(String, String)> =
+            ["n1", "n2", "n3"].iter().flat_map(|n| corpus("s05_pair_reset_loop_catchup_no_leader_v2.10.25", n)).collect();
         all.sort_by_key(|(_, l)| host_time(l));
         let mut f = Filter::new(Config { warning_pairs: 1, critical_pairs: 2, ..Config::default() });
         let mut out = Vec::new();
@@ -753,7 +769,11 @@ mod tests {
                 assert_eq!(before, (f.tracker().stats.clone(), f.tracker().pending_alerts(), f.tracker().next_host_due()), "{l}");
             }
         }
-        assert!(passed > all.len() / 3 && shut > 0 && alerts > 0, "{passed} passed, {shut} shut, {alerts} alerts of {}", all.len());
+        assert!(
+            passed > all.len() / 3 && shut > 0 && alerts > 0,
+            "{passed} passed, {shut} shut, {alerts} alerts of {}",
+            all.len()
+        );
         // An alert waiting for a record to carry it shuts the gate.
         let mut waiting = Filter::new(Config { warning_pairs: 1, ..Config::default() });
         for l in loop_lines(1, 5, "last sequence mismatch") {
@@ -825,14 +845,19 @@ mod tests {
                 let new = f.unknown_layouts_mut().take_new();
                 assert_eq!(new.len(), 1, "reported once, at its first line");
                 assert_eq!(new[0].source, "compose.n1");
-                assert!(new[0].example.starts_with("n1-1  | [8368] 2026/11/26 14:17:08.682791 [WRN] Error applying"), "{}", new[0].example);
+                assert!(
+                    new[0].example.starts_with("n1-1  | [8368] 2026/11/26 14:17:08.682791 [WRN] Error applying"),
+                    "{}",
+                    new[0].example
+                );
                 assert!(f.unknown_layouts_mut().take_new().is_empty());
             }
         }
         let all = f.unknown_layouts().all();
         assert_eq!(all.len(), 1);
         // every apply error and reset of the loop; banners behind the prefix are not searched for
-        let loop_lines = lines.iter().filter(|l| l.contains("Error applying entries") || l.contains("Resetting stream cluster state")).count();
+        let loop_lines =
+            lines.iter().filter(|l| l.contains("Error applying entries") || l.contains("Resetting stream cluster state")).count();
         assert_eq!((all[0].lines as usize, events), (loop_lines, loop_lines));
         let alerts: Vec<_> = std::iter::from_fn(|| f.next_alert()).filter_map(Notice::into_loop).collect();
         assert!(alerts.is_empty(), "filter_one hands alerts to records, none left waiting");

@@ -9,11 +9,11 @@
 //! invariant breaks; libFuzzer reports the panic as a crash.
 
 use crate::alert::{Alert, Notice, Severity, Status};
-use crate::text::clock::{self, Micros, SECOND};
 use crate::config::Config;
-use crate::input::event::{self, Banner, Event, MAX_NAME};
-use crate::filter::Filter;
 use crate::detect::tracker::Tracker;
+use crate::filter::Filter;
+use crate::input::event::{self, Banner, Event, MAX_NAME};
+use crate::text::clock::{self, Micros, SECOND};
 use crate::{input::line, input::record, text::json};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -22,13 +22,8 @@ use std::collections::HashMap;
 pub type Check = fn(&[u8]);
 
 /// The fuzz targets by name, with the check each runs.
-pub const TARGETS: [(&str, Check); 5] = [
-    ("line", check_line),
-    ("record", check_record),
-    ("config", check_config),
-    ("detector", check_detector),
-    ("jsz", check_jsz),
-];
+pub const TARGETS: [(&str, Check); 5] =
+    [("line", check_line), ("record", check_record), ("config", check_config), ("detector", check_detector), ("jsz", check_jsz)];
 
 /// 2026-11-26T14:17:08Z, the time of the bundled loop (s05).
 const BASE: Micros = 1_795_702_628 * SECOND;
@@ -123,7 +118,11 @@ fn check_event(ev: &Event) {
     let name_ok = |s: &crate::input::event::StreamRef| {
         assert!(!s.account.is_empty() && s.account.len() <= MAX_NAME, "account {:?}", s.account);
         assert!(!s.stream.is_empty() && s.stream.len() <= MAX_NAME, "stream {:?}", s.stream);
-        assert!(!s.stream.bytes().any(|c| c.is_ascii_whitespace() || matches!(c, b'.' | b'*' | b'>' | b'\'')), "stream {:?}", s.stream);
+        assert!(
+            !s.stream.bytes().any(|c| c.is_ascii_whitespace() || matches!(c, b'.' | b'*' | b'>' | b'\'')),
+            "stream {:?}",
+            s.stream
+        );
     };
     match ev {
         Event::ApplyError(s, cause) => {
@@ -245,8 +244,9 @@ pub fn check_alert_added(rec: &[u8], out: &[u8]) {
     assert!(out.starts_with(&rec[..close]), "the record's bytes are kept in front");
     assert!(out.ends_with(b"}"));
     assert!(!record::has_alert(rec), "a record that already carries `resetwatch` got another");
-    let orig = as_object(rec)
-        .unwrap_or_else(|| panic!("an alert was added to something that is not a JSON object: {:?}", String::from_utf8_lossy(rec)));
+    let orig = as_object(rec).unwrap_or_else(|| {
+        panic!("an alert was added to something that is not a JSON object: {:?}", String::from_utf8_lossy(rec))
+    });
     assert!(!orig.contains_key(record::ALERT_KEY), "a record that already carries `resetwatch` got another");
     let mut got = as_object(out).unwrap_or_else(|| panic!("not a JSON object: {:?}", String::from_utf8_lossy(out)));
     let alert = got.remove(record::ALERT_KEY).expect("the alert key");
@@ -297,7 +297,11 @@ pub fn check_record(data: &[u8]) {
 
     // The whole Fluent Bit path, with an alert waiting.
     let mut f = Filter::new(Config { warning_pairs: 1, critical_pairs: 1, ..Config::default() });
-    f.ingest_line("nats.n1", BASE, b"[1] 2026/11/26 14:17:08.000000 [WRN] Error applying entries to '$G > ORDERS': stream store EOF");
+    f.ingest_line(
+        "nats.n1",
+        BASE,
+        b"[1] 2026/11/26 14:17:08.000000 [WRN] Error applying entries to '$G > ORDERS': stream store EOF",
+    );
     f.ingest_line("nats.n1", BASE, b"[1] 2026/11/26 14:17:08.000700 [WRN] Resetting stream cluster state for '$G > ORDERS'");
     assert_eq!(f.tracker().pending_alerts(), 1);
     let mut out = Vec::new();
@@ -378,7 +382,10 @@ pub fn check_config(data: &[u8]) {
     let mut out = Vec::new();
     for i in 0..12i64 {
         let t = BASE + i * 5 * SECOND;
-        for (what, dt) in [("Error applying entries to '$G > ORDERS': last sequence mismatch", 0), ("Resetting stream cluster state for '$G > ORDERS'", 700)] {
+        for (what, dt) in [
+            ("Error applying entries to '$G > ORDERS': last sequence mismatch", 0),
+            ("Resetting stream cluster state for '$G > ORDERS'", 700),
+        ] {
             let l = format!("[1] {} [WRN] {what}", nats_stamp(t + dt + cfg.line_utc_offset));
             for key in &cfg.message_keys {
                 let rec = format!("{{\"{}\":\"{}\",\"host\":\"h\"}}", fb_escape(key), fb_escape(&l));
@@ -550,7 +557,9 @@ impl DetectorRun {
         if let Some(p) = &prev {
             assert!(a.severity >= p.severity, "severity fell within an episode: {p:?} then {a:?}");
             assert_eq!(a.first_seen, p.first_seen, "{a:?}");
-            assert!(a.pairs_total >= p.pairs_total && a.leaking_resets_total >= p.leaking && a.declined_resets_total >= p.declined);
+            assert!(
+                a.pairs_total >= p.pairs_total && a.leaking_resets_total >= p.leaking && a.declined_resets_total >= p.declined
+            );
         }
         match a.status {
             Status::Firing => {
@@ -759,7 +768,9 @@ mod tests {
     fn files(dir: &Path) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
             .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect())
-            .map(|v: Vec<PathBuf>| v.into_iter().filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))).collect())
+            .map(|v: Vec<PathBuf>| {
+                v.into_iter().filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))).collect()
+            })
             .unwrap_or_default();
         v.sort();
         v
@@ -828,11 +839,23 @@ mod tests {
             ("stern", format!("2026-11-26T14:17:08.683482Z\t{reset}")),
             ("ansi", reset.replace("[WRN]", "[\u{1b}[0;93mWRN\u{1b}[0m]")),
             ("logtime_false", format!("[8368] [WRN] {reset_msg}")),
-            ("declined_nameless", "[8368] 2026/11/26 14:18:08.000000 [WRN] Will not reset stream, server resources exceeded".into()),
-            ("declined_named", "[8368] 2026/11/26 14:18:08.000000 [WRN] Will not reset stream '$G > ORDERS', stream is closed".into()),
+            (
+                "declined_nameless",
+                "[8368] 2026/11/26 14:18:08.000000 [WRN] Will not reset stream, server resources exceeded".into(),
+            ),
+            (
+                "declined_named",
+                "[8368] 2026/11/26 14:18:08.000000 [WRN] Will not reset stream '$G > ORDERS', stream is closed".into(),
+            ),
             ("bad_state", "[8368] 2026/11/26 14:18:08.000000 [WRN] Detected bad stream state, resetting '$G > ORDERS'".into()),
-            ("account_limit", "[8368] 2026/11/26 14:18:08.000000 [ERR] stream '$G > ORDERS' errored, account resources exceeded".into()),
-            ("consumer_apply", "[8368] 2026/11/26 14:18:08.000000 [WRN] Error applying consumer entries to '$G > ORDERS': bad".into()),
+            (
+                "account_limit",
+                "[8368] 2026/11/26 14:18:08.000000 [ERR] stream '$G > ORDERS' errored, account resources exceeded".into(),
+            ),
+            (
+                "consumer_apply",
+                "[8368] 2026/11/26 14:18:08.000000 [WRN] Error applying consumer entries to '$G > ORDERS': bad".into(),
+            ),
             ("main_apply", apply.replace("Error applying entries", "Error applying stream entries")),
         ];
         let k8s = |l: &str| {
@@ -851,7 +874,10 @@ mod tests {
             ("tail_cri", tail_record(&lines[8].1)),
             ("kubernetes", k8s(&reset)),
             ("vector", format!(r#"{{"message":"{}","host":"node-a","source_type":"file"}}"#, fb_escape(&apply))),
-            ("systemd", format!(r#"{{"_HOSTNAME":"node-b","SYSLOG_IDENTIFIER":"nats-server","MESSAGE":"{}"}}"#, fb_escape(&reset))),
+            (
+                "systemd",
+                format!(r#"{{"_HOSTNAME":"node-b","SYSLOG_IDENTIFIER":"nats-server","MESSAGE":"{}"}}"#, fb_escape(&reset)),
+            ),
             ("docker", format!(r#"{{"log":"{}\n","stream":"stderr","time":"2026-11-26T14:17:08.683482Z"}}"#, fb_escape(&reset))),
             ("alert_copy", format!(r#"{{"log":"{}","resetwatch":{alert}}}"#, fb_escape(&reset))),
             ("deep", format!(r#"{{"k":{}{},"log":"{}"}}"#, "[{\"a\":".repeat(40), "1}]".repeat(40), fb_escape(&apply))),

@@ -48,11 +48,11 @@ pub use analysis::Analysis;
 pub use config::{Config, ConfigError, Output};
 pub use detect::tracker::{LineTime, ResetPair, Tracker};
 pub use filter::{Filter, PassGate, Seen, UnknownLayout, UnknownLayouts};
-pub use state::StateError;
-pub use summary::{StreamRow, Summary};
-pub use version::known_leak;
 /// The readers the native hosts share with the filter, so each rule has
 /// one owner: a record's keys, a line's layout and time, `/jsz` snapshots.
 pub use input::{jsz, line, record};
+pub use state::StateError;
+pub use summary::{StreamRow, Summary};
 /// Times (`Micros` since the epoch, RFC 3339) and the JSON scanner.
 pub use text::{clock, json};
+pub use version::known_leak;

@@ -11,11 +11,11 @@
 //! `PROPTEST_CASES` sets the number of cases (256 by default).
 
 use crate::alert::{Alert, Rule, Severity, Status};
-use crate::text::clock::{self, Micros, SECOND};
 use crate::config::Config;
 use crate::detect::tracker::Stats;
 use crate::filter::Filter;
 use crate::fuzzing::{check_alert_added, fb_escape, nats_stamp};
+use crate::text::clock::{self, Micros, SECOND};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -37,7 +37,11 @@ fn line_text(k: usize, i: usize) -> String {
     match k % 10 {
         0 => own("Error applying entries to '$G > ORDERS': catchup aborted, no leader for stream '$G > ORDERS'"),
         1 => own("Resetting stream cluster state for '$G > ORDERS'"),
-        2 => format!("{} stderr F {}", clock::rfc3339(t, 0), own("Error applying entries to '$G > ORDERS': last sequence mismatch")),
+        2 => format!(
+            "{} stderr F {}",
+            clock::rfc3339(t, 0),
+            own("Error applying entries to '$G > ORDERS': last sequence mismatch")
+        ),
         3 => format!("Nov 26 14:17:13 host nats-b[8368]: {}", own("Resetting stream cluster state for '$G > ORDERS'")),
         4 => format!("[8368] {} [\u{1b}[0;93mWRN\u{1b}[0m] Resetting stream cluster state for '$G > ORDERS'", nats_stamp(t)),
         5 => "[8368] 2026/11/26 14:17:03.558849 [INF]   Version:  2.10.25".to_string(),
@@ -79,8 +83,20 @@ fn scalar() -> impl Strategy<Value = Value> {
 }
 
 const KEYS: [&str; 14] = [
-    "log", "message", "MESSAGE", "kubernetes", "namespace_name", "pod_name", "host", "_HOSTNAME", "stream", "time", "a", "a.b",
-    "k\u{e9}y", "resetwatch",
+    "log",
+    "message",
+    "MESSAGE",
+    "kubernetes",
+    "namespace_name",
+    "pod_name",
+    "host",
+    "_HOSTNAME",
+    "stream",
+    "time",
+    "a",
+    "a.b",
+    "k\u{e9}y",
+    "resetwatch",
 ];
 
 fn value() -> impl Strategy<Value = Value> {
@@ -366,7 +382,13 @@ const HEADS: usize = 8;
 
 impl Model {
     fn new(cfg: Config) -> Model {
-        Model { cfg, sources: (0..SOURCES.len()).map(|_| ModelSource::default()).collect(), streams: Default::default(), firing: Vec::new(), out: Vec::new() }
+        Model {
+            cfg,
+            sources: (0..SOURCES.len()).map(|_| ModelSource::default()).collect(),
+            streams: Default::default(),
+            firing: Vec::new(),
+            out: Vec::new(),
+        }
     }
 
     fn in_window(&self, key: (usize, usize), now: Micros) -> u64 {
@@ -694,11 +716,14 @@ fn materialize(raw: &[RawStep], n_src: usize, n_streams: usize) -> Vec<(Step, Mi
                 host = host.max(t2);
                 vec![(cause_line(), t), (reset_line(), t2)]
             }
-            60..=66 => vec![(match cause % 3 {
-                0 => (format!("Will not reset stream '{n}', server resources exceeded"), Ev::Declined(stream, true)),
-                1 => (format!("Will not reset stream '{n}', stream is closed"), Ev::Declined(stream, false)),
-                _ => (format!("Stream '{n}' errored, account resources exceeded"), Ev::Declined(stream, true)),
-            }, t)],
+            60..=66 => vec![(
+                match cause % 3 {
+                    0 => (format!("Will not reset stream '{n}', server resources exceeded"), Ev::Declined(stream, true)),
+                    1 => (format!("Will not reset stream '{n}', stream is closed"), Ev::Declined(stream, false)),
+                    _ => (format!("Stream '{n}' errored, account resources exceeded"), Ev::Declined(stream, true)),
+                },
+                t,
+            )],
             67..=72 => vec![(("Will not reset stream, server resources exceeded".to_string(), Ev::DeclinedNameless), t)],
             73..=76 => vec![(("  Version:  2.10.25".to_string(), Ev::Version), t)],
             77..=79 => vec![((format!("Error applying consumer entries to '{n}': bad"), Ev::Observed), t)],
@@ -760,7 +785,9 @@ fn compare(cfg: Config, steps: &[(Step, Micros)]) -> Result<(usize, Stats), Test
                 m.advance(*h);
             }
         }
-        let got: Vec<Predicted> = std::iter::from_fn(|| f.next_alert()).map(|n| Predicted::from(n.as_loop().expect("lines only: loop alerts"))).collect();
+        let got: Vec<Predicted> = std::iter::from_fn(|| f.next_alert())
+            .map(|n| Predicted::from(n.as_loop().expect("lines only: loop alerts")))
+            .collect();
         let want = std::mem::take(&mut m.out);
         prop_assert_eq!(&got, &want, "step {}: {:?}", i, step);
         alerts += got.len();

@@ -45,56 +45,56 @@ impl fmt::Display for StateError {
 impl std::error::Error for StateError {}
 
 impl Tracker {
-/// The tracker's state as versioned bytes (`resetwatch-state <version>`
-/// and this version's body): the state file, and the component's `save`.
-pub fn save(&self) -> Vec<u8> {
-    let mut out = MAGIC.to_vec();
-    out.extend_from_slice(format!("{VERSION}\n").as_bytes());
-    let s = self.snapshot();
-    let mut w = ObjectWriter::new(&mut out);
-    w.put("sources", &s.sources)
-        .put("streams", &s.streams)
-        .put("firing", &s.firing)
-        .put("outbox", &s.outbox)
-        .put("next_host_due", &s.next_host_due)
-        .put("stats", &s.stats)
-        .put("storage_outbox", &s.storage_outbox)
-        .put("storage", &s.storage);
-    w.finish();
-    out
-}
+    /// The tracker's state as versioned bytes (`resetwatch-state <version>`
+    /// and this version's body): the state file, and the component's `save`.
+    pub fn save(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(format!("{VERSION}\n").as_bytes());
+        let s = self.snapshot();
+        let mut w = ObjectWriter::new(&mut out);
+        w.put("sources", &s.sources)
+            .put("streams", &s.streams)
+            .put("firing", &s.firing)
+            .put("outbox", &s.outbox)
+            .put("next_host_due", &s.next_host_due)
+            .put("stats", &s.stats)
+            .put("storage_outbox", &s.storage_outbox)
+            .put("storage", &s.storage);
+        w.finish();
+        out
+    }
 
-/// A tracker with `cfg` and the state in `bytes` (made by [`Tracker::save`]
-/// of a version this build reads). Entries beyond the configured bounds
-/// are evicted as if they had just been seen in order.
-pub fn restore(cfg: Config, bytes: &[u8]) -> Result<Tracker, StateError> {
-    let rest = bytes.strip_prefix(MAGIC).ok_or(StateError::Foreign)?;
-    let nl = rest.iter().position(|&c| c == b'\n').ok_or(StateError::Foreign)?;
-    let version: u32 = std::str::from_utf8(&rest[..nl]).ok().and_then(|v| v.parse().ok()).ok_or(StateError::Foreign)?;
-    if !READS.contains(&version) {
-        return Err(StateError::Version(version));
+    /// A tracker with `cfg` and the state in `bytes` (made by [`Tracker::save`]
+    /// of a version this build reads). Entries beyond the configured bounds
+    /// are evicted as if they had just been seen in order.
+    pub fn restore(cfg: Config, bytes: &[u8]) -> Result<Tracker, StateError> {
+        let rest = bytes.strip_prefix(MAGIC).ok_or(StateError::Foreign)?;
+        let nl = rest.iter().position(|&c| c == b'\n').ok_or(StateError::Foreign)?;
+        let version: u32 = std::str::from_utf8(&rest[..nl]).ok().and_then(|v| v.parse().ok()).ok_or(StateError::Foreign)?;
+        if !READS.contains(&version) {
+            return Err(StateError::Version(version));
+        }
+        let body = &rest[nl + 1..];
+        if !crate::text::json::depth_at_most(body, 12) {
+            return Err(StateError::Corrupt("nested too deep".into()));
+        }
+        let doc: Value = serde_json::from_slice(body).map_err(|e| StateError::Corrupt(e.to_string()))?;
+        let f = Fields::of(&doc).ok_or_else(|| StateError::Corrupt("the body is not an object".into()))?;
+        fn get<T: Take>(f: &Fields, k: &str, absent: Option<T>) -> Result<T, StateError> {
+            f.get_or(k, absent).ok_or_else(|| StateError::Corrupt(format!("`{k}` is missing or malformed")))
+        }
+        let snap = Snapshot {
+            sources: get(&f, "sources", None)?,
+            streams: get(&f, "streams", None)?,
+            firing: get(&f, "firing", None)?,
+            outbox: get(&f, "outbox", None)?,
+            next_host_due: get(&f, "next_host_due", None)?,
+            stats: get(&f, "stats", None)?,
+            storage_outbox: get(&f, "storage_outbox", Some(Vec::new()))?,
+            storage: get(&f, "storage", Some(Vec::new()))?,
+        };
+        Ok(Tracker::from_snapshot(cfg, snap))
     }
-    let body = &rest[nl + 1..];
-    if !crate::text::json::depth_at_most(body, 12) {
-        return Err(StateError::Corrupt("nested too deep".into()));
-    }
-    let doc: Value = serde_json::from_slice(body).map_err(|e| StateError::Corrupt(e.to_string()))?;
-    let f = Fields::of(&doc).ok_or_else(|| StateError::Corrupt("the body is not an object".into()))?;
-    fn get<T: Take>(f: &Fields, k: &str, absent: Option<T>) -> Result<T, StateError> {
-        f.get_or(k, absent).ok_or_else(|| StateError::Corrupt(format!("`{k}` is missing or malformed")))
-    }
-    let snap = Snapshot {
-        sources: get(&f, "sources", None)?,
-        streams: get(&f, "streams", None)?,
-        firing: get(&f, "firing", None)?,
-        outbox: get(&f, "outbox", None)?,
-        next_host_due: get(&f, "next_host_due", None)?,
-        stats: get(&f, "stats", None)?,
-        storage_outbox: get(&f, "storage_outbox", Some(Vec::new()))?,
-        storage: get(&f, "storage", Some(Vec::new()))?,
-    };
-    Ok(Tracker::from_snapshot(cfg, snap))
-}
 }
 
 #[cfg(test)]
@@ -105,7 +105,9 @@ mod tests {
     fn looping(f: &mut Filter, from: usize, to: usize) {
         for i in from..to {
             let s = 8 + i * 5;
-            let a = format!("[1] 2026/11/26 14:17:{s:02}.000000 [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch");
+            let a = format!(
+                "[1] 2026/11/26 14:17:{s:02}.000000 [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch"
+            );
             let r = format!("[1] 2026/11/26 14:17:{s:02}.000500 [WRN] Resetting stream cluster state for '$G > ORDERS'");
             f.ingest_line("n1", 0, a.as_bytes());
             f.ingest_line("n1", 0, r.as_bytes());

@@ -2,8 +2,8 @@
 //! and what the log explorer tabulates. Built from reset pairs and alerts.
 
 use crate::alert::{Alert, Severity, Status};
-use crate::text::clock::{rfc3339, Micros};
 use crate::detect::tracker::ResetPair;
+use crate::text::clock::{rfc3339, Micros};
 use crate::text::json::ObjectWriter;
 use std::collections::BTreeMap;
 

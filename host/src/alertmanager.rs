@@ -361,11 +361,8 @@ fn post(agent: &ureq::Agent, url: &str, body: &str) -> Posted {
 /// failure the thread waits twice as long as after the last (0.5 s up to
 /// 8 s), and an alert is given up on after [`ATTEMPTS`] failed tries.
 fn deliver(shared: &Shared, url: &str) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(REQUEST_TIMEOUT))
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().timeout_global(Some(REQUEST_TIMEOUT)).http_status_as_error(false).build().into();
     let mut failures = 0u32;
     loop {
         let batch: Vec<Queued> = {
@@ -525,7 +522,15 @@ mod tests {
         assert_eq!(got.len(), 1, "{got:?}");
         // endsAt = last_seen + quiet (600 s) + repeat (60 s): the re-send's.
         assert_eq!(got[0]["endsAt"], "2026-11-26T14:29:18.000000Z", "{got:?}");
-        assert!(report(&peers).ends_with("1 of 2 alerts delivered to http://127.0.0.1:{port}/api/v2/alerts (1 replaced by a later state while it failed)".replace("{port}", &port.to_string()).as_str()), "{}", report(&peers));
+        assert!(
+            report(&peers).ends_with(
+                "1 of 2 alerts delivered to http://127.0.0.1:{port}/api/v2/alerts (1 replaced by a later state while it failed)"
+                    .replace("{port}", &port.to_string())
+                    .as_str()
+            ),
+            "{}",
+            report(&peers)
+        );
     }
 
     #[test]
@@ -553,7 +558,9 @@ mod tests {
         assert_eq!((peers[1].delivery.delivered, peers[1].delivery.undelivered()), (5, 0), "{peers:?}");
         assert_eq!(
             report(&peers),
-            format!("alertmanager: 0 of 5 alerts delivered to http://127.0.0.1:{dead}/api/v2/alerts, 5 of 5 to {live}/api/v2/alerts")
+            format!(
+                "alertmanager: 0 of 5 alerts delivered to http://127.0.0.1:{dead}/api/v2/alerts, 5 of 5 to {live}/api/v2/alerts"
+            )
         );
     }
 

@@ -24,8 +24,8 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::resetwatch::detector::detection::{
-    Alert, ConfigError, Emitted, Notice, ResetPair, RestoreError, Rule, Seen, ServerStorage, Severity, Status,
-    StorageAlert, StreamCounts, UnknownLayout,
+    Alert, ConfigError, Emitted, Notice, ResetPair, RestoreError, Rule, Seen, ServerStorage, Severity, Status, StorageAlert,
+    StreamCounts, UnknownLayout,
 };
 
 impl Notice {

@@ -41,6 +41,4 @@ pub use fluent_bit::check as wasm_check;
 pub use fluent_bit::tail;
 pub use vector::{framing, listen};
 
-pub use fluent_bit::{
-    CallResult, CopyMode, DropReason, FluentBitHost, FluentBitOptions, Lifecycle, Outcome,
-};
+pub use fluent_bit::{CallResult, CopyMode, DropReason, FluentBitHost, FluentBitOptions, Lifecycle, Outcome};

@@ -123,7 +123,12 @@ pub fn group_inputs<P: AsRef<Path>>(paths: &[P]) -> Vec<(String, Vec<PathBuf>)> 
             } else {
                 let with_folder = record::file_source(&parts[0].to_string_lossy(), true);
                 // The same folder name under two parents: the whole folder path.
-                if groups.iter().filter(|(_, k, p)| k == key && record::file_source(&p[0].to_string_lossy(), true) == with_folder).count() > 1 {
+                if groups
+                    .iter()
+                    .filter(|(_, k, p)| k == key && record::file_source(&p[0].to_string_lossy(), true) == with_folder)
+                    .count()
+                    > 1
+                {
                     format!("{}/{name}", dir.display())
                 } else {
                     with_folder
@@ -292,9 +297,7 @@ impl Input {
 /// Record or line, and its own time.
 fn classify(bytes: &[u8], rules: &Rules, now: Micros) -> (Kind, Option<Micros>) {
     let first = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
-    if bytes[first..].starts_with(b"{")
-        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
-    {
+    if bytes[first..].starts_with(b"{") && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
         return (Kind::Record, record_time(bytes, rules, now));
     }
     (Kind::Line, line::split(bytes).time(rules.offset, now))
@@ -303,8 +306,8 @@ fn classify(bytes: &[u8], rules: &Rules, now: Micros) -> (Kind, Option<Micros>) 
 /// The time of a record's log line, else the time the record carries
 /// (the core's rule), else of the `/jsz` document in it.
 fn record_time(rec: &[u8], rules: &Rules, now: Micros) -> Option<Micros> {
-    let from_line = record::message_start(rec, &rules.message_keys)
-        .and_then(|start| line::split(&rec[start..]).time(rules.offset, now));
+    let from_line =
+        record::message_start(rec, &rules.message_keys).and_then(|start| line::split(&rec[start..]).time(rules.offset, now));
     from_line
         .or_else(|| record::time(rec))
         .or_else(|| jsz::find(rec, &rules.message_keys).and_then(|doc| jsz::parse(&doc)).and_then(|j| j.now))
@@ -371,7 +374,11 @@ impl Merged {
             }
             let chained = readers.into_iter().reduce(|a, b| Box::new(a.chain(b))).unwrap_or_else(|| Box::new(io::empty()));
             let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(BUF, chained));
-            let name = parts.iter().map(|p| if p == Path::new("-") { "stdin".into() } else { p.display().to_string() }).collect::<Vec<_>>().join(" + ");
+            let name = parts
+                .iter()
+                .map(|p| if p == Path::new("-") { "stdin".into() } else { p.display().to_string() })
+                .collect::<Vec<_>>()
+                .join(" + ");
             info.push(InputInfo { paths: parts, source: source.clone(), size });
             inputs.push(Input {
                 name,
@@ -571,8 +578,7 @@ mod tests {
         let b = tmp("b.log", b"[2] 1970/01/01 00:00:10 [INF] b1\n{\"log\":\"[2] 1970/01/01 00:00:20 [INF] b2\"}\n");
         let m = Merged::open(&[&a, &b], &Config::default()).unwrap();
         assert_eq!(m.inputs().iter().map(|i| i.source.as_str()).collect::<Vec<_>>(), ["a", "b"]);
-        let got: Vec<(usize, u64, Kind, i64)> =
-            m.map(|e| e.unwrap()).map(|e| (e.input, e.line_no, e.kind, e.time)).collect();
+        let got: Vec<(usize, u64, Kind, i64)> = m.map(|e| e.unwrap()).map(|e| (e.input, e.line_no, e.kind, e.time)).collect();
         let s = 1_000_000;
         // untimed lines 1 µs before the first timed line, 1 µs after the last
         assert_eq!(

@@ -168,9 +168,9 @@ impl Drop for Exporter {
 fn answer(req: tiny_http::Request, registry: &Registry) {
     use tiny_http::{Header, Method, Response};
     let text = |code: u16, body: &str| {
-        Response::from_string(body).with_status_code(code).with_header(
-            Header::from_bytes("Content-Type", "text/plain; charset=utf-8").expect("a valid header"),
-        )
+        Response::from_string(body)
+            .with_status_code(code)
+            .with_header(Header::from_bytes("Content-Type", "text/plain; charset=utf-8").expect("a valid header"))
     };
     let path = req.url().split('?').next().unwrap_or_default().to_string();
     let resp = match (req.method(), path.as_str()) {

@@ -164,8 +164,7 @@ impl Timeline {
     fn lane_group(&self, lane: &Lane, x: &Scale, top: f64) -> Group {
         let peak = lane.pairs.iter().map(|p| p.1).max().unwrap_or(0);
         let counts = window_counts(&lane.pairs, self.window);
-        let ymax = (self.critical_pairs as u64).max(peak).max(counts.iter().map(|c| c.1).max().unwrap_or(0)).max(1) as f64
-            * 1.15;
+        let ymax = (self.critical_pairs as u64).max(peak).max(counts.iter().map(|c| c.1).max().unwrap_or(0)).max(1) as f64 * 1.15;
         let at = LaneBox { top, plot_top: top + LANE_TITLE, plot_bottom: top + LANE_TITLE + LANE_PLOT, ymax };
         let g = Group::new().set("class", "lane");
         let g = self.lane_title(g, lane, peak, &at);
@@ -178,13 +177,8 @@ impl Timeline {
     /// Title: where, what, how bad.
     fn lane_title(&self, mut g: Group, lane: &Lane, peak: u64, at: &LaneBox) -> Group {
         let firing_at_end = lane.spans.last().is_some_and(|s| s.end.is_none());
-        let mut note = format!(
-            "{} pair{}, peak {} in {} s",
-            lane.pairs.len(),
-            plural(lane.pairs.len() as u64),
-            peak,
-            self.window / SECOND
-        );
+        let mut note =
+            format!("{} pair{}, peak {} in {} s", lane.pairs.len(), plural(lane.pairs.len() as u64), peak, self.window / SECOND);
         if let Some(v) = &lane.server_version {
             note.push_str(&format!(" · nats-server {v}"));
             if lane.known_leak == Some(true) {
@@ -213,7 +207,9 @@ impl Timeline {
             let end = span.end.unwrap_or(x.to);
             let crit = span.critical_from.map(|c| c.clamp(span.start, end));
             let warn_end = crit.unwrap_or(end);
-            for (a, b, colour, label) in [(span.start, warn_end, WARNING, "warning"), (crit.unwrap_or(end), end, CRITICAL, "critical")] {
+            for (a, b, colour, label) in
+                [(span.start, warn_end, WARNING, "warning"), (crit.unwrap_or(end), end, CRITICAL, "critical")]
+            {
                 if b > a {
                     g = g.add(
                         Rectangle::new()
@@ -255,9 +251,7 @@ impl Timeline {
                 .set("fill", "none")
                 .set("stroke", "#d0d7de"),
         );
-        for (n, colour, label) in
-            [(self.warning_pairs, WARNING, "warning"), (self.critical_pairs, CRITICAL, "critical")]
-        {
+        for (n, colour, label) in [(self.warning_pairs, WARNING, "warning"), (self.critical_pairs, CRITICAL, "critical")] {
             let yy = r1(at.y(n as f64));
             g = g.add(
                 Line::new()
@@ -293,7 +287,9 @@ impl Timeline {
             data = data.horizontal_line_to(x.at(t)).vertical_line_to(r1(at.y(n as f64)));
         }
         data = data.horizontal_line_to(x.right);
-        g = g.add(Path::new().set("class", "in-window").set("d", data).set("fill", "none").set("stroke", LINE).set("stroke-width", 1.5));
+        g = g.add(
+            Path::new().set("class", "in-window").set("d", data).set("fill", "none").set("stroke", LINE).set("stroke-width", 1.5),
+        );
         for (t, n, cause) in &lane.pairs {
             g = g.add(
                 Circle::new()
@@ -314,7 +310,12 @@ impl Timeline {
         for t in x.ticks(self.offset) {
             let xx = x.at(t);
             g = g.add(
-                Line::new().set("x1", xx).set("x2", xx).set("y1", plot_bottom).set("y2", plot_bottom + 4.0).set("stroke", "#8c959f"),
+                Line::new()
+                    .set("x1", xx)
+                    .set("x2", xx)
+                    .set("y1", plot_bottom)
+                    .set("y2", plot_bottom + 4.0)
+                    .set("stroke", "#8c959f"),
             );
             g = g.add(
                 Text::new(x.label(t, self.offset))
@@ -426,9 +427,8 @@ impl Scale {
     }
 
     fn step(&self) -> Micros {
-        const STEPS: [i64; 20] = [
-            1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172_800, 604_800,
-        ];
+        const STEPS: [i64; 20] =
+            [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172_800, 604_800];
         let span = self.to - self.from;
         STEPS.iter().map(|s| s * SECOND).find(|s| span / s <= 8).unwrap_or(604_800 * SECOND * (span / (604_800 * SECOND * 8) + 1))
     }

@@ -35,10 +35,10 @@
 //! same `endsAt` as a loop (`quiet` is the slack for snapshots that come
 //! late or stop) and a resolved one ends at `last_seen` itself.
 
-use crate::text::clock::{parse_rfc3339, rfc3339, Micros};
 use crate::config::Config;
-use crate::text::json::{self, ObjectWriter};
 use crate::input::record::ALERT_KEY;
+use crate::text::clock::{parse_rfc3339, rfc3339, Micros};
+use crate::text::json::{self, ObjectWriter};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -146,7 +146,8 @@ fn bytes(a: &Map<String, Value>, k: &str) -> String {
 fn storage_description(a: &Map<String, Value>) -> String {
     let growth = a.get("growth_bytes_per_minute").and_then(Value::as_i64).unwrap_or(0);
     let trend = if growth > 0 {
-        let to_max = match (a.get("max_storage").and_then(Value::as_u64), a.get("seconds_to_max_storage").and_then(Value::as_u64)) {
+        let to_max = match (a.get("max_storage").and_then(Value::as_u64), a.get("seconds_to_max_storage").and_then(Value::as_u64))
+        {
             (Some(_), Some(s)) => format!("max_storage, {}, is reached in about {s} s at that rate", bytes(a, "max_storage")),
             (Some(_), None) => format!("max_storage is {}", bytes(a, "max_storage")),
             (None, _) => "max_storage unknown".to_string(),
@@ -210,8 +211,7 @@ pub fn description(a: &Map<String, Value>) -> String {
 /// The runbook as numbered lines (annotations are strings only).
 fn runbook(a: &Map<String, Value>) -> Option<String> {
     let steps = a.get("runbook")?.as_array()?;
-    let lines: Vec<String> =
-        steps.iter().filter_map(Value::as_str).enumerate().map(|(i, s)| format!("{}. {s}", i + 1)).collect();
+    let lines: Vec<String> = steps.iter().filter_map(Value::as_str).enumerate().map(|(i, s)| format!("{}. {s}", i + 1)).collect();
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
@@ -332,7 +332,8 @@ mod tests {
         lines.sort_by_key(|(t, _, _)| *t);
         let end = lines.last().unwrap().0 + cfg.quiet + SECOND;
         let ts = rfc3339(end, 0);
-        let later = format!("[1] {} {} [WRN] Resetting stream cluster state for '$G > OTHER'", ts[..10].replace('-', "/"), &ts[11..26]);
+        let later =
+            format!("[1] {} {} [WRN] Resetting stream cluster state for '$G > OTHER'", ts[..10].replace('-', "/"), &ts[11..26]);
         lines.push((end, "nats.n3".into(), later));
         let mut f = Filter::new(cfg.clone());
         let mut out = Vec::new();
@@ -443,11 +444,23 @@ mod tests {
             ("no alert", r#"{"log":"[1] [WRN] Resetting stream cluster state for '$G > ORDERS'"}"#),
             ("not json", "not json"),
             ("alert not an object", r#"{"resetwatch":"nats_stream_reset_loop"}"#),
-            ("no status", r#"{"resetwatch":{"alert":"nats_stream_reset_loop","first_seen":"2026-11-26T14:17:08Z","last_seen":"2026-11-26T14:17:08Z"}}"#),
-            ("bad status", r#"{"resetwatch":{"alert":"x","status":"gone","first_seen":"2026-11-26T14:17:08Z","last_seen":"2026-11-26T14:17:08Z"}}"#),
+            (
+                "no status",
+                r#"{"resetwatch":{"alert":"nats_stream_reset_loop","first_seen":"2026-11-26T14:17:08Z","last_seen":"2026-11-26T14:17:08Z"}}"#,
+            ),
+            (
+                "bad status",
+                r#"{"resetwatch":{"alert":"x","status":"gone","first_seen":"2026-11-26T14:17:08Z","last_seen":"2026-11-26T14:17:08Z"}}"#,
+            ),
             ("no time", r#"{"resetwatch":{"alert":"x","status":"firing"}}"#),
-            ("bad time", r#"{"resetwatch":{"alert":"x","status":"firing","first_seen":"yesterday","last_seen":"2026-11-26T14:17:08Z"}}"#),
-            ("no kind", r#"{"resetwatch":{"status":"firing","first_seen":"2026-11-26T14:17:08Z","last_seen":"2026-11-26T14:17:08Z"}}"#),
+            (
+                "bad time",
+                r#"{"resetwatch":{"alert":"x","status":"firing","first_seen":"yesterday","last_seen":"2026-11-26T14:17:08Z"}}"#,
+            ),
+            (
+                "no kind",
+                r#"{"resetwatch":{"status":"firing","first_seen":"2026-11-26T14:17:08Z","last_seen":"2026-11-26T14:17:08Z"}}"#,
+            ),
             ("too deep", r#"{"resetwatch":{"alert":"x","a":[[[[[[[[[[]]]]]]]]]]}}"#),
         ];
         let mut out = b"left over".to_vec();
@@ -496,18 +509,58 @@ mod tests {
         // (server, severity, startsAt, endsAt = last snapshot + 600 s + 60 s,
         //  description parts: reserved/sum/excess, growth, time to max, loops)
         let want = [
-            ("n2", "warning", "2026-11-26T18:19:30.560934Z", "2026-11-26T18:30:31.575285Z",
-             ["167772160 bytes (160 MiB) against 100663296 bytes (96 MiB)", "67108864 bytes (64 MiB) in excess",
-              "Growing by 67108864 bytes (64 MiB) a minute", "in about 19050 s", "No stream is in a reset loop"]),
-            ("n3", "warning", "2026-11-26T18:19:30.561543Z", "2026-11-26T18:30:31.575873Z",
-             ["134217728 bytes (128 MiB) against 67108864 bytes (64 MiB)", "67108864 bytes (64 MiB) in excess",
-              "Growing by 67108864 bytes (64 MiB) a minute", "in about 19080 s", "No stream is in a reset loop"]),
-            ("n2", "critical", "2026-11-26T18:19:30.560934Z", "2026-11-26T18:30:54.761543Z",
-             ["503316480 bytes (480 MiB) against 100663296 bytes (96 MiB)", "402653184 bytes (384 MiB) in excess",
-              "Growing by 402653184 bytes (384 MiB) a minute", "in about 3125 s", "In a reset loop on this server: $G > ORDERS."]),
-            ("n3", "critical", "2026-11-26T18:19:30.561543Z", "2026-11-26T18:30:54.762077Z",
-             ["469762048 bytes (448 MiB) against 67108864 bytes (64 MiB)", "402653184 bytes (384 MiB) in excess",
-              "Growing by 402653184 bytes (384 MiB) a minute", "in about 3130 s", "In a reset loop on this server: $G > ORDERS."]),
+            (
+                "n2",
+                "warning",
+                "2026-11-26T18:19:30.560934Z",
+                "2026-11-26T18:30:31.575285Z",
+                [
+                    "167772160 bytes (160 MiB) against 100663296 bytes (96 MiB)",
+                    "67108864 bytes (64 MiB) in excess",
+                    "Growing by 67108864 bytes (64 MiB) a minute",
+                    "in about 19050 s",
+                    "No stream is in a reset loop",
+                ],
+            ),
+            (
+                "n3",
+                "warning",
+                "2026-11-26T18:19:30.561543Z",
+                "2026-11-26T18:30:31.575873Z",
+                [
+                    "134217728 bytes (128 MiB) against 67108864 bytes (64 MiB)",
+                    "67108864 bytes (64 MiB) in excess",
+                    "Growing by 67108864 bytes (64 MiB) a minute",
+                    "in about 19080 s",
+                    "No stream is in a reset loop",
+                ],
+            ),
+            (
+                "n2",
+                "critical",
+                "2026-11-26T18:19:30.560934Z",
+                "2026-11-26T18:30:54.761543Z",
+                [
+                    "503316480 bytes (480 MiB) against 100663296 bytes (96 MiB)",
+                    "402653184 bytes (384 MiB) in excess",
+                    "Growing by 402653184 bytes (384 MiB) a minute",
+                    "in about 3125 s",
+                    "In a reset loop on this server: $G > ORDERS.",
+                ],
+            ),
+            (
+                "n3",
+                "critical",
+                "2026-11-26T18:19:30.561543Z",
+                "2026-11-26T18:30:54.762077Z",
+                [
+                    "469762048 bytes (448 MiB) against 67108864 bytes (64 MiB)",
+                    "402653184 bytes (384 MiB) in excess",
+                    "Growing by 402653184 bytes (384 MiB) a minute",
+                    "in about 3130 s",
+                    "In a reset loop on this server: $G > ORDERS.",
+                ],
+            ),
         ];
         assert_eq!(alerts.len(), want.len(), "{alerts:#?}");
         for (a, (server, severity, starts, ends, parts)) in alerts.iter().zip(want) {
@@ -538,7 +591,10 @@ mod tests {
         r.status = Status::Resolved;
         r.server_name = None;
         let v: Value = serde_json::from_str(&from_alert_json(r.to_json().as_bytes(), &cfg).unwrap()).unwrap();
-        assert_eq!((v["startsAt"].as_str().unwrap(), v["endsAt"].as_str().unwrap()), ("2026-11-26T18:19:30.560934Z", "2026-11-26T18:19:54.761543Z"));
+        assert_eq!(
+            (v["startsAt"].as_str().unwrap(), v["endsAt"].as_str().unwrap()),
+            ("2026-11-26T18:19:30.560934Z", "2026-11-26T18:19:54.761543Z")
+        );
         assert_eq!(v["labels"], serde_json::json!({"alertname": RESERVED_STORAGE_NAME, "severity": "critical", "source": "n2"}));
         assert!(v["annotations"]["description"].as_str().unwrap().contains("Server: name unknown (ID NAH7TCHX"));
         // Not growing: said so, with no time to max_storage.

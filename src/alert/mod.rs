@@ -166,7 +166,10 @@ impl Alert {
         };
         if self.rule == Rule::Leak {
             let leak = match self.known_leak {
-                None => "the nats-server version is unknown here, and on 2.10.25 and earlier every reset reserves max_bytes again".to_string(),
+                None => {
+                    "the nats-server version is unknown here, and on 2.10.25 and earlier every reset reserves max_bytes again"
+                        .to_string()
+                }
                 _ => leak,
             };
             return format!(
@@ -402,9 +405,27 @@ impl crate::text::carry::Take for Rule {
     }
 }
 crate::text::carry::carry_struct!(Alert {
-    status, severity, rule, source, server_name, server_id, server_version, known_leak, account,
-    stream, pairs_in_window, window, pairs_total, leaking_resets_total, declined_resets_total,
-    last_cause, first_seen, last_seen, offset, max_bytes, estimated_leaked_bytes,
+    status,
+    severity,
+    rule,
+    source,
+    server_name,
+    server_id,
+    server_version,
+    known_leak,
+    account,
+    stream,
+    pairs_in_window,
+    window,
+    pairs_total,
+    leaking_resets_total,
+    declined_resets_total,
+    last_cause,
+    first_seen,
+    last_seen,
+    offset,
+    max_bytes,
+    estimated_leaked_bytes,
 });
 
 #[cfg(test)]
@@ -415,9 +436,29 @@ mod tests {
     fn json_has_every_field() {
         let v: serde_json::Value = serde_json::from_str(&example().to_json()).unwrap();
         for k in [
-            "alert", "status", "severity", "rule", "source", "server_name", "server_id", "server_version", "known_leak", "account",
-            "stream", "pairs_in_window", "window_seconds", "pairs_total", "leaking_resets_total", "declined_resets_total",
-            "last_cause", "max_bytes", "estimated_leaked_bytes", "first_seen", "last_seen", "summary", "runbook",
+            "alert",
+            "status",
+            "severity",
+            "rule",
+            "source",
+            "server_name",
+            "server_id",
+            "server_version",
+            "known_leak",
+            "account",
+            "stream",
+            "pairs_in_window",
+            "window_seconds",
+            "pairs_total",
+            "leaking_resets_total",
+            "declined_resets_total",
+            "last_cause",
+            "max_bytes",
+            "estimated_leaked_bytes",
+            "first_seen",
+            "last_seen",
+            "summary",
+            "runbook",
         ] {
             assert!(v.get(k).is_some(), "{k}");
         }

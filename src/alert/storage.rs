@@ -169,7 +169,20 @@ fn clamp(n: u64) -> i64 {
 
 // The saved state's shape (see `state`), as of version 2.
 crate::text::carry::carry_struct!(StorageAlert {
-    status, severity, source, server_name, server_id, server_version, known_leak,
-    reserved_storage, sum_max_bytes, max_storage, growth_bytes_per_minute,
-    seconds_to_max_storage, looping_streams, first_seen, last_seen, offset,
+    status,
+    severity,
+    source,
+    server_name,
+    server_id,
+    server_version,
+    known_leak,
+    reserved_storage,
+    sum_max_bytes,
+    max_storage,
+    growth_bytes_per_minute,
+    seconds_to_max_storage,
+    looping_streams,
+    first_seen,
+    last_seen,
+    offset,
 });

@@ -107,7 +107,14 @@ pub struct Lru<K, V> {
 impl<K: Clone + Eq + Hash, V> Lru<K, V> {
     /// An empty map holding at most `cap` entries (at least one).
     pub fn new(cap: usize) -> Self {
-        Lru { index: HashMap::with_hasher(Seeded::new()), slots: Vec::new(), free: Vec::new(), head: NIL, tail: NIL, cap: cap.max(1) }
+        Lru {
+            index: HashMap::with_hasher(Seeded::new()),
+            slots: Vec::new(),
+            free: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            cap: cap.max(1),
+        }
     }
 
     /// Number of entries.

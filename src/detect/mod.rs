@@ -3,7 +3,7 @@
 //! judgement over `/jsz` snapshots (`storage`) and the bounded map they
 //! keep everything in (`lru`).
 
-pub mod tracker;
 pub(crate) mod lru;
 pub mod server;
 pub mod storage;
+pub mod tracker;

@@ -12,9 +12,9 @@
 //! `ID:`; that is how loop alerts and storage alerts meet.
 
 use crate::alert::{Severity, Status};
-use crate::text::clock::{Micros, SECOND};
-use crate::input::jsz::{Jsz, StreamLimit, MAX_STREAMS};
 use crate::detect::lru::Lru;
+use crate::input::jsz::{Jsz, StreamLimit, MAX_STREAMS};
+use crate::text::clock::{Micros, SECOND};
 use std::collections::VecDeque;
 
 /// Growth is measured over at most this much of the past...
@@ -226,7 +226,8 @@ impl Storage {
         self.verdict_changed |= previous.as_ref().is_none_or(|p| p.inflated != inflated);
         let twice = |v: bool| previous.as_ref().is_some_and(|p| p.inflated == v) && inflated == v;
         let full = jsz.max_storage.is_some_and(|m| jsz.reserved_storage >= m);
-        let by_rate = if full || seconds_to_max.is_some_and(|s| s <= CRITICAL_WITHIN) { Severity::Critical } else { Severity::Warning };
+        let by_rate =
+            if full || seconds_to_max.is_some_and(|s| s <= CRITICAL_WITHIN) { Severity::Critical } else { Severity::Warning };
         let status = if twice(true) {
             let prev_time = previous.as_ref().map_or(time, |p| p.time);
             let emit = match &mut s.episode {
@@ -310,14 +311,14 @@ crate::text::carry::carry_struct!(ServerStorage { log_source, jsz_source, last_t
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use crate::alert::storage::{mib, StorageAlert, RESERVED_STORAGE_INFLATED};
-    use crate::text::clock::rfc3339;
-    use crate::detect::tracker::Tracker;
     use super::*;
+    use crate::alert::storage::{mib, StorageAlert, RESERVED_STORAGE_INFLATED};
     use crate::alert::{Alert, Notice};
     use crate::config::Config;
+    use crate::detect::tracker::Tracker;
     use crate::filter::{Filter, Seen};
     use crate::input::jsz::tests::captured;
+    use crate::text::clock::rfc3339;
 
     const MIB: u64 = 1 << 20;
     const LOGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus");
@@ -443,13 +444,17 @@ pub(crate) mod tests {
         feed(&mut f, "s05_v2.10.25/victim_alone_n1.json");
         let got = feed(&mut f, "s05_v2.10.25/end_n1.json");
         let a = storage(&got)[0];
-        assert_eq!((a.source.as_str(), a.server_name.as_deref(), a.server_version.as_deref()), ("n1", Some("n1"), Some("2.10.25")));
+        assert_eq!(
+            (a.source.as_str(), a.server_name.as_deref(), a.server_version.as_deref()),
+            ("n1", Some("n1"), Some("2.10.25"))
+        );
         assert_eq!(a.known_leak, Some(true));
         assert_eq!(a.looping_streams, ["$G > ORDERS"]);
         assert!(a.summary().contains("in a reset loop here: $G > ORDERS"), "{}", a.summary());
         assert!(a.runbook().iter().any(|s| s.contains("Stop the reset loop first")));
         // n1 restarts: a new banner ID on its source resolves the old server's alert.
-        let new_id = "[8368] 2026/11/26 14:19:03.639329 [INF]   ID:       NA7VZU54HO5WWOWQ4RGJQNNXZQDZX37LYLGIRQYYNK6SEYPYQOBWXRIN";
+        let new_id =
+            "[8368] 2026/11/26 14:19:03.639329 [INF]   ID:       NA7VZU54HO5WWOWQ4RGJQNNXZQDZX37LYLGIRQYYNK6SEYPYQOBWXRIN";
         f.ingest_line("n1", 0, new_id.as_bytes());
         let got: Vec<Notice> = std::iter::from_fn(|| f.next_alert()).collect();
         let r = storage(&got);
@@ -476,7 +481,6 @@ pub(crate) mod tests {
         assert_eq!(h2.next_alert(), h.next_alert());
         assert!(h2.next_alert().and_then(|n| n.as_storage().cloned()).is_none());
     }
-
 
     /// A state with something in every member: sources with banners,
     /// streams past the exact pair window (spilled buckets), waiting alerts
@@ -514,7 +518,14 @@ pub(crate) mod tests {
         assert_eq!(String::from_utf8_lossy(&now), String::from_utf8_lossy(&old));
         let restored = Tracker::restore(Config { warning_pairs: 1, ..Config::default() }, &old).unwrap();
         assert_eq!(restored.save(), old);
-        for member in ["\"spilled\":[[", "\"storage_outbox\":[[", "\"samples\":[[", "\"last_cause\":[{", "\"heads\":[{", "\"rule\":\"window\""] {
+        for member in [
+            "\"spilled\":[[",
+            "\"storage_outbox\":[[",
+            "\"samples\":[[",
+            "\"last_cause\":[{",
+            "\"heads\":[{",
+            "\"rule\":\"window\"",
+        ] {
             assert!(String::from_utf8_lossy(&old).contains(member), "{member}");
         }
     }
@@ -537,8 +548,16 @@ pub(crate) mod tests {
         for i in 70..75 {
             let t = format!("2026/11/26 14:41:{:02}", i % 60);
             for f in [&mut a, &mut b] {
-                f.ingest_line("n1", 0, format!("[1] {t}.000000 [WRN] Error applying entries to '$G > SPILL': stream store EOF").as_bytes());
-                f.ingest_line("n1", 0, format!("[1] {t}.000500 [WRN] Resetting stream cluster state for '$G > SPILL'").as_bytes());
+                f.ingest_line(
+                    "n1",
+                    0,
+                    format!("[1] {t}.000000 [WRN] Error applying entries to '$G > SPILL': stream store EOF").as_bytes(),
+                );
+                f.ingest_line(
+                    "n1",
+                    0,
+                    format!("[1] {t}.000500 [WRN] Resetting stream cluster state for '$G > SPILL'").as_bytes(),
+                );
             }
         }
         assert_eq!(drain(&mut a), drain(&mut b));
@@ -553,7 +572,15 @@ pub(crate) mod tests {
         log(&mut f, S05, "n1");
         let l = "[8368] 2026/11/26 14:30:00.000000 [WRN] Error applying entries to '$G > ORDERS': stream store EOF";
         f.ingest_line("n1", 0, l.as_bytes());
-        f.ingest_line("n1", 0, l.replace("Error applying entries to '$G > ORDERS': stream store EOF", "Resetting stream cluster state for '$G > ORDERS'").as_bytes());
+        f.ingest_line(
+            "n1",
+            0,
+            l.replace(
+                "Error applying entries to '$G > ORDERS': stream store EOF",
+                "Resetting stream cluster state for '$G > ORDERS'",
+            )
+            .as_bytes(),
+        );
         assert!(f.tracker().pending_alerts() > 0);
         let v2 = f.tracker().save();
         let body: serde_json::Value = serde_json::from_slice(&v2[v2.iter().position(|&c| c == b'\n').unwrap() + 1..]).unwrap();
@@ -569,7 +596,8 @@ pub(crate) mod tests {
             a.as_object_mut().unwrap().remove("estimated_leaked_bytes");
         }
         let bytes = format!("resetwatch-state 1\n{v1}");
-        let mut restored = Filter::from_tracker(Tracker::restore(Config { warning_pairs: 1, ..Config::default() }, bytes.as_bytes()).unwrap());
+        let mut restored =
+            Filter::from_tracker(Tracker::restore(Config { warning_pairs: 1, ..Config::default() }, bytes.as_bytes()).unwrap());
         let want: Vec<Notice> = std::iter::from_fn(|| f.next_alert()).collect();
         let got: Vec<Notice> = std::iter::from_fn(|| restored.next_alert()).collect();
         assert_eq!(got, want);
@@ -582,7 +610,8 @@ pub(crate) mod tests {
         let mut f = Filter::new(Config::default());
         let docs = std::fs::read_to_string(format!("{SEQ}/jsz/{PAIR_25}/n2.jsonl")).unwrap();
         let log = std::fs::read_to_string(format!("{SEQ}/cluster/{PAIR_25}/n2.log")).unwrap();
-        let mut items: Vec<(Micros, bool, &str)> = docs.lines().map(|d| (crate::input::jsz::parse(d.as_bytes()).unwrap().now.unwrap(), true, d)).collect();
+        let mut items: Vec<(Micros, bool, &str)> =
+            docs.lines().map(|d| (crate::input::jsz::parse(d.as_bytes()).unwrap().now.unwrap(), true, d)).collect();
         items.extend(log.lines().map(|l| (crate::input::line::split(l.as_bytes()).time(0, 0).unwrap_or(0), false, l)));
         items.sort_by_key(|(t, _, _)| *t);
         for (t, doc, text) in items {
@@ -785,7 +814,8 @@ pub(crate) mod tests {
             assert_eq!(crit.max_bytes, Some(64 << 20), "{node}: ORDERS' max_bytes from its latest snapshot");
             assert_eq!(crit.estimated_leaked_bytes, Some(crit.leaking_resets_total * 64 * MIB));
             assert_eq!(crit.leaking_resets_total, 10);
-            let st: Vec<&StorageAlert> = got.iter().filter_map(Notice::as_storage).filter(|a| a.server_id.starts_with(id)).collect();
+            let st: Vec<&StorageAlert> =
+                got.iter().filter_map(Notice::as_storage).filter(|a| a.server_id.starts_with(id)).collect();
             assert_eq!((st[0].source.as_str(), st[0].server_name.as_deref()), (node, Some(node)));
             assert_eq!((st[0].server_version.as_deref(), st[0].known_leak), (Some("2.10.25"), Some(true)));
             // The storage alert fired after the first reset pair, before the

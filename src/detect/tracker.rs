@@ -11,16 +11,16 @@
 //! source gone silent resolves by the host clock. The rules are stated in
 //! `docs/detection.md`.
 
+use crate::alert::storage::StorageAlert;
 use crate::alert::{Alert, Notice, Rule, Severity, Status};
-use crate::text::clock::Micros;
 use crate::config::Config;
-use crate::input::event::{Cause, Event, StreamRef};
-use crate::input::jsz::Jsz;
 use crate::detect::lru::Lru;
 use crate::detect::server::ServerInfo;
-use crate::version::known_leak;
-use crate::alert::storage::StorageAlert;
 use crate::detect::storage::{Change, ServerStorage, ServerStorageGauge, Storage};
+use crate::input::event::{Cause, Event, StreamRef};
+use crate::input::jsz::Jsz;
+use crate::text::clock::Micros;
+use crate::version::known_leak;
 use std::collections::VecDeque;
 
 /// How many recent event lines per source are remembered to drop repeats.
@@ -738,8 +738,7 @@ impl Tracker {
         let version = self.version(&key.source, &server);
         let clock = self.sources.peek(&key.source).and_then(|s| s.clock).unwrap_or(ep.active());
         let known_leak = version.as_deref().and_then(known_leak);
-        let max_bytes =
-            server.id.as_deref().and_then(|id| self.storage.max_bytes(id, &key.stream.account, &key.stream.stream));
+        let max_bytes = server.id.as_deref().and_then(|id| self.storage.max_bytes(id, &key.stream.account, &key.stream.stream));
         let estimated_leaked_bytes = max_bytes.map(|m| match known_leak {
             Some(false) => 0,
             _ => ep.leaking_resets_total.saturating_mul(m.max(0) as u64),
@@ -855,10 +854,7 @@ impl Tracker {
         }
     }
 
-    pub(crate) fn from_snapshot(
-        cfg: Config,
-        snap: Snapshot<Source, StreamKey, StreamState, ServerStorage>,
-    ) -> Tracker {
+    pub(crate) fn from_snapshot(cfg: Config, snap: Snapshot<Source, StreamKey, StreamState, ServerStorage>) -> Tracker {
         let mut d = Tracker::new(cfg);
         for (k, v) in snap.sources {
             let mut v = Some(v);
@@ -922,8 +918,17 @@ crate::text::carry::carry_struct!(Head { time, fingerprint, newest });
 crate::text::carry::carry_struct!(default Source { clock, last_host, server, seen, last_cause, shift, newest, heads, rereading });
 crate::text::carry::carry_struct!(StreamKey { source, stream });
 crate::text::carry::carry_struct!(Episode {
-    first_seen, last_seen, pairs_total, leaking_resets_total, declined_resets_total,
-    last_cause, severity, last_emit, rule, first_arrival, last_active,
+    first_seen,
+    last_seen,
+    pairs_total,
+    leaking_resets_total,
+    declined_resets_total,
+    last_cause,
+    severity,
+    last_emit,
+    rule,
+    first_arrival,
+    last_active,
 });
 // `counted` is for metrics, which count from the start of this process.
 crate::text::carry::carry_struct!(transient StreamState { pending, pairs, episode } { counted });
@@ -944,5 +949,3 @@ pub(crate) struct Snapshot<S, K, T, G> {
     /// Per server ID (version 2 on).
     pub storage: Vec<(String, G)>,
 }
-
-

@@ -327,10 +327,7 @@ mod tests {
                 Some(Event::ApplyError(sref("$G", "ORDERS"), cause("last sequence mismatch", true, true))),
             ),
             // operator-mode account with `>` and spaces in its name: last ` > ` wins
-            (
-                "Resetting stream cluster state for 'my > odd acc > ORDERS'",
-                Some(Event::Reset(sref("my > odd acc", "ORDERS"))),
-            ),
+            ("Resetting stream cluster state for 'my > odd acc > ORDERS'", Some(Event::Reset(sref("my > odd acc", "ORDERS")))),
             (
                 "Error applying consumer entries to '$G > ORDERS': bad thing",
                 Some(Event::ConsumerApplyError(sref("$G", "ORDERS"), "bad thing".into())),
@@ -385,7 +382,12 @@ mod tests {
 
     #[test]
     fn fast_reject() {
-        for m in ["Server is ready", "127.0.0.1:43724 - rid:13 - Route connection created", "", "Self is new JetStream cluster metadata leader"] {
+        for m in [
+            "Server is ready",
+            "127.0.0.1:43724 - rid:13 - Route connection created",
+            "",
+            "Self is new JetStream cluster metadata leader",
+        ] {
             assert!(!may_matter(m.as_bytes()), "{m}");
         }
     }

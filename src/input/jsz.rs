@@ -406,4 +406,3 @@ pub(crate) mod tests {
 
 // The saved state's shape (see `state`).
 crate::text::carry::carry_struct!(StreamLimit { account, stream, max_bytes, file });
-

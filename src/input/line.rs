@@ -221,15 +221,8 @@ fn find_within(b: &[u8], i: usize, limit: usize, f: impl Fn(u8) -> bool) -> Opti
 
 /// Splits a line into wrappers, NATS prefix and message.
 pub fn split(b: &[u8]) -> Line<'_> {
-    let mut line = Line {
-        stamp: None,
-        level: None,
-        has_nats_prefix: false,
-        host: None,
-        program: None,
-        unknown_prefix: false,
-        message: b,
-    };
+    let mut line =
+        Line { stamp: None, level: None, has_nats_prefix: false, host: None, program: None, unknown_prefix: false, message: b };
     let mut i = skip_ansi(b, 0);
     // Each wrapper is tried only when a few fixed bytes allow it: most
     // lines are nats-server's own, and most others are no wrapper at all.
@@ -385,7 +378,9 @@ pub fn message_may_matter(b: &[u8]) -> bool {
             None => split_may_matter(b),
         };
     }
-    if c.is_ascii_lowercase() || c.is_ascii_digit() || (c.is_ascii_punctuation() && !matches!(c, b'\\' | b'<'))
+    if c.is_ascii_lowercase()
+        || c.is_ascii_digit()
+        || (c.is_ascii_punctuation() && !matches!(c, b'\\' | b'<'))
         || (c.is_ascii_uppercase() && !(b.get(3) == Some(&b' ') && b.get(9) == Some(&b':')))
     {
         // No wrapper but stern (a lowercase or digit start) can start so,
@@ -1291,7 +1286,9 @@ mod tests {
             assert!(check_surely(l.as_bytes()), "{l}");
         }
         // a line that may hide a head, or start stern's names, is asked about
-        for l in ["nats-0 nats [8368] 2026/11/26 14:17:03.559921 [INF] Server is ready", "anything at all 'quoted'", "[main] Will not"] {
+        for l in
+            ["nats-0 nats [8368] 2026/11/26 14:17:03.559921 [INF] Server is ready", "anything at all 'quoted'", "[main] Will not"]
+        {
             assert!(!check_surely(l.as_bytes()), "{l}");
         }
     }
@@ -1360,7 +1357,12 @@ mod tests {
                         b[i] = BYTES[(x >> 32) as usize % BYTES.len()];
                     }
                 }
-                assert_eq!(message_may_matter(&b), crate::input::event::may_matter(split(&b).message), "{:?}", String::from_utf8_lossy(&b));
+                assert_eq!(
+                    message_may_matter(&b),
+                    crate::input::event::may_matter(split(&b).message),
+                    "{:?}",
+                    String::from_utf8_lossy(&b)
+                );
                 sure += check_surely(&b) as usize;
             }
         }

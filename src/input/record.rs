@@ -7,10 +7,10 @@
 //! that `stream` is stdout/stderr, not a NATS stream), systemd (`MESSAGE`,
 //! `_HOSTNAME`).
 
-use crate::text::clock::{self, Micros};
 use crate::config::Config;
-use crate::text::json::{self, Member, Members};
 use crate::input::line::Line;
+use crate::text::clock::{self, Micros};
+use crate::text::json::{self, Member, Members};
 
 /// The key resetwatch adds to a record that carries an alert.
 pub const ALERT_KEY: &str = "resetwatch";
@@ -359,17 +359,81 @@ mod tests {
         let rec = |extra: &str| format!(r#"{{"log":{},{extra}}}"#, serde_json::to_string(s05).unwrap());
         let msg = |extra: &str, line: &str| format!(r#"{{"message":{},{extra}}}"#, serde_json::to_string(line).unwrap());
         let table: Vec<(&str, String, &str, &str)> = vec![
-            ("Fluent Bit's kubernetes filter names the pod", rec(r#""kubernetes":{"namespace_name":"nats","pod_name":"nats-0"},"host":"node-a""#), "kube.x", "nats/nats-0"),
-            ("Vector's kubernetes_logs names the pod its own way", msg(r#""kubernetes":{"pod_namespace":"nats","pod_name":"nats-1"},"file":"/var/log/pods/nats_nats-1_u/nats/0.log""#, s05), "vector", "nats/nats-1"),
-            ("docker's container_name wins over the host every container shares", msg(r#""container_name":"n2","host":"compose-host""#, s05), "vector", "n2"),
-            ("the fluentd log driver's container_name drops its slash", rec(r#""container_name":"/n3","source":"stderr""#), "docker", "n3"),
-            ("Vector's file source: the file, not the collector's host", msg(r#""file":"/var/log/nats/n1.log","host":"collector""#, s05), "vector", "nats/n1"),
-            ("the file's rotation suffix is dropped", msg(r#""file":"/var/log/nats/n1.log.2026.11.26.14.17.08.123456789","host":"collector""#, s05), "vector", "nats/n1"),
-            ("two folders of the same file name stay two servers", msg(r#""file":"/srv/nats-b/nats.log","host":"collector""#, s05), "vector", "nats-b/nats"),
-            ("a syslog line's own host wins over the record's", msg(r#""host":"10.0.0.9""#, "<28>1 2026-11-26T14:17:08.683482Z n2 nats-server 8382 - - Resetting stream cluster state for '$G > ORDERS'"), "vector", "n2"),
-            ("journald's host and a program that is not nats-server", format!(r#"{{"MESSAGE":{},"_HOSTNAME":"h","SYSLOG_IDENTIFIER":"nats-b"}}"#, serde_json::to_string(s05).unwrap()), "systemd", "h/nats-b"),
-            ("journald's host alone for nats-server", format!(r#"{{"MESSAGE":{},"_HOSTNAME":"h","SYSLOG_IDENTIFIER":"nats-server"}}"#, serde_json::to_string(s05).unwrap()), "systemd", "h"),
-            ("a tag from a rotated path drops logrotate's suffix", rec(r#""stream":"stderr""#), "nats.var.log.nats.n1.log.1", "nats.var.log.nats.n1.log"),
+            (
+                "Fluent Bit's kubernetes filter names the pod",
+                rec(r#""kubernetes":{"namespace_name":"nats","pod_name":"nats-0"},"host":"node-a""#),
+                "kube.x",
+                "nats/nats-0",
+            ),
+            (
+                "Vector's kubernetes_logs names the pod its own way",
+                msg(
+                    r#""kubernetes":{"pod_namespace":"nats","pod_name":"nats-1"},"file":"/var/log/pods/nats_nats-1_u/nats/0.log""#,
+                    s05,
+                ),
+                "vector",
+                "nats/nats-1",
+            ),
+            (
+                "docker's container_name wins over the host every container shares",
+                msg(r#""container_name":"n2","host":"compose-host""#, s05),
+                "vector",
+                "n2",
+            ),
+            (
+                "the fluentd log driver's container_name drops its slash",
+                rec(r#""container_name":"/n3","source":"stderr""#),
+                "docker",
+                "n3",
+            ),
+            (
+                "Vector's file source: the file, not the collector's host",
+                msg(r#""file":"/var/log/nats/n1.log","host":"collector""#, s05),
+                "vector",
+                "nats/n1",
+            ),
+            (
+                "the file's rotation suffix is dropped",
+                msg(r#""file":"/var/log/nats/n1.log.2026.11.26.14.17.08.123456789","host":"collector""#, s05),
+                "vector",
+                "nats/n1",
+            ),
+            (
+                "two folders of the same file name stay two servers",
+                msg(r#""file":"/srv/nats-b/nats.log","host":"collector""#, s05),
+                "vector",
+                "nats-b/nats",
+            ),
+            (
+                "a syslog line's own host wins over the record's",
+                msg(
+                    r#""host":"10.0.0.9""#,
+                    "<28>1 2026-11-26T14:17:08.683482Z n2 nats-server 8382 - - Resetting stream cluster state for '$G > ORDERS'",
+                ),
+                "vector",
+                "n2",
+            ),
+            (
+                "journald's host and a program that is not nats-server",
+                format!(r#"{{"MESSAGE":{},"_HOSTNAME":"h","SYSLOG_IDENTIFIER":"nats-b"}}"#, serde_json::to_string(s05).unwrap()),
+                "systemd",
+                "h/nats-b",
+            ),
+            (
+                "journald's host alone for nats-server",
+                format!(
+                    r#"{{"MESSAGE":{},"_HOSTNAME":"h","SYSLOG_IDENTIFIER":"nats-server"}}"#,
+                    serde_json::to_string(s05).unwrap()
+                ),
+                "systemd",
+                "h",
+            ),
+            (
+                "a tag from a rotated path drops logrotate's suffix",
+                rec(r#""stream":"stderr""#),
+                "nats.var.log.nats.n1.log.1",
+                "nats.var.log.nats.n1.log",
+            ),
             ("and nats-server's own", rec(r#""stream":"stderr""#), "nats.n1.log.2026.11.26.14.17.08.123456789", "nats.n1.log"),
             ("a tag that merely ends in a number is kept", rec(r#""stream":"stderr""#), "nats.1", "nats.1"),
         ];
@@ -410,13 +474,41 @@ mod tests {
     fn every_time_a_record_carries() {
         // (what, record, RFC 3339 UTC)
         let table = [
-            ("docker json-file's `time`", r#"{"log":"[37] [WRN] x\n","stream":"stderr","time":"2026-11-26T14:17:08.683482123Z"}"#, Some("2026-11-26T14:17:08.683482Z")),
-            ("Vector's `timestamp`", r#"{"message":"[37] [WRN] x","timestamp":"2026-11-26T14:17:08.682791Z"}"#, Some("2026-11-26T14:17:08.682791Z")),
-            ("Logstash's `@timestamp` with a zone", r#"{"message":"x","@timestamp":"2026-11-26T15:17:08.682+01:00"}"#, Some("2026-11-26T14:17:08.682000Z")),
-            ("Fluent Bit's `date` as epoch seconds", r#"{"date":1795702628.682791,"log":"x"}"#, Some("2026-11-26T14:17:08.682791Z")),
-            ("journald's source time before its receive time", r#"{"MESSAGE":"x","__REALTIME_TIMESTAMP":"1795702629000000","_SOURCE_REALTIME_TIMESTAMP":"1795702628682791"}"#, Some("2026-11-26T14:17:08.682791Z")),
-            ("journald's receive time alone", r#"{"MESSAGE":"x","__REALTIME_TIMESTAMP":"1795702628682791"}"#, Some("2026-11-26T14:17:08.682791Z")),
-            ("a `time` that is no time is passed over", r#"{"time":"soon","timestamp":"2026-11-26T14:17:08Z"}"#, Some("2026-11-26T14:17:08.000000Z")),
+            (
+                "docker json-file's `time`",
+                r#"{"log":"[37] [WRN] x\n","stream":"stderr","time":"2026-11-26T14:17:08.683482123Z"}"#,
+                Some("2026-11-26T14:17:08.683482Z"),
+            ),
+            (
+                "Vector's `timestamp`",
+                r#"{"message":"[37] [WRN] x","timestamp":"2026-11-26T14:17:08.682791Z"}"#,
+                Some("2026-11-26T14:17:08.682791Z"),
+            ),
+            (
+                "Logstash's `@timestamp` with a zone",
+                r#"{"message":"x","@timestamp":"2026-11-26T15:17:08.682+01:00"}"#,
+                Some("2026-11-26T14:17:08.682000Z"),
+            ),
+            (
+                "Fluent Bit's `date` as epoch seconds",
+                r#"{"date":1795702628.682791,"log":"x"}"#,
+                Some("2026-11-26T14:17:08.682791Z"),
+            ),
+            (
+                "journald's source time before its receive time",
+                r#"{"MESSAGE":"x","__REALTIME_TIMESTAMP":"1795702629000000","_SOURCE_REALTIME_TIMESTAMP":"1795702628682791"}"#,
+                Some("2026-11-26T14:17:08.682791Z"),
+            ),
+            (
+                "journald's receive time alone",
+                r#"{"MESSAGE":"x","__REALTIME_TIMESTAMP":"1795702628682791"}"#,
+                Some("2026-11-26T14:17:08.682791Z"),
+            ),
+            (
+                "a `time` that is no time is passed over",
+                r#"{"time":"soon","timestamp":"2026-11-26T14:17:08Z"}"#,
+                Some("2026-11-26T14:17:08.000000Z"),
+            ),
             ("nested times are not the record's", r#"{"log":"x","kubernetes":{"time":"2026-11-26T14:17:08Z"}}"#, None),
         ];
         for (what, rec, want) in table {

@@ -307,4 +307,3 @@ macro_rules! carry_enum {
     };
 }
 pub(crate) use carry_enum;
-

@@ -67,11 +67,7 @@ impl Civil {
     }
 
     fn valid(&self) -> bool {
-        (1..=12).contains(&self.month)
-            && (1..=31).contains(&self.day)
-            && self.hour < 24
-            && self.minute < 60
-            && self.second < 61
+        (1..=12).contains(&self.month) && (1..=31).contains(&self.day) && self.hour < 24 && self.minute < 60 && self.second < 61
     }
 }
 
@@ -249,16 +245,7 @@ pub fn rfc3339(t: Micros, offset: Micros) -> String {
     let (y, mo, d) = civil_from_days(days);
     let secs = rem / SECOND;
     let micros = rem % SECOND;
-    let mut s = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}",
-        y,
-        mo,
-        d,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        micros
-    );
+    let mut s = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}", y, mo, d, secs / 3600, secs / 60 % 60, secs % 60, micros);
     if offset == 0 {
         s.push('Z');
     } else {

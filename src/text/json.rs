@@ -565,7 +565,9 @@ mod tests {
 
     #[test]
     fn broken_input_stops_quietly() {
-        for bad in [&b""[..], b"[]", b"{", b"{\"a\"", b"{\"a\":", b"{\"a\":\"x", b"{\"a\":1,}", b"{\"a\" 1}", b"\xff\xfe", b"{{{{"] {
+        for bad in
+            [&b""[..], b"[]", b"{", b"{\"a\"", b"{\"a\":", b"{\"a\":\"x", b"{\"a\":1,}", b"{\"a\" 1}", b"\xff\xfe", b"{{{{"]
+        {
             let mut it = Members::new(bad);
             let _ = it.by_ref().count();
             assert!(!it.complete(), "{:?}", bad);

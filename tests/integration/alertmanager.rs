@@ -24,8 +24,8 @@ use crate::support::serve_process;
 use serve_process::Serve;
 
 use crate::support::alertmanager_process;
-use alertmanager_process::{config, free_port, jsz_now, line_time, now, shift_jsz, shift_log, with_time, Alertmanager};
 use crate::support::root;
+use alertmanager_process::{config, free_port, jsz_now, line_time, now, shift_jsz, shift_log, with_time, Alertmanager};
 
 const S05: &str = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
 
@@ -92,24 +92,22 @@ fn replay_posts_the_s05_loop_grouped_then_resolved() {
 
     // 1. The logs as they are: the loop is still firing when they end.
     let t = Instant::now();
-    let out = resetwatch()
-        .args(["replay", "--alertmanager", &am.url, "--config"])
-        .arg(&config)
-        .args(&logs)
-        .output()
-        .unwrap();
+    let out = resetwatch().args(["replay", "--alertmanager", &am.url, "--config"]).arg(&config).args(&logs).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     // warning and critical for n1 and n2, and the two warnings once more as resolved
     assert!(stderr.contains("alertmanager: 6 of 6 alerts delivered"), "{stderr}");
     eprintln!("replay with --alertmanager: {:?}", t.elapsed());
 
-    let active = am.wait_for("both servers' critical alerts", |a| {
-        a.len() == 2 && a.iter().all(|a| a["status"]["state"] == "active")
-    });
+    let active =
+        am.wait_for("both servers' critical alerts", |a| a.len() == 2 && a.iter().all(|a| a["status"]["state"] == "active"));
     let mut got: Vec<_> = active.iter().map(labels).collect();
     got.sort();
-    assert_eq!(got, [("n1".into(), "critical".into()), ("n2".into(), "critical".into())], "the warnings were resolved at the rise");
+    assert_eq!(
+        got,
+        [("n1".into(), "critical".into()), ("n2".into(), "critical".into())],
+        "the warnings were resolved at the rise"
+    );
     for a in &active {
         let l = a["labels"].as_object().unwrap();
         let mut keys: Vec<_> = l.keys().map(String::as_str).collect();
@@ -226,12 +224,8 @@ fn the_second_fluent_bit_instance_posts_what_alertmanager_takes() {
 
     // Exactly as the http output posts it: one array, JSON content type, no date key.
     let body = fluent_bit_body(&bodies);
-    let mut resp = am
-        .agent
-        .post(format!("{}/api/v2/alerts", am.url))
-        .header("Content-Type", "application/json")
-        .send(&body[..])
-        .unwrap();
+    let mut resp =
+        am.agent.post(format!("{}/api/v2/alerts", am.url)).header("Content-Type", "application/json").send(&body[..]).unwrap();
     let status = resp.status().as_u16();
     assert_eq!(status, 200, "{}", resp.body_mut().read_to_string().unwrap_or_default());
 
@@ -361,7 +355,8 @@ fn replay_posts_the_captured_storage_alerts() {
     const RUN: &str = "pair_loop_catchup_no_leader_v2.10.25";
     let dir = scratch("storage");
     let am = Alertmanager::start(&dir);
-    let read = |sub: &str, file: String| std::fs::read_to_string(root().join("tests/data").join(sub).join(RUN).join(file)).unwrap();
+    let read =
+        |sub: &str, file: String| std::fs::read_to_string(root().join("tests/data").join(sub).join(RUN).join(file)).unwrap();
     let nodes = ["n1", "n2", "n3"];
     let newest = nodes
         .iter()
@@ -512,9 +507,9 @@ impl Alertmanager {
     /// This peer's name in the cluster and the names of the live peers it sees.
     fn cluster(&self) -> (String, Vec<String>) {
         let s = self.json("/api/v2/status");
-        let peers = s["cluster"]["peers"].as_array().map_or(Vec::new(), |p| {
-            p.iter().map(|p| p["name"].as_str().unwrap_or_default().to_string()).collect()
-        });
+        let peers = s["cluster"]["peers"]
+            .as_array()
+            .map_or(Vec::new(), |p| p.iter().map(|p| p["name"].as_str().unwrap_or_default().to_string()).collect());
         (s["cluster"]["name"].as_str().unwrap_or_default().to_string(), peers)
     }
 
@@ -529,7 +524,8 @@ impl Alertmanager {
 
     /// The active loop alerts this peer holds, as (server_name, severity).
     fn holds(&self) -> Vec<(String, String)> {
-        let mut v: Vec<_> = self.alerts("NatsStreamResetLoop").iter().filter(|a| a["status"]["state"] == "active").map(labels).collect();
+        let mut v: Vec<_> =
+            self.alerts("NatsStreamResetLoop").iter().filter(|a| a["status"]["state"] == "active").map(labels).collect();
         v.sort();
         v
     }
@@ -589,7 +585,11 @@ fn an_ha_cluster_notifies_once_per_change_while_a_peer_is_killed_and_restarted()
     // second stays a warning as long as the test wants, four a second
     // make it critical. Quiet 6 s ends it; a firing loop is re-sent every 3 s.
     let config = dir.join("resetwatch.json");
-    std::fs::write(&config, r#"{"window_seconds": 8, "warning_pairs": 3, "critical_pairs": 10, "repeat_seconds": 3, "quiet_seconds": 6}"#).unwrap();
+    std::fs::write(
+        &config,
+        r#"{"window_seconds": 8, "warning_pairs": 3, "critical_pairs": 10, "repeat_seconds": 3, "quiet_seconds": 6}"#,
+    )
+    .unwrap();
     let urls: Vec<String> = web.iter().map(|p| format!("http://127.0.0.1:{p}")).collect();
     let mut args = vec!["--tcp", "127.0.0.1:0", "--config", config.to_str().unwrap(), "--alertmanager-deadline", "2"];
     for u in &urls {
@@ -715,7 +715,10 @@ fn an_ha_cluster_notifies_once_per_change_while_a_peer_is_killed_and_restarted()
     assert_eq!(distinct, [r#"firing ["warning"]"#, r#"firing ["critical"]"#, "resolved []"], "in order: {seen:#?}");
     assert!(seen.len() <= 4, "one notification per change, one duplicate allowed: {seen:#?}");
     for n in hook.notifications() {
-        assert_eq!(n["groupLabels"], serde_json::json!({"alertname": "NatsStreamResetLoop", "account": "$G", "stream": "ORDERS"}));
+        assert_eq!(
+            n["groupLabels"],
+            serde_json::json!({"alertname": "NatsStreamResetLoop", "account": "$G", "stream": "ORDERS"})
+        );
     }
 
     // Each peer's deliveries in the closing report; the one for the killed
@@ -761,7 +764,12 @@ fn one_loop_pages_once_when_the_metrics_rule_fires_too() {
     am.wait_for("resetwatch's own critical alerts", |a| a.len() == 2);
 
     let body = serde_json::Value::Array(vec![metrics_rule_alert("ORDERS", "n1"), metrics_rule_alert("PAYMENTS", "n1")]);
-    let resp = am.agent.post(format!("{}/api/v2/alerts", am.url)).header("Content-Type", "application/json").send(body.to_string()).unwrap();
+    let resp = am
+        .agent
+        .post(format!("{}/api/v2/alerts", am.url))
+        .header("Content-Type", "application/json")
+        .send(body.to_string())
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     let rule = am.wait_for_named("ResetwatchStreamResetLoop", "the rule's two alerts, ORDERS inhibited", |a| {
         a.len() == 2

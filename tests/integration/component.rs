@@ -6,12 +6,12 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use crate::support::root;
 use resetwatch_host::component::{
     self, Alert, ConfigError, Detector, DetectorComponent, Notice, RestoreError, Seen, Severity, Status,
 };
 use resetwatch_host::logs::{Kind, Merged};
 use serde_json::Value;
-use crate::support::root;
 
 /// Compiled once for every test.
 fn component() -> &'static DetectorComponent {
@@ -165,10 +165,12 @@ fn process_returns_the_record_and_the_alerts_apart() {
     assert_eq!(e.alerts[0].source(), "nats.n1", "the tag names the source");
     // A record that names its own source; one that is not a NATS event; one
     // that is not an object; one that is not UTF-8; one that is an alert.
-    let k8s = serde_json::json!({"log": line(1, "cause", "ORDERS"), "kubernetes": {"namespace_name": "nats", "pod_name": "nats-0"}});
+    let k8s =
+        serde_json::json!({"log": line(1, "cause", "ORDERS"), "kubernetes": {"namespace_name": "nats", "pod_name": "nats-0"}});
     let e = d.process("kube.x", ns(&line(1, "cause", "ORDERS")), k8s.to_string().as_bytes()).unwrap();
     assert_eq!(e.seen, Seen::Event);
-    let k8s = serde_json::json!({"log": line(1, "reset", "ORDERS"), "kubernetes": {"namespace_name": "nats", "pod_name": "nats-0"}});
+    let k8s =
+        serde_json::json!({"log": line(1, "reset", "ORDERS"), "kubernetes": {"namespace_name": "nats", "pod_name": "nats-0"}});
     let e = d.process("kube.x", ns(&line(1, "reset", "ORDERS")), k8s.to_string().as_bytes()).unwrap();
     assert_eq!(e.alerts.iter().map(|a| a.source()).collect::<Vec<_>>(), ["nats/nats-0"]);
     for (body, seen) in [
@@ -181,7 +183,11 @@ fn process_returns_the_record_and_the_alerts_apart() {
         let out = d.process("nats.n1", 0, body).unwrap();
         assert_eq!((out.record.as_slice(), out.seen), (body, seen));
     }
-    let routed_back = format!("{{\"log\":{},\"resetwatch\":{}}}", serde_json::to_string(&line(2, "reset", "ORDERS")).unwrap(), e.alerts[0].json());
+    let routed_back = format!(
+        "{{\"log\":{},\"resetwatch\":{}}}",
+        serde_json::to_string(&line(2, "reset", "ORDERS")).unwrap(),
+        e.alerts[0].json()
+    );
     assert_eq!(d.process("alerts.ORDERS", 0, routed_back.as_bytes()).unwrap().seen, Seen::Alert);
 }
 

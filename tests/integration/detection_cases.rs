@@ -121,7 +121,12 @@ fn a_case_that_differs_is_reported() {
     // The comparison is not vacuous: a wrong severity, a missing and an
     // extra alert each fail.
     let alert = |sev: &str| serde_json::json!({"alert": RESET_LOOP, "status": "firing", "severity": sev, "rule": "window", "source": "n1", "account": "$G", "stream": "ORDERS"});
-    let case = |alerts: Value| Case { name: "t".into(), folder: PathBuf::new(), inputs: vec![], expect: serde_json::json!({"alerts": alerts}) };
+    let case = |alerts: Value| Case {
+        name: "t".into(),
+        folder: PathBuf::new(),
+        inputs: vec![],
+        expect: serde_json::json!({"alerts": alerts}),
+    };
     let want = serde_json::json!([{"stream": "$G > ORDERS", "severity": "warning", "source": "n1"}]);
     assert!(compare(&case(want.clone()), &[alert("warning")], true).is_ok());
     assert!(compare(&case(want.clone()), &[alert("critical")], true).is_err());

@@ -9,8 +9,8 @@ use resetwatch_host::wasm_check;
 use serde_json::Value;
 
 use crate::support::cases;
-use std::path::{Path, PathBuf};
 use crate::support::root;
+use std::path::{Path, PathBuf};
 
 fn module(name: &str) -> Vec<u8> {
     let p = root().join("dist").join(name);
@@ -94,7 +94,10 @@ const MAX_MODULE_BYTES: usize = 300_000;
 fn every_fluent_bit_module_stays_under_300_kb() {
     for name in [FULL, LEAN, MVP] {
         let size = module(name).len();
-        assert!(size < MAX_MODULE_BYTES, "dist/{name} is {size} bytes; the limit is {MAX_MODULE_BYTES} (CONTRIBUTING.md#the-size-budget)");
+        assert!(
+            size < MAX_MODULE_BYTES,
+            "dist/{name} is {size} bytes; the limit is {MAX_MODULE_BYTES} (CONTRIBUTING.md#the-size-budget)"
+        );
     }
 }
 
@@ -112,7 +115,10 @@ fn the_mvp_module_is_mvp_only_and_exports_the_same() {
     let full = wasm_check::analyze(&module(FULL)).unwrap();
     let err = wasm_check::check_mvp_module(&module(FULL)).unwrap_err().to_string();
     assert!(err.contains("not a WebAssembly MVP module"), "{err}");
-    assert!(full.uses(wasm_check::Feature::ReferenceTypes), "{FULL} no longer needs Fluent Bit 4.0.3: update docs/fluent-bit.md#which-fluent-bit");
+    assert!(
+        full.uses(wasm_check::Feature::ReferenceTypes),
+        "{FULL} no longer needs Fluent Bit 4.0.3: update docs/fluent-bit.md#which-fluent-bit"
+    );
     assert_eq!(report.imports, full.imports);
     assert_eq!(report.exports, full.exports);
     assert_eq!(report.allocator(), Some("malloc/free"));
@@ -191,7 +197,8 @@ fn bad_input_passes_through() {
         format!("{{\"log\":{},\"k\":{}{}}}", serde_json::to_string(log).unwrap(), "{\"a\":[".repeat(n), "]}".repeat(n))
     };
     let big = format!("{{\"log\":\"{}\"}}", "x".repeat(1 << 20));
-    let big_event = format!("{{\"pad\":\"{}\",\"log\":{}}}", "y".repeat(1 << 20), serde_json::to_string(&loop_line(0, "cause")).unwrap());
+    let big_event =
+        format!("{{\"pad\":\"{}\",\"log\":{}}}", "y".repeat(1 << 20), serde_json::to_string(&loop_line(0, "cause")).unwrap());
     let cases: Vec<Vec<u8>> = vec![
         b"{}".to_vec(),
         b"not json at all".to_vec(),
@@ -274,12 +281,14 @@ fn random_records_never_drop() {
 #[test]
 fn the_answer_buffer_is_reused() {
     let cfg_dir = tempdir("reuse");
-    std::fs::write(cfg_dir.join("resetwatch.json"), br#"{"warning_pairs": 1, "critical_pairs": 1, "repeat_seconds": 0.000001}"#).unwrap();
+    std::fs::write(cfg_dir.join("resetwatch.json"), br#"{"warning_pairs": 1, "critical_pairs": 1, "repeat_seconds": 0.000001}"#)
+        .unwrap();
     let mut h = host(FULL, &[&cfg_dir]);
     let mut sizes = Vec::new();
     for round in 0..2000 {
         for what in ["cause", "reset"] {
-            let line = loop_line(0, what).replace("14:17:08", &format!("{:02}:{:02}:{:02}", 10 + round / 3600, round / 60 % 60, round % 60));
+            let line = loop_line(0, what)
+                .replace("14:17:08", &format!("{:02}:{:02}:{:02}", 10 + round / 3600, round / 60 % 60, round % 60));
             pass(&mut h, tail::record_json(&line).as_bytes());
         }
         if round % 500 == 499 {
@@ -331,7 +340,10 @@ fn record_shapes_name_their_source() {
     let d = tempdir("shapes");
     std::fs::write(d.join("resetwatch.json"), br#"{"warning_pairs": 1, "critical_pairs": 1}"#).unwrap();
     let cases = [
-        (r#"{"time":"2025-06-11T09:45:46.671167074Z","stream":"stderr","_p":"F","log":LINE,"kubernetes":{"pod_name":"nats-0","namespace_name":"nats","labels":{"app":"nats"}}}"#, "nats/nats-0"),
+        (
+            r#"{"time":"2025-06-11T09:45:46.671167074Z","stream":"stderr","_p":"F","log":LINE,"kubernetes":{"pod_name":"nats-0","namespace_name":"nats","labels":{"app":"nats"}}}"#,
+            "nats/nats-0",
+        ),
         (r#"{"message":LINE,"host":"node-a","source_type":"file"}"#, "node-a"),
         (r#"{"_HOSTNAME":"node-b","SYSLOG_IDENTIFIER":"nats-server","MESSAGE":LINE}"#, "node-b"),
         (r#"{"log":LINE,"stream":"stderr","time":"2025-06-11T09:45:46Z"}"#, "nats.x"),

@@ -4,10 +4,10 @@
 //! `exec` + `json` parser records (each document's members at the top of the
 //! record), merged by time. Run `cargo xtask dist` first.
 
+use crate::support::root;
 use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Outcome};
 use resetwatch_host::tail::{self, EventTime, TailRecord};
 use serde_json::Value;
-use crate::support::root;
 
 fn host(name: &str) -> FluentBitHost {
     let p = root().join("dist").join(name);
@@ -80,10 +80,8 @@ fn the_captured_loop_raises_both_alerts_joined_by_server_id() {
     for name in ["resetwatch.wasm", "resetwatch-lean.wasm"] {
         let alerts = run(name, &recs);
         for node in ["n2", "n3"] {
-            let storage: Vec<&Value> = alerts
-                .iter()
-                .filter(|a| a["alert"] == "nats_reserved_storage_inflated" && a["server_name"] == node)
-                .collect();
+            let storage: Vec<&Value> =
+                alerts.iter().filter(|a| a["alert"] == "nats_reserved_storage_inflated" && a["server_name"] == node).collect();
             let sev: Vec<&str> = storage.iter().map(|a| a["severity"].as_str().unwrap()).collect();
             assert_eq!(sev, ["warning", "critical"], "{name} {node}");
             assert_eq!(storage[0]["excess_bytes"], 67108864, "{name} {node}: one reset's max_bytes");
@@ -92,7 +90,10 @@ fn the_captured_loop_raises_both_alerts_joined_by_server_id() {
             let loops: Vec<&Value> =
                 alerts.iter().filter(|a| a["alert"] == "nats_stream_reset_loop" && a["server_name"] == node).collect();
             let crit = loops.iter().find(|a| a["severity"] == "critical").unwrap();
-            assert_eq!((crit["max_bytes"].as_i64(), crit["estimated_leaked_bytes"].as_u64()), (Some(67108864), Some(10 * 67108864)));
+            assert_eq!(
+                (crit["max_bytes"].as_i64(), crit["estimated_leaked_bytes"].as_u64()),
+                (Some(67108864), Some(10 * 67108864))
+            );
         }
         assert!(alerts.iter().all(|a| a["server_name"] != "n1"), "{name}: n1 neither looped nor leaked");
     }

@@ -9,11 +9,11 @@
 //! and once with a configuration that alerts at the first pair, so that
 //! alerts ride on fuzzed records too. Run `cargo xtask dist` first.
 
+use crate::support::root;
 use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Outcome};
 use resetwatch_host::tail;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use crate::support::root;
 
 const FULL: &str = "resetwatch.wasm";
 const LEAN: &str = "resetwatch-lean.wasm";
@@ -28,9 +28,8 @@ fn module(name: &str) -> Vec<u8> {
 
 /// The files of `dir`, sorted, without dot files, at most `cap`.
 fn files(dir: &Path, cap: usize) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default();
     v.retain(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')));
     v.sort();
     v.truncate(cap);
@@ -90,7 +89,8 @@ fn run(name: &str, config_dir: Option<&Path>, records: &[(String, Vec<u8>)]) -> 
         let mut v = v.as_object().cloned().unwrap_or_else(|| panic!("{name}: {label}: answer is not an object"));
         let alert = v.remove("resetwatch");
         assert!(alert.as_ref().is_some_and(Value::is_object), "{name}: {label}: changed without an alert");
-        let close = rec.iter().rposition(|&c| c == b'}').unwrap_or_else(|| panic!("{name}: {label}: alert on a record with no object"));
+        let close =
+            rec.iter().rposition(|&c| c == b'}').unwrap_or_else(|| panic!("{name}: {label}: alert on a record with no object"));
         assert!(out.starts_with(&rec[..close]), "{name}: {label}: the record's own bytes are not kept in front");
         let key = |b: &[u8]| b.windows(13).filter(|w| *w == b"\"resetwatch\":").count();
         assert_eq!(key(&out), key(rec) + 1, "{name}: {label}: more than one `resetwatch` added");

@@ -5,9 +5,9 @@
 //! directory, so nothing is compiled a second time. And `cargo xtask demo`'s
 //! first screen, `resetwatch fluent-bit --summary`.
 
+use crate::support::root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use crate::support::root;
 
 /// This test binary's target directory: `<target>/release/resetwatch`.
 fn target_dir() -> PathBuf {

@@ -29,10 +29,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::support::root;
 use resetwatch_host::fluent_bit::{FluentBitHost, FluentBitOptions, Outcome};
 use resetwatch_host::tail::{self, EventTime, TailRecord};
 use serde_json::Value;
-use crate::support::root;
 
 const IGNORE: &str = "needs nats-server binaries: run through `cargo xtask test` (see docs/testing.md#real-nats-server-clusters)";
 
@@ -248,10 +248,8 @@ impl Cluster {
 
     fn config(&self, i: usize) -> String {
         let p = self.ports[i - 1];
-        let routes: Vec<String> = (1..=3)
-            .filter(|&j| j != i)
-            .map(|j| format!("    nats-route://127.0.0.1:{}", self.ports[j - 1].cluster))
-            .collect();
+        let routes: Vec<String> =
+            (1..=3).filter(|&j| j != i).map(|j| format!("    nats-route://127.0.0.1:{}", self.ports[j - 1].cluster)).collect();
         format!(
             "server_name: n{i}\nlisten: 127.0.0.1:{}\nhttp: 127.0.0.1:{}\nlogtime: true\n\
              log_file: \"{}\"\nlogfile_size_limit: 0\n\
@@ -446,7 +444,8 @@ fn orders_raft_group(store: &Path) -> PathBuf {
     for e in fs::read_dir(&js).unwrap_or_else(|e| panic!("{}: {e}", js.display())) {
         let p = e.unwrap().path();
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("S-R3F-") && fs::read_to_string(p.join("meta.inf")).is_ok_and(|m| m.contains("\"stream\":\"ORDERS\"")) {
+        if name.starts_with("S-R3F-") && fs::read_to_string(p.join("meta.inf")).is_ok_and(|m| m.contains("\"stream\":\"ORDERS\""))
+        {
             return p;
         }
     }
@@ -838,12 +837,20 @@ fn assert_jsz_loop(got: &Captured, pair: [usize; 2], version: &str, known_leak: 
             if known_leak {
                 // Fires exactly where the documents first show two inflated in a row.
                 let k = first_inflated_pair(s).unwrap();
-                let first = mine.first().unwrap_or_else(|| panic!("{source} on {version}: no storage alert for {node}: {storage:?}"));
-                assert_eq!((rfc3339_micros(&first["first_seen"]), rfc3339_micros(&first["last_seen"])), (s[k].now, s[k + 1].now), "{source} {node}: {first}");
+                let first =
+                    mine.first().unwrap_or_else(|| panic!("{source} on {version}: no storage alert for {node}: {storage:?}"));
+                assert_eq!(
+                    (rfc3339_micros(&first["first_seen"]), rfc3339_micros(&first["last_seen"])),
+                    (s[k].now, s[k + 1].now),
+                    "{source} {node}: {first}"
+                );
                 for a in &mine {
                     // Every number as the document at `last_seen` has it.
                     let at = rfc3339_micros(&a["last_seen"]);
-                    let doc = s.iter().find(|d| d.now == at).unwrap_or_else(|| panic!("{source} {node}: no document at last_seen: {a}"));
+                    let doc = s
+                        .iter()
+                        .find(|d| d.now == at)
+                        .unwrap_or_else(|| panic!("{source} {node}: no document at last_seen: {a}"));
                     assert_eq!(a["status"], "firing", "{source} {node}");
                     assert_eq!(a["server_id"], doc.server_id.as_str(), "{source} {node}");
                     assert_eq!(a["server_version"], version, "{source} {node}: the banner joined by ID");
@@ -853,13 +860,19 @@ fn assert_jsz_loop(got: &Captured, pair: [usize; 2], version: &str, known_leak: 
                     assert_eq!(a["max_storage"].as_u64(), Some(doc.max_storage), "{source} {node}: {a}");
                     let excess = a["excess_bytes"].as_u64().unwrap();
                     assert_eq!(excess, doc.reserved - doc.sum_max_bytes, "{source} {node}");
-                    assert!(excess >= orders_max && excess % orders_max == 0, "{source} {node}: excess {excess} is not whole ORDERS reservations");
+                    assert!(
+                        excess >= orders_max && excess % orders_max == 0,
+                        "{source} {node}: excess {excess} is not whole ORDERS reservations"
+                    );
                     if a["looping_streams"].as_array().is_some_and(|l| l.iter().any(|x| x == "$G > ORDERS")) {
                         assert!(a["growth_bytes_per_minute"].as_i64() > Some(0), "{source} {node}: looping but not growing: {a}");
                     }
                     if !source.starts_with("resetwatch replay") {
                         // The log's tag, not the document's: joined by server_id.
-                        assert!(a["source"].as_str().is_some_and(|t| t.ends_with(&format!("{node}.log"))), "{source} {node}: {a}");
+                        assert!(
+                            a["source"].as_str().is_some_and(|t| t.ends_with(&format!("{node}.log"))),
+                            "{source} {node}: {a}"
+                        );
                     }
                 }
                 assert!(mine.windows(2).all(|w| severity_rank(w[0]) <= severity_rank(w[1])), "{source} {node}: severity fell");
@@ -885,17 +898,25 @@ fn assert_jsz_loop(got: &Captured, pair: [usize; 2], version: &str, known_leak: 
                     let at = rfc3339_micros(&a["last_seen"]);
                     let before = s.iter().rev().find(|d| d.now <= at).expect("a document before the alert");
                     let leaked = before.reserved as i64 - baseline(s).reserved as i64;
-                    assert!((want as i64 - leaked).abs() <= orders_max as i64, "{source} {node}: estimated {want}, /jsz shows {leaked} leaked: {a}");
+                    assert!(
+                        (want as i64 - leaked).abs() <= orders_max as i64,
+                        "{source} {node}: estimated {want}, /jsz shows {leaked} leaked: {a}"
+                    );
                     assert!(leaking as usize <= resets, "{source} {node}: {leaking} leaking of {resets} resets logged");
                 }
             }
-            let crit = my_loops.iter().find(|a| a["severity"] == "critical").unwrap_or_else(|| panic!("{source} {node}: no critical loop alert"));
+            let crit = my_loops
+                .iter()
+                .find(|a| a["severity"] == "critical")
+                .unwrap_or_else(|| panic!("{source} {node}: no critical loop alert"));
             assert_eq!(crit["known_leak"], known_leak, "{source} {node}");
         }
         let healthy = format!("n{third}");
         let healthy_ids: Vec<&str> = by_node[&healthy].iter().map(|s| s.server_id.as_str()).collect();
         assert!(
-            alerts.iter().all(|a| a["server_name"] != healthy.as_str() && !healthy_ids.contains(&a["server_id"].as_str().unwrap_or(""))),
+            alerts
+                .iter()
+                .all(|a| a["server_name"] != healthy.as_str() && !healthy_ids.contains(&a["server_id"].as_str().unwrap_or(""))),
             "{source}: {healthy} neither looped nor leaked"
         );
         assert!(storage.iter().all(|a| a["server_name"].is_string()), "{source}: a storage alert not joined to its log");
@@ -972,4 +993,3 @@ fn compact_json_keeps_strings_and_order() {
     let doc = b"{\n  \"b\": \"a \\\" b\",\n  \"a\": [1, 2.50],\n  \"c\": \"x\\\\\"\n}\n";
     assert_eq!(compact_json(doc), b"{\"b\":\"a \\\" b\",\"a\":[1,2.50],\"c\":\"x\\\\\"}".to_vec());
 }
-

@@ -27,10 +27,8 @@ const SCENARIOS: [&str; 5] = [
 ];
 
 fn records(scenario: &str) -> Vec<TailRecord> {
-    let files: Vec<PathBuf> = ["n1", "n2", "n3"]
-        .iter()
-        .map(|n| root().join("tests/data/corpus").join(scenario).join(format!("{n}.log")))
-        .collect();
+    let files: Vec<PathBuf> =
+        ["n1", "n2", "n3"].iter().map(|n| root().join("tests/data/corpus").join(scenario).join(format!("{n}.log"))).collect();
     tail::read_files(&files).unwrap()
 }
 

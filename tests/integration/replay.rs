@@ -205,9 +205,7 @@ fn the_plot_is_an_svg_with_every_pair_threshold_and_span() {
     assert_eq!(root_el.tag_name().name(), "svg");
     assert_eq!(root_el.tag_name().namespace(), Some("http://www.w3.org/2000/svg"));
     let with_class = |class: &str| {
-        doc.descendants()
-            .filter(|n| n.attribute("class").is_some_and(|c| c.split(' ').any(|w| w == class)))
-            .collect::<Vec<_>>()
+        doc.descendants().filter(|n| n.attribute("class").is_some_and(|c| c.split(' ').any(|w| w == class))).collect::<Vec<_>>()
     };
     // a lane per looping stream, titled with source and stream
     let titles: Vec<String> = with_class("lane-title").iter().map(|n| n.text().unwrap_or("").trim().to_string()).collect();
@@ -285,9 +283,7 @@ fn a_missing_wasm_file_is_a_clear_error_and_the_default_needs_no_dist() {
 fn jsz_lines_in_ndjson_just_work() {
     let run_dir = |kind: &str, run: &str, file: &str| root().join("tests/data").join(kind).join(run).join(file);
     let looping = "pair_loop_catchup_no_leader_v2.10.25";
-    let out = run(resetwatch()
-        .arg(run_dir("cluster", looping, "n2.log"))
-        .arg(run_dir("jsz", looping, "n2.jsonl")));
+    let out = run(resetwatch().arg(run_dir("cluster", looping, "n2.log")).arg(run_dir("jsz", looping, "n2.jsonl")));
     assert!(out.status.success(), "{}", stderr(&out));
     let got = alerts(&out);
     let storage: Vec<&Value> = got.iter().filter(|a| a["alert"] == "nats_reserved_storage_inflated").collect();
@@ -299,9 +295,7 @@ fn jsz_lines_in_ndjson_just_work() {
     assert_eq!(crit["estimated_leaked_bytes"], 10 * 67108864u64);
     // The fixed release: the loop alerts, the storage does not.
     let fixed = "pair_loop_catchup_no_leader_v2.10.26";
-    let out = run(resetwatch()
-        .arg(run_dir("cluster", fixed, "n2.log"))
-        .arg(run_dir("jsz", fixed, "n2.jsonl")));
+    let out = run(resetwatch().arg(run_dir("cluster", fixed, "n2.log")).arg(run_dir("jsz", fixed, "n2.jsonl")));
     let got = alerts(&out);
     assert!(!got.is_empty() && got.iter().all(|a| a["alert"] == "nats_stream_reset_loop"), "{got:?}");
 }

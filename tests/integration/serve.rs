@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::support::cases;
-use crate::support::serve_process;
-use serve_process::Serve;
 use crate::support::prometheus;
-use prometheus::Prometheus;
 use crate::support::root;
+use crate::support::serve_process;
+use prometheus::Prometheus;
+use serve_process::Serve;
 
 const LOOP: &str = "s05_pair_reset_loop_catchup_no_leader_v2.10.25";
 
@@ -199,7 +199,10 @@ fn the_s05_loop_over_tcp_and_unix_with_resolutions_on_time() {
         // On time: the quiet period (8 s) after its last event arrived,
         // within the one-second tick and some slack for a busy machine.
         let after = mine[2].0.duration_since(sent_at);
-        assert!(after >= Duration::from_secs(7) && after <= Duration::from_secs(11), "{source} resolved {after:?} after the loop");
+        assert!(
+            after >= Duration::from_secs(7) && after <= Duration::from_secs(11),
+            "{source} resolved {after:?} after the loop"
+        );
     }
     assert!(alerts_of(&alerts, "nats/nats-2").is_empty(), "n3 saw no reset pairs");
     assert_eq!(alerts.len(), 6);
@@ -249,7 +252,7 @@ fn cut_lines_and_garbage_lose_nothing_else() {
         s.flush().unwrap();
         std::thread::sleep(Duration::from_millis(100));
     } // closed here, with no newline after the half line
-    // Garbage on a third connection, between good events.
+      // Garbage on a third connection, between good events.
     let garbage: Vec<Vec<u8>> = vec![
         b"hello, not json".to_vec(),
         b"[1,2,3]".to_vec(),
@@ -284,10 +287,8 @@ fn cut_lines_and_garbage_lose_nothing_else() {
     let (errors, events): (Vec<&String>, Vec<&String>) = records.iter().partition(|l| l.contains("\"resetwatch_error\""));
     assert_eq!(counts(&events), counts(&want), "every good event exactly once; the cut line not at all");
     assert!(!records.iter().any(|r| r == &cut[..cut.len() / 2]));
-    let carried: Vec<String> = errors
-        .iter()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["message"].as_str().unwrap().to_string())
-        .collect();
+    let carried: Vec<String> =
+        errors.iter().map(|l| serde_json::from_str::<Value>(l).unwrap()["message"].as_str().unwrap().to_string()).collect();
     let sent_garbage: Vec<String> = garbage.iter().map(|g| String::from_utf8_lossy(g).into_owned()).collect();
     assert_eq!(carried, sent_garbage, "garbage carried on, in order, as resetwatch_error events");
     let err = serve.stderr();
@@ -421,7 +422,10 @@ fn a_slow_stdout_slows_the_clients_and_loses_nothing() {
     serve.sigterm();
     assert!(serve.wait_exit(Duration::from_secs(10)).success());
     let err = serve.stderr();
-    assert!(err.contains(&format!("stopped: {} records in, 0 alerts, {} lines out; 0 malformed", many.len(), many.len())), "{err}");
+    assert!(
+        err.contains(&format!("stopped: {} records in, 0 alerts, {} lines out; 0 malformed", many.len(), many.len())),
+        "{err}"
+    );
     assert!(err.contains("dropped: 0 too long, 0 cut off by a disconnect, 0 in and 0 out at shutdown"), "{err}");
 }
 
@@ -432,8 +436,7 @@ fn a_slow_stdout_slows_the_clients_and_loses_nothing() {
 fn a_stop_with_stdout_stuck_is_bounded_and_says_what_it_dropped() {
     let dir = tempdir("stuck");
     let state = dir.join("resetwatch.state");
-    let mut serve =
-        Serve::start_unread(&["--tcp", "127.0.0.1:0", "--shutdown-grace", "1", "--state", state.to_str().unwrap()]);
+    let mut serve = Serve::start_unread(&["--tcp", "127.0.0.1:0", "--shutdown-grace", "1", "--state", state.to_str().unwrap()]);
     let addr = serve.tcp_addr();
     let base = events("n1", "nats-0");
     let many: Vec<String> = (0..40_000).map(|i| base[i % base.len()].clone()).collect();
@@ -551,7 +554,9 @@ fn prometheus_scrapes_the_s05_loop_and_the_counters_match_the_alerts() {
     prom.wait_for(r#"ALERTS{alertname="ResetwatchStreamResetLoop", alertstate="firing", severity="critical"}"#, |s| s.len() == 2);
 
     // Resolved by resetwatch after the quiet period.
-    serve.read_until(Duration::from_secs(60), |lines| split(lines).1.iter().filter(|(_, a)| a["status"] == "resolved").count() >= 2);
+    serve.read_until(Duration::from_secs(60), |lines| {
+        split(lines).1.iter().filter(|(_, a)| a["status"] == "resolved").count() >= 2
+    });
     let (records, alerts) = split(&serve.lines);
     assert_eq!(records.len(), total);
     prom.wait_for("sum(resetwatch_reset_loop_firing)", |s| s.len() == 1 && s[0].1 == 0.0);
@@ -641,7 +646,11 @@ fn every_dashboard_query_names_an_exported_or_an_allowed_exporter_metric() {
                 .collect();
             assert!(!names.is_empty(), "{expr}");
             for n in names {
-                assert!(EXPORTED.contains(&n) || EXPORTER.contains(&n), "{}: `{n}` in `{expr}` is neither exported nor allowed", p["title"]);
+                assert!(
+                    EXPORTED.contains(&n) || EXPORTER.contains(&n),
+                    "{}: `{n}` in `{expr}` is neither exported nor allowed",
+                    p["title"]
+                );
                 charted.insert(n.to_string());
             }
         }
@@ -660,7 +669,10 @@ fn vector_file_and_docker_records_are_named_by_the_cores_rule() {
     for name in ["source-vector-file", "source-docker-container-name"] {
         let (files, expect) = cases::read_case(&root().join("tests/data/cases").join(name));
         assert_eq!(expect["hosts"]["serve"], true, "{name}");
-        let lines: Vec<String> = files.iter().flat_map(|f| std::fs::read_to_string(f).unwrap().lines().map(String::from).collect::<Vec<_>>()).collect();
+        let lines: Vec<String> = files
+            .iter()
+            .flat_map(|f| std::fs::read_to_string(f).unwrap().lines().map(String::from).collect::<Vec<_>>())
+            .collect();
         let mut serve = Serve::start(&["--tcp", "127.0.0.1:0"]);
         let mut s = TcpStream::connect(serve.tcp_addr()).unwrap();
         send(&mut s, &lines);

@@ -9,7 +9,9 @@
 //! threaded and never re-entered).
 
 use resetwatch::clock::Micros;
-use resetwatch::{Alert, Config, ConfigError, Filter, Notice, ResetPair, Rule, Seen, Severity, StateError, Status, StorageAlert, Tracker};
+use resetwatch::{
+    Alert, Config, ConfigError, Filter, Notice, ResetPair, Rule, Seen, Severity, StateError, Status, StorageAlert, Tracker,
+};
 use std::cell::RefCell;
 
 wit_bindgen::generate!({

@@ -7,8 +7,8 @@
 //! Bit, so nothing here can panic.
 
 use crate::{config_file, state_file};
-use resetwatch::PassGate;
 use resetwatch::Filter;
+use resetwatch::PassGate;
 use std::io::Write;
 
 /// What a record that never arrived is replaced with. Fluent Bit passes a
@@ -117,7 +117,14 @@ pub unsafe extern "C" fn resetwatch_filter(
 /// Everything but the usual record: out of line, so that its stack frame
 /// and the first call's setup are not paid for on the fast path above.
 #[inline(never)]
-unsafe fn filter_record(tag: *const u8, tag_len: u32, time_sec: u32, time_nsec: u32, record: *const u8, record_len: u32) -> *const u8 {
+unsafe fn filter_record(
+    tag: *const u8,
+    tag_len: u32,
+    time_sec: u32,
+    time_nsec: u32,
+    record: *const u8,
+    record_len: u32,
+) -> *const u8 {
     if record.is_null() {
         return NULL_RECORD.as_ptr();
     }

@@ -4,12 +4,12 @@
 //! Reading files in chunks, host times and the per-stream account are
 //! [`crate::analysis`]'s.
 
+use resetwatch::clock::{rfc3339, Micros, SECOND};
+use resetwatch::json::ObjectWriter;
 use resetwatch::Alert;
 use resetwatch::Analysis;
-use resetwatch::StorageAlert;
-use resetwatch::clock::{rfc3339, Micros, SECOND};
 use resetwatch::Config;
-use resetwatch::json::ObjectWriter;
+use resetwatch::StorageAlert;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -212,7 +212,9 @@ impl Analyzer {
     pub fn new(config_json: Option<String>) -> Result<Analyzer, JsError> {
         let cfg = match config_json.as_deref().map(str::trim) {
             None | Some("") => Config::default(),
-            Some(text) => Config::from_json(text.as_bytes()).map_err(|e| JsError::new(&format!("resetwatch configuration: {e}")))?,
+            Some(text) => {
+                Config::from_json(text.as_bytes()).map_err(|e| JsError::new(&format!("resetwatch configuration: {e}")))?
+            }
         };
         Ok(Analyzer { inner: Analysis::new(cfg) })
     }

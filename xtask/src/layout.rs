@@ -47,10 +47,7 @@ fn module_of(src: &Path, file: &Path) -> Vec<String> {
 
 /// The code of a file without comments and without its unit-test module.
 fn code_of(text: &str) -> String {
-    let cut = text
-        .find("#[cfg(test)]\nmod ")
-        .or_else(|| text.find("#[cfg(test)]\npub(crate) mod "))
-        .unwrap_or(text.len());
+    let cut = text.find("#[cfg(test)]\nmod ").or_else(|| text.find("#[cfg(test)]\npub(crate) mod ")).unwrap_or(text.len());
     text[..cut]
         .lines()
         .map(|l| match l.find("//") {

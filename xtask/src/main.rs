@@ -41,7 +41,8 @@ const USAGE: &str = "usage: cargo xtask <dist|demo|test|clippy|bench|web|nats|re
          dist/resetwatch-aarch64.aot and dist/resetwatch-lean-x86_64.aot (generic CPUs)
   demo   dist, then run the s05 reset-loop corpus through `resetwatch fluent-bit`:
          a summary for a person; --json prints the alert-carrying records instead
-  clippy cargo clippy -D warnings on the workspace and on each wasm target (also a step of test)
+  clippy cargo fmt --check, then cargo clippy -D warnings on the workspace and on each wasm
+         target (also the first step of test)
   test   clippy, dist, then cargo test --workspace --release, the web tests, the fuzz smoke
          run and real nats-server clusters (2.10.25, 2.10.26; pip into target/nats/)
   nats   only the real nats-server cluster tests (run `dist` first)
@@ -95,10 +96,7 @@ fn main() -> ExitCode {
 
 /// The workspace root (this crate lives in `<root>/xtask`).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the workspace root").to_path_buf()
 }
 
 /// The cargo that runs us (so toolchain overrides carry over).
@@ -112,19 +110,13 @@ fn cargo() -> Command {
 fn run(mut cmd: Command) -> Result {
     let shown = format!("{cmd:?}");
     eprintln!("xtask: running {shown}");
-    let status = cmd
-        .status()
-        .map_err(|e| Failure::from(format!("cannot run {shown}: {e}")))?;
+    let status = cmd.status().map_err(|e| Failure::from(format!("cannot run {shown}: {e}")))?;
     if status.success() {
         return Ok(());
     }
     Err(Failure {
         message: format!("{shown} failed with {status}"),
-        code: status
-            .code()
-            .and_then(|c| u8::try_from(c).ok())
-            .filter(|&c| c != 0)
-            .unwrap_or(1),
+        code: status.code().and_then(|c| u8::try_from(c).ok()).filter(|&c| c != 0).unwrap_or(1),
     })
 }
 
@@ -141,8 +133,7 @@ fn build_dist(with_mvp: bool) -> Result {
     ensure_target(WASIP1)?;
     ensure_target(WASIP2)?;
     let dist = root().join("dist");
-    fs::create_dir_all(&dist)
-        .map_err(|e| Failure::from(format!("cannot create {}: {e}", dist.display())))?;
+    fs::create_dir_all(&dist).map_err(|e| Failure::from(format!("cannot create {}: {e}", dist.display())))?;
     let mut artifacts = vec![wasip1_with_allocator(&dist)?];
     if with_mvp {
         artifacts.push(mvp(&dist)?);
@@ -151,15 +142,9 @@ fn build_dist(with_mvp: bool) -> Result {
     artifacts.push(component(&dist)?);
     artifacts.extend(aot(&dist)?);
     for path in artifacts {
-        let size = fs::metadata(&path)
-            .map_err(|e| Failure::from(format!("{}: {e}", path.display())))?
-            .len();
+        let size = fs::metadata(&path).map_err(|e| Failure::from(format!("{}: {e}", path.display())))?.len();
         // stderr: `demo` prints alerts on stdout.
-        eprintln!(
-            "{:>10} bytes  {}",
-            size,
-            path.strip_prefix(root()).unwrap_or(&path).display()
-        );
+        eprintln!("{:>10} bytes  {}", size, path.strip_prefix(root()).unwrap_or(&path).display());
     }
     Ok(())
 }
@@ -167,12 +152,7 @@ fn build_dist(with_mvp: bool) -> Result {
 /// `dist/resetwatch.wasm`: exports wasi-libc's `malloc` and `free`, so WAMR
 /// copies every record through the guest allocator (no 8 KiB app-heap limit).
 fn wasip1_with_allocator(dist: &Path) -> Result<PathBuf> {
-    build_wasip1_cdylib(&[
-        "-C",
-        "link-arg=--export=malloc",
-        "-C",
-        "link-arg=--export=free",
-    ])?;
+    build_wasip1_cdylib(&["-C", "link-arg=--export=malloc", "-C", "link-arg=--export=free"])?;
     copy_artifact(&wasip1_output(), &dist.join("resetwatch.wasm"))
 }
 
@@ -217,8 +197,7 @@ fn binaryen_wasm_opt() -> Result<PathBuf> {
     let dir = root().join("tools").join("binaryen");
     let wasm_opt = dir.join("node_modules/binaryen/bin/wasm-opt");
     let want = "\"version\": \"132.0.0\"";
-    let installed = fs::read_to_string(dir.join("node_modules/binaryen/package.json"))
-        .is_ok_and(|p| p.contains(want));
+    let installed = fs::read_to_string(dir.join("node_modules/binaryen/package.json")).is_ok_and(|p| p.contains(want));
     if !installed {
         let mut cmd = Command::new("npm");
         cmd.current_dir(&dir).args(["ci", "--no-audit", "--no-fund"]);
@@ -245,7 +224,18 @@ fn build_wasip1_cdylib(rustc_args: &[&str]) -> Result {
 /// `rustc_args` go to the final link only (no dependency is rebuilt).
 fn build_cdylib(target: &str, rustc_args: &[&str]) -> Result {
     let mut cmd = cargo();
-    cmd.args(["rustc", "-p", "resetwatch-wasm", "--lib", "--crate-type", "cdylib", "--target", target, "--profile", WASM_PROFILE]);
+    cmd.args([
+        "rustc",
+        "-p",
+        "resetwatch-wasm",
+        "--lib",
+        "--crate-type",
+        "cdylib",
+        "--target",
+        target,
+        "--profile",
+        WASM_PROFILE,
+    ]);
     if !rustc_args.is_empty() {
         cmd.arg("--").args(rustc_args);
     }
@@ -259,12 +249,8 @@ fn build_cdylib(target: &str, rustc_args: &[&str]) -> Result {
 /// this only checks that a component, not a core module, came out.
 fn component(dist: &Path) -> Result<PathBuf> {
     build_cdylib(WASIP2, &[])?;
-    let built = target_dir()
-        .join(WASIP2)
-        .join(WASM_PROFILE)
-        .join("resetwatch_wasm.wasm");
-    let head = fs::read(&built)
-        .map_err(|e| Failure::from(format!("{}: {e}", built.display())))?;
+    let built = target_dir().join(WASIP2).join(WASM_PROFILE).join("resetwatch_wasm.wasm");
+    let head = fs::read(&built).map_err(|e| Failure::from(format!("{}: {e}", built.display())))?;
     // A binary's preamble: `\0asm`, a version and a layer (0 core module, 1 component).
     if head.get(..4) != Some(b"\0asm") || head.get(6..8) != Some(&[1, 0]) {
         return Err(Failure::from(format!(
@@ -331,46 +317,29 @@ fn flb_wamrc() -> Option<PathBuf> {
 const WASM_PROFILE: &str = "wasm";
 
 fn wasip1_output() -> PathBuf {
-    target_dir()
-        .join(WASIP1)
-        .join(WASM_PROFILE)
-        .join("resetwatch_wasm.wasm")
+    target_dir().join(WASIP1).join(WASM_PROFILE).join("resetwatch_wasm.wasm")
 }
 
 fn target_dir() -> PathBuf {
-    env::var_os("CARGO_TARGET_DIR")
-        .map(|d| root().join(d))
-        .unwrap_or_else(|| root().join("target"))
+    env::var_os("CARGO_TARGET_DIR").map(|d| root().join(d)).unwrap_or_else(|| root().join("target"))
 }
 
 fn copy_artifact(from: &Path, to: &Path) -> Result<PathBuf> {
-    fs::copy(from, to).map_err(|e| {
-        Failure::from(format!(
-            "cannot copy {} to {}: {e}",
-            from.display(),
-            to.display()
-        ))
-    })?;
+    fs::copy(from, to).map_err(|e| Failure::from(format!("cannot copy {} to {}: {e}", from.display(), to.display())))?;
     Ok(to.to_path_buf())
 }
 
 /// `rustup target add`, unless already installed. Without rustup, assume the
 /// toolchain provides the target and let the build say otherwise.
 fn ensure_target(target: &str) -> Result {
-    let installed = match Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-    {
+    let installed = match Command::new("rustup").args(["target", "list", "--installed"]).output() {
         Ok(out) if out.status.success() => out.stdout,
         _ => {
             eprintln!("xtask: rustup not available; assuming {target} is installed");
             return Ok(());
         }
     };
-    if String::from_utf8_lossy(&installed)
-        .lines()
-        .any(|l| l.trim() == target)
-    {
+    if String::from_utf8_lossy(&installed).lines().any(|l| l.trim() == target) {
         return Ok(());
     }
     let mut cmd = Command::new("rustup");
@@ -425,7 +394,9 @@ fn floors() -> Result<PathBuf> {
                 run(cmd)?;
             }
         }
-        None => eprintln!("xtask: flb-wamrc not found (set FLB_WAMRC or put it on PATH): no AOT floors, the AOT rows are left out"),
+        None => {
+            eprintln!("xtask: flb-wamrc not found (set FLB_WAMRC or put it on PATH): no AOT floors, the AOT rows are left out")
+        }
     }
     Ok(out)
 }
@@ -443,19 +414,11 @@ fn demo(args: &[String]) -> Result {
     };
     build_dist(false)?;
     let mut cmd = cargo();
-    cmd.args([
-        "run",
-        "--release",
-        "-p",
-        "resetwatch-host",
-        "--bin",
-        "resetwatch",
-        "--",
-    ])
-    .args(["fluent-bit", "--wasm", "dist/resetwatch.wasm"])
-    .args((!json).then_some("--summary"))
-    .arg(format!("{DEMO_CORPUS}/n1.log"))
-    .arg(format!("{DEMO_CORPUS}/n2.log"));
+    cmd.args(["run", "--release", "-p", "resetwatch-host", "--bin", "resetwatch", "--"])
+        .args(["fluent-bit", "--wasm", "dist/resetwatch.wasm"])
+        .args((!json).then_some("--summary"))
+        .arg(format!("{DEMO_CORPUS}/n1.log"))
+        .arg(format!("{DEMO_CORPUS}/n2.log"));
     run(cmd)
 }
 
@@ -511,19 +474,24 @@ fn test() -> Result {
     Ok(())
 }
 
-/// `cargo clippy` with `-D warnings`: the whole workspace natively (tests,
-/// benches and binaries too), then the core and its shells on each wasm
-/// target, since a native build leaves the `cfg`'d shells out.
+/// `cargo fmt --check` (rustfmt.toml), then `cargo clippy` with
+/// `-D warnings`: the whole workspace natively (tests, benches and binaries
+/// too), then the core and its shells on each wasm target, since a native
+/// build leaves the `cfg`'d shells out.
 fn clippy() -> Result {
-    let has_clippy = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["clippy", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_clippy {
-        let mut cmd = Command::new("rustup");
-        cmd.args(["component", "add", "clippy"]);
-        run(cmd)?;
+    // A minimal toolchain has neither: rustup adds them.
+    for (tool, component) in [("fmt", "rustfmt"), ("clippy", "clippy")] {
+        let cargo_exe = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let has = Command::new(cargo_exe).args([tool, "--version"]).output().is_ok_and(|o| o.status.success());
+        if !has {
+            let mut cmd = Command::new("rustup");
+            cmd.args(["component", "add", component]);
+            run(cmd)?;
+        }
     }
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    run(fmt).map_err(|e| Failure::from(format!("{}: run `cargo fmt --all`", e.message)))?;
     let mut cmd = cargo();
     cmd.args(["clippy", "--workspace", "--all-targets", "--release", "--", "-D", "warnings"]);
     run(cmd)?;
@@ -578,11 +546,7 @@ fn apt_install_packages(packages: &[&str], extra: &[&str]) -> Result {
     update.arg("update");
     run(update)?;
     let mut install = Command::new("apt-get");
-    install
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .args(["install", "-y"])
-        .args(extra)
-        .args(packages);
+    install.env("DEBIAN_FRONTEND", "noninteractive").args(["install", "-y"]).args(extra).args(packages);
     run(install)
 }
 
@@ -643,10 +607,8 @@ fn real_hosts() -> Result<Done> {
     cmd.env("RESETWATCH_SKIPS", &skips_file);
     let shown = format!("{cmd:?}");
     eprintln!("xtask: running {shown}");
-    let output = cmd
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|e| Failure::from(format!("cannot run {shown}: {e}")))?;
+    let output =
+        cmd.stderr(std::process::Stdio::inherit()).output().map_err(|e| Failure::from(format!("cannot run {shown}: {e}")))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     print!("{stdout}");
     let skips = fs::read_to_string(&skips_file).unwrap_or_default();

@@ -32,11 +32,7 @@ pub fn web(args: &[String]) -> Result {
                     .and_then(|p| p.parse().ok())
                     .ok_or_else(|| Failure::from("--port needs a port number".to_string()))?;
             }
-            other => {
-                return Err(Failure::from(format!(
-                    "web: unknown argument {other:?} (try --serve, --port N, --test)"
-                )))
-            }
+            other => return Err(Failure::from(format!("web: unknown argument {other:?} (try --serve, --port N, --test)"))),
         }
     }
     if with_tests {
@@ -64,43 +60,19 @@ pub fn build() -> Result {
         // wasm-bindgen reads the `target_features` section, which strip removes;
         // it drops the name and producers sections itself (below).
         .env("CARGO_PROFILE_WASM_STRIP", "false")
-        .args([
-            "build",
-            "-p",
-            "resetwatch-wasm",
-            "--lib",
-            "--target",
-            WASM32,
-            "--profile",
-            "wasm",
-        ]);
+        .args(["build", "-p", "resetwatch-wasm", "--lib", "--target", WASM32, "--profile", "wasm"]);
     run(cmd)?;
     let wasm = target_dir.join(WASM32).join("wasm").join("resetwatch_wasm.wasm");
     let bindgen = wasm_bindgen_cli()?;
-    for (target, out) in [
-        ("web", root().join("web").join("pkg")),
-        ("nodejs", root().join("dist").join("js-node")),
-    ] {
+    for (target, out) in [("web", root().join("web").join("pkg")), ("nodejs", root().join("dist").join("js-node"))] {
         let mut cmd = Command::new(&bindgen);
         cmd.args(["--target", target, "--out-name", "resetwatch"])
-            .args([
-                "--remove-name-section",
-                "--remove-producers-section",
-                "--out-dir",
-            ])
+            .args(["--remove-name-section", "--remove-producers-section", "--out-dir"])
             .arg(&out)
             .arg(&wasm);
         run(cmd)?;
-        let size = fs::metadata(out.join("resetwatch_bg.wasm"))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        println!(
-            "{size:>10} bytes  {}",
-            out.strip_prefix(root())
-                .unwrap_or(&out)
-                .join("resetwatch_bg.wasm")
-                .display()
-        );
+        let size = fs::metadata(out.join("resetwatch_bg.wasm")).map(|m| m.len()).unwrap_or(0);
+        println!("{size:>10} bytes  {}", out.strip_prefix(root()).unwrap_or(&out).join("resetwatch_bg.wasm").display());
     }
     Ok(())
 }
@@ -108,19 +80,14 @@ pub fn build() -> Result {
 /// The `wasm-bindgen =x.y.z` pin in wasm/Cargo.toml (the JS shell's crate).
 fn pinned_wasm_bindgen() -> Result<String> {
     let manifest = root().join("wasm").join("Cargo.toml");
-    let text = fs::read_to_string(&manifest)
-        .map_err(|e| Failure::from(format!("{}: {e}", manifest.display())))?;
+    let text = fs::read_to_string(&manifest).map_err(|e| Failure::from(format!("{}: {e}", manifest.display())))?;
     text.lines()
         .filter(|l| l.trim_start().starts_with("wasm-bindgen "))
         .find_map(|l| {
             let v = l.split("\"=").nth(1)?;
             Some(v[..v.find('"')?].to_string())
         })
-        .ok_or_else(|| {
-            Failure::from(
-                "wasm/Cargo.toml pins no `wasm-bindgen = { version = \"=x.y.z\" }`".to_string(),
-            )
-        })
+        .ok_or_else(|| Failure::from("wasm/Cargo.toml pins no `wasm-bindgen = { version = \"=x.y.z\" }`".to_string()))
 }
 
 /// `wasm-bindgen --version` of `exe`, when it runs.
@@ -134,19 +101,13 @@ fn cli_version(exe: &Path) -> Option<String> {
 /// else `target/js/tools/bin/wasm-bindgen`, installed there if need be.
 fn wasm_bindgen_cli() -> Result<PathBuf> {
     let want = pinned_wasm_bindgen()?;
-    let local = js_target_dir()
-        .join("tools")
-        .join("bin")
-        .join("wasm-bindgen");
+    let local = js_target_dir().join("tools").join("bin").join("wasm-bindgen");
     for exe in [PathBuf::from("wasm-bindgen"), local.clone()] {
         if cli_version(&exe).as_deref() == Some(want.as_str()) {
             return Ok(exe);
         }
     }
-    eprintln!(
-        "xtask: installing wasm-bindgen-cli {want} into {} (a few minutes, once)",
-        local.display()
-    );
+    eprintln!("xtask: installing wasm-bindgen-cli {want} into {} (a few minutes, once)", local.display());
     let install = |locked: bool| {
         let mut cmd = cargo();
         cmd.env("CARGO_TARGET_DIR", js_target_dir().join("tools-build"))
@@ -165,9 +126,7 @@ fn wasm_bindgen_cli() -> Result<PathBuf> {
     }
     match cli_version(&local) {
         Some(v) if v == want => Ok(local),
-        other => Err(Failure::from(format!(
-            "installed wasm-bindgen reports version {other:?}, not {want}"
-        ))),
+        other => Err(Failure::from(format!("installed wasm-bindgen reports version {other:?}, not {want}"))),
     }
 }
 
@@ -180,8 +139,7 @@ pub fn test() -> Result {
     ensure_chromium()?;
     let web = root().join("web");
     let mut cmd = Command::new("npm");
-    cmd.current_dir(&web)
-        .args(["ci", "--no-audit", "--no-fund"]);
+    cmd.current_dir(&web).args(["ci", "--no-audit", "--no-fund"]);
     run(cmd)?;
     let mut tests: Vec<PathBuf> = fs::read_dir(web.join("tests"))
         .map_err(|e| Failure::from(format!("web/tests: {e}")))?
@@ -190,9 +148,7 @@ pub fn test() -> Result {
         .collect();
     tests.sort();
     let mut cmd = Command::new("node");
-    cmd.current_dir(root())
-        .arg("--test")
-        .args(tests.iter().map(|p| p.strip_prefix(root()).unwrap_or(p)));
+    cmd.current_dir(root()).arg("--test").args(tests.iter().map(|p| p.strip_prefix(root()).unwrap_or(p)));
     run(cmd)
 }
 
@@ -203,10 +159,7 @@ fn ensure_chromium() -> Result {
         return if Path::new(&path).exists() {
             Ok(())
         } else {
-            Err(Failure::from(format!(
-                "CHROMIUM={} does not exist",
-                Path::new(&path).display()
-            )))
+            Err(Failure::from(format!("CHROMIUM={} does not exist", Path::new(&path).display())))
         };
     }
     if Path::new("/usr/bin/chromium").exists() {
@@ -220,15 +173,9 @@ fn ensure_chromium() -> Result {
 
 /// Serves `dir` on 127.0.0.1:`port` until interrupted: static files only.
 fn serve_dir(dir: &Path, port: u16) -> Result {
-    let listener = TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
-        Failure::from(format!(
-            "cannot listen on 127.0.0.1:{port}: {e} (try --port N)"
-        ))
-    })?;
-    println!(
-        "resetwatch log explorer: http://127.0.0.1:{port}/  (serving {}; Ctrl-C stops)",
-        dir.display()
-    );
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .map_err(|e| Failure::from(format!("cannot listen on 127.0.0.1:{port}: {e} (try --port N)")))?;
+    println!("resetwatch log explorer: http://127.0.0.1:{port}/  (serving {}; Ctrl-C stops)", dir.display());
     for stream in listener.incoming().flatten() {
         let dir = dir.to_path_buf();
         std::thread::spawn(move || {
@@ -283,11 +230,7 @@ fn answer(stream: TcpStream, dir: &Path) -> std::io::Result<()> {
         ("GET" | "HEAD", false) => ("404 Not Found", b"not found\n".to_vec()),
         _ => ("405 Method Not Allowed", b"GET or HEAD only\n".to_vec()),
     };
-    let kind = if status.starts_with("200") {
-        content_type(&file)
-    } else {
-        "text/plain; charset=utf-8"
-    };
+    let kind = if status.starts_with("200") { content_type(&file) } else { "text/plain; charset=utf-8" };
     let mut out = stream;
     write!(
         out,

@@ -75,11 +75,7 @@ impl Settings {
         let mut options = FluentBitOptions {
             function_name: args.function_name.clone(),
             wasm_heap_size: args.heap_size,
-            lifecycle: if args.per_chunk.is_some() {
-                Lifecycle::PerChunk
-            } else {
-                Lifecycle::PerProcess
-            },
+            lifecycle: if args.per_chunk.is_some() { Lifecycle::PerChunk } else { Lifecycle::PerProcess },
             inherit_stderr: true,
             ..FluentBitOptions::default()
         };
@@ -113,8 +109,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for warning in s.report.fluent_bit_warnings() {
         eprintln!("note: {}: {warning}", s.wasm_path.display());
     }
-    let mut host = FluentBitHost::new(&s.wasm, s.options.clone())
-        .with_context(|| loading::cannot_load(&s.wasm_path))?;
+    let mut host = FluentBitHost::new(&s.wasm, s.options.clone()).with_context(|| loading::cannot_load(&s.wasm_path))?;
 
     let records = tail::read_files(&s.files)?;
     let stdout = std::io::stdout();
@@ -127,11 +122,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     let guest_stdout = host.take_guest_stdout();
     if !guest_stdout.is_empty() {
-        eprintln!(
-            "guest stdout ({} bytes):\n{}",
-            guest_stdout.len(),
-            String::from_utf8_lossy(&guest_stdout)
-        );
+        eprintln!("guest stdout ({} bytes):\n{}", guest_stdout.len(), String::from_utf8_lossy(&guest_stdout));
     }
     let Tally { passed, changed, dropped, .. } = tally;
     eprintln!(
@@ -139,22 +130,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         records.len(),
         if s.per_chunk.is_some() { format!(", instances: {}", host.instantiations()) } else { String::new() }
     );
-    Ok(if dropped > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if dropped > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Every record through the filter, in order, as Fluent Bit would (a new
 /// chunk every `--per-chunk` records): changed ones out (or kept for the
 /// summary), dropped ones reported on stderr.
-fn filter_records(
-    s: &Settings,
-    host: &mut FluentBitHost,
-    records: &[tail::TailRecord],
-    out: &mut impl Write,
-) -> Result<Tally> {
+fn filter_records(s: &Settings, host: &mut FluentBitHost, records: &[tail::TailRecord], out: &mut impl Write) -> Result<Tally> {
     let mut tally = Tally::default();
     for (i, rec) in records.iter().enumerate() {
         if let Some(n) = s.per_chunk {
@@ -162,12 +144,7 @@ fn filter_records(
                 host.new_chunk()?;
             }
         }
-        let result = host.call(
-            rec.tag.as_bytes(),
-            rec.time.sec,
-            rec.time.nsec,
-            rec.record.as_bytes(),
-        )?;
+        let result = host.call(rec.tag.as_bytes(), rec.time.sec, rec.time.nsec, rec.record.as_bytes())?;
         let at = format!("{}:{}", rec.path.display(), rec.line_no);
         for warning in &result.warnings {
             eprintln!("warning: {at}: {warning}");
@@ -177,7 +154,11 @@ fn filter_records(
             Outcome::Output(bytes) => {
                 tally.changed += 1;
                 if s.summary {
-                    tally.alerts.extend(serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|mut r| r.get_mut("resetwatch").map(std::mem::take)));
+                    tally.alerts.extend(
+                        serde_json::from_slice::<serde_json::Value>(&bytes)
+                            .ok()
+                            .and_then(|mut r| r.get_mut("resetwatch").map(std::mem::take)),
+                    );
                 } else {
                     write_line(out, &bytes)?;
                 }

@@ -150,10 +150,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let delivery = notifier.map(|n| n.finish(s.alertmanager_deadline));
 
     let files = logs.inputs().len();
-    print_summary(&views.summary, s.cfg.line_utc_offset, &format!(
-        "{files} input{}, {} record{} and {} raw line{}, {} alert{}",
-        plural(files as u64), tally.records, plural(tally.records), tally.lines, plural(tally.lines), tally.alerts, plural(tally.alerts)
-    ));
+    print_summary(
+        &views.summary,
+        s.cfg.line_utc_offset,
+        &format!(
+            "{files} input{}, {} record{} and {} raw line{}, {} alert{}",
+            plural(files as u64),
+            tally.records,
+            plural(tally.records),
+            tally.lines,
+            plural(tally.lines),
+            tally.alerts,
+            plural(tally.alerts)
+        ),
+    );
     for u in &unknown {
         eprintln!(
             "{}: {} NATS event line{} behind a prefix resetwatch does not know, read anyway (the record's time where the line's own cannot be read); the first: {}",
@@ -283,4 +293,3 @@ fn collect_pairs(detector: &mut component::Detector, views: &mut Views) -> Resul
 fn write_line(out: &mut impl Write, json: &[u8]) -> Result<bool> {
     stdout::written(out.write_all(json).and_then(|_| out.write_all(b"\n")).and_then(|_| out.flush()))
 }
-

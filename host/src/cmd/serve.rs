@@ -162,7 +162,12 @@ impl Settings {
         let metrics = args
             .metrics
             .as_deref()
-            .map(|a| Ok::<_, anyhow::Error>((a.to_string(), listen::checked_addr("--metrics", a, Exposes::Metrics, args.allow_remote)?)))
+            .map(|a| {
+                Ok::<_, anyhow::Error>((
+                    a.to_string(),
+                    listen::checked_addr("--metrics", a, Exposes::Metrics, args.allow_remote)?,
+                ))
+            })
             .transpose()?;
         let grace = seconds("--shutdown-grace", args.shutdown_grace)?;
         let save_every = seconds("--save-every", args.save_every)?;
@@ -533,7 +538,10 @@ impl Server {
                 let text = String::from_utf8_lossy(line);
                 let quote: String = text.chars().take(120).collect();
                 let cut = if quote.len() < text.len() { "..." } else { "" };
-                eprintln!("resetwatch serve: client {client}: malformed line ({why}): {quote}{cut}{}", more(self.counts.malformed));
+                eprintln!(
+                    "resetwatch serve: client {client}: malformed line ({why}): {quote}{cut}{}",
+                    more(self.counts.malformed)
+                );
             }
             return self.emit(vector::malformed_event(line, &why));
         }
@@ -611,11 +619,9 @@ impl Server {
     /// Saves the state (when there is a file for it): `None` without one.
     fn save_state(&mut self) -> Option<Result<PathBuf, String>> {
         let path = self.state_file.clone()?;
-        let res = self
-            .detector
-            .save()
-            .map_err(|e| format!("{e:#}"))
-            .and_then(|bytes| resetwatch_wasm::state_file::write_atomically(&path, &bytes).map_err(|e| format!("{}: {e}", path.display())));
+        let res = self.detector.save().map_err(|e| format!("{e:#}")).and_then(|bytes| {
+            resetwatch_wasm::state_file::write_atomically(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))
+        });
         if res.is_ok() {
             self.dirty = false;
         }

@@ -79,22 +79,15 @@ impl AppHeap {
         let base_bytes = memory.data_size(&*store) as u64;
         let pages = (size as u64).div_ceil(WASM_PAGE);
         if pages > 0 {
-            wt(memory.grow(&mut *store, pages)).with_context(|| {
-                format!("cannot grow linear memory by {pages} pages for a {size}-byte app heap")
-            })?;
+            wt(memory.grow(&mut *store, pages))
+                .with_context(|| format!("cannot grow linear memory by {pages} pages for a {size}-byte app heap"))?;
         }
-        let base = u32::try_from(base_bytes)
-            .map_err(|_| anyhow!("linear memory too large for an app heap"))?;
+        let base = u32::try_from(base_bytes).map_err(|_| anyhow!("linear memory too large for an app heap"))?;
         let mut free = BTreeMap::new();
         if size > 0 {
             free.insert(0, size);
         }
-        Ok(AppHeap {
-            base,
-            size,
-            free,
-            used: BTreeMap::new(),
-        })
+        Ok(AppHeap { base, size, free, used: BTreeMap::new() })
     }
 
     /// First fit; `None` when no free block is large enough.
@@ -136,22 +129,13 @@ mod tests {
     fn heap(size: u32) -> AppHeap {
         let mut free = BTreeMap::new();
         free.insert(0, size);
-        AppHeap {
-            base: 65536,
-            size,
-            free,
-            used: BTreeMap::new(),
-        }
+        AppHeap { base: 65536, size, free, used: BTreeMap::new() }
     }
 
     #[test]
     fn app_heap_first_fit_and_coalescing() {
         let mut h = heap(8192);
-        assert_eq!(
-            h.alloc(8192),
-            None,
-            "heap_size bytes must not fit (header overhead)"
-        );
+        assert_eq!(h.alloc(8192), None, "heap_size bytes must not fit (header overhead)");
         let a = h.alloc(100).unwrap();
         let b = h.alloc(100).unwrap();
         assert_eq!(a, 65536 + APP_HEAP_HEADER);

@@ -31,11 +31,7 @@ pub(crate) struct CaptureStream {
 
 impl CaptureStream {
     pub(crate) fn new(limit: usize, forward: Option<HostStream>) -> Self {
-        CaptureStream {
-            buffer: Arc::new(Mutex::new(Vec::new())),
-            limit,
-            forward,
-        }
+        CaptureStream { buffer: Arc::new(Mutex::new(Vec::new())), limit, forward }
     }
 
     fn write_bytes(&self, bytes: &[u8]) {
@@ -56,10 +52,7 @@ impl CaptureStream {
     }
 
     pub(crate) fn take(&self) -> Vec<u8> {
-        self.buffer
-            .lock()
-            .map(|mut b| std::mem::take(&mut *b))
-            .unwrap_or_default()
+        self.buffer.lock().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default()
     }
 }
 
@@ -100,11 +93,7 @@ impl OutputStream for CaptureStream {
 }
 
 impl tokio::io::AsyncWrite for CaptureStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _cx: &mut TaskContext<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, _cx: &mut TaskContext<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         self.write_bytes(buf);
         Poll::Ready(Ok(buf.len()))
     }

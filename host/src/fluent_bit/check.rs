@@ -11,7 +11,6 @@
 //! catches types (v128 in a signature or local), operators, section encodings
 //! (overlong `call_indirect` table immediates) and memory flags alike.
 
-
 use std::fmt;
 
 use anyhow::{bail, Context as _, Result};
@@ -33,21 +32,13 @@ pub struct FuncSig {
 impl FuncSig {
     /// The Fluent Bit JSON-mode filter type: `(i32 x6) -> i32`.
     pub fn fluent_bit_filter() -> Self {
-        FuncSig {
-            params: vec![ValType::I32; 6],
-            results: vec![ValType::I32],
-        }
+        FuncSig { params: vec![ValType::I32; 6], results: vec![ValType::I32] }
     }
 }
 
 impl fmt::Display for FuncSig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |v: &[ValType]| {
-            v.iter()
-                .map(|t| t.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let list = |v: &[ValType]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
         write!(f, "({}) -> ({})", list(&self.params), list(&self.results))
     }
 }
@@ -104,18 +95,12 @@ impl Report {
 
     /// Which allocator WAMR would copy records with, if any.
     pub fn allocator(&self) -> Option<&'static str> {
-        let func = |name: &str, sig: FuncSig| {
-            self.export(name)
-                .is_some_and(|e| e.kind == "func" && e.signature.as_ref() == Some(&sig))
-        };
-        let sig = |p: usize, r: usize| FuncSig {
-            params: vec![ValType::I32; p],
-            results: vec![ValType::I32; r],
-        };
+        let func =
+            |name: &str, sig: FuncSig| self.export(name).is_some_and(|e| e.kind == "func" && e.signature.as_ref() == Some(&sig));
+        let sig = |p: usize, r: usize| FuncSig { params: vec![ValType::I32; p], results: vec![ValType::I32; r] };
         if func("malloc", sig(1, 1)) && func("free", sig(1, 0)) {
             Some("malloc/free")
-        } else if func("__new", sig(2, 1)) && func("__pin", sig(1, 1)) && func("__unpin", sig(1, 0))
-        {
+        } else if func("__new", sig(2, 1)) && func("__pin", sig(1, 1)) && func("__unpin", sig(1, 0)) {
             Some("__new/__pin/__unpin")
         } else {
             None
@@ -126,10 +111,7 @@ impl Report {
     pub fn fluent_bit_errors(&self, function_name: &str) -> Vec<String> {
         let mut errors = Vec::new();
         for f in &self.features {
-            if matches!(
-                f.feature.fluent_bit_support(),
-                Support::No | Support::Unknown
-            ) {
+            if matches!(f.feature.fluent_bit_support(), Support::No | Support::Unknown) {
                 let why = if f.feature.fluent_bit_support() == Support::No {
                     "Fluent Bit builds WAMR without it"
                 } else {
@@ -140,32 +122,20 @@ impl Report {
         }
         for i in &self.imports {
             if i.module != WASI_P1_MODULE {
-                errors.push(format!(
-                    "imports {}::{} ({}); Fluent Bit provides only {WASI_P1_MODULE}",
-                    i.module, i.name, i.kind
-                ));
+                errors.push(format!("imports {}::{} ({}); Fluent Bit provides only {WASI_P1_MODULE}", i.module, i.name, i.kind));
             }
         }
         match self.export(function_name) {
             None => errors.push(format!("does not export `{function_name}`")),
-            Some(e) if e.signature.as_ref() != Some(&FuncSig::fluent_bit_filter()) => {
-                errors.push(format!(
-                    "exports `{function_name}` as {} {}; Fluent Bit calls it as func {}",
-                    e.kind,
-                    e.signature
-                        .as_ref()
-                        .map(|s| s.to_string())
-                        .unwrap_or_default(),
-                    FuncSig::fluent_bit_filter()
-                ))
-            }
+            Some(e) if e.signature.as_ref() != Some(&FuncSig::fluent_bit_filter()) => errors.push(format!(
+                "exports `{function_name}` as {} {}; Fluent Bit calls it as func {}",
+                e.kind,
+                e.signature.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+                FuncSig::fluent_bit_filter()
+            )),
             Some(_) => {}
         }
-        if !self
-            .exports
-            .iter()
-            .any(|e| e.kind == "memory" && e.name == "memory")
-        {
+        if !self.exports.iter().any(|e| e.kind == "memory" && e.name == "memory") {
             errors.push(NO_MEMORY_EXPORT.to_string());
         }
         errors
@@ -176,10 +146,7 @@ impl Report {
         let mut warnings = Vec::new();
         for f in &self.features {
             if let Support::Since(version) = f.feature.fluent_bit_support() {
-                warnings.push(format!(
-                    "uses {}: loads only on Fluent Bit >= {version}",
-                    f.feature.name()
-                ));
+                warnings.push(format!("uses {}: loads only on Fluent Bit >= {version}", f.feature.name()));
             }
         }
         if self.allocator().is_none() {
@@ -197,28 +164,17 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "imports:")?;
         for i in &self.imports {
-            let sig = i
-                .signature
-                .as_ref()
-                .map(|s| format!(" {s}"))
-                .unwrap_or_default();
+            let sig = i.signature.as_ref().map(|s| format!(" {s}")).unwrap_or_default();
             writeln!(f, "  {}::{} {}{sig}", i.module, i.name, i.kind)?;
         }
         writeln!(f, "exports:")?;
         for e in &self.exports {
-            let sig = e
-                .signature
-                .as_ref()
-                .map(|s| format!(" {s}"))
-                .unwrap_or_default();
+            let sig = e.signature.as_ref().map(|s| format!(" {s}")).unwrap_or_default();
             writeln!(f, "  {} {}{sig}", e.name, e.kind)?;
         }
         writeln!(f, "memories:")?;
         for m in &self.memories {
-            let max = m
-                .maximum_pages
-                .map(|p| p.to_string())
-                .unwrap_or_else(|| "none".into());
+            let max = m.maximum_pages.map(|p| p.to_string()).unwrap_or_else(|| "none".into());
             writeln!(
                 f,
                 "  {}initial {} pages, maximum {max}{}{}",
@@ -245,16 +201,12 @@ impl fmt::Display for Report {
 /// Lists what a core module imports, exports and uses. Errors only when the
 /// bytes are not a valid core module.
 pub fn analyze(bytes: &[u8]) -> Result<Report> {
-    let types = Validator::new_with_features(WasmFeatures::all())
-        .validate_all(bytes)
-        .context("not a valid WebAssembly module")?;
+    let types =
+        Validator::new_with_features(WasmFeatures::all()).validate_all(bytes).context("not a valid WebAssembly module")?;
     let types = types.as_ref();
     let sig_of = |func_index: u32| {
         let ty = types[types.core_function_at(func_index)].unwrap_func();
-        FuncSig {
-            params: ty.params().to_vec(),
-            results: ty.results().to_vec(),
-        }
+        FuncSig { params: ty.params().to_vec(), results: ty.results().to_vec() }
     };
     let mut report = Report::default();
     read_sections(bytes, &sig_of, &mut report)?;
@@ -269,10 +221,9 @@ fn read_sections(bytes: &[u8], sig_of: &dyn Fn(u32) -> FuncSig, report: &mut Rep
     let mut func_imports = 0u32;
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
-            Payload::Version {
-                encoding: Encoding::Component,
-                ..
-            } => bail!("this is a component; Fluent Bit (WAMR) loads only core modules"),
+            Payload::Version { encoding: Encoding::Component, .. } => {
+                bail!("this is a component; Fluent Bit (WAMR) loads only core modules")
+            }
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
                     let import = import?;
@@ -306,19 +257,13 @@ fn read_sections(bytes: &[u8], sig_of: &dyn Fn(u32) -> FuncSig, report: &mut Rep
                 for export in reader {
                     let export = export?;
                     let (kind, signature) = match export.kind {
-                        ExternalKind::Func | ExternalKind::FuncExact => {
-                            ("func", Some(sig_of(export.index)))
-                        }
+                        ExternalKind::Func | ExternalKind::FuncExact => ("func", Some(sig_of(export.index))),
                         ExternalKind::Table => ("table", None),
                         ExternalKind::Memory => ("memory", None),
                         ExternalKind::Global => ("global", None),
                         ExternalKind::Tag => ("tag", None),
                     };
-                    report.exports.push(Export {
-                        name: export.name.to_string(),
-                        kind,
-                        signature,
-                    });
+                    report.exports.push(Export { name: export.name.to_string(), kind, signature });
                 }
             }
             _ => {}
@@ -334,23 +279,14 @@ fn features_in_use(bytes: &[u8]) -> Vec<FeatureUse> {
     for feature in Feature::ALL {
         let without = WasmFeatures::all().difference(feature.flags());
         if let Err(err) = Validator::new_with_features(without).validate_all(bytes) {
-            used.push(FeatureUse {
-                feature,
-                evidence: format!("{} (at offset {:#x})", err.message(), err.offset()),
-            });
+            used.push(FeatureUse { feature, evidence: format!("{} (at offset {:#x})", err.message(), err.offset()) });
         }
     }
     used
 }
 
 fn memory_info(m: &wasmparser::MemoryType, imported: bool) -> MemoryInfo {
-    MemoryInfo {
-        imported,
-        initial_pages: m.initial,
-        maximum_pages: m.maximum,
-        shared: m.shared,
-        memory64: m.memory64,
-    }
+    MemoryInfo { imported, initial_pages: m.initial, maximum_pages: m.maximum, shared: m.shared, memory64: m.memory64 }
 }
 
 /// Fails unless `bytes` is a module of the WebAssembly MVP (1.0 without
@@ -376,11 +312,7 @@ pub fn check_fluent_bit_module_for(bytes: &[u8], function_name: &str) -> Result<
     let report = analyze(bytes)?;
     let errors = report.fluent_bit_errors(function_name);
     if !errors.is_empty() {
-        bail!(
-            "Fluent Bit cannot use this module:\n  - {}",
-            errors.join("\n  - ")
-        );
+        bail!("Fluent Bit cannot use this module:\n  - {}", errors.join("\n  - "));
     }
     Ok(report)
 }
-

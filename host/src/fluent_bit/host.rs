@@ -90,13 +90,9 @@ impl std::fmt::Display for DropReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DropReason::NullPointer => f.write_str("guest returned a NULL pointer"),
-            DropReason::InvalidPointer => f.write_str(
-                "guest returned an invalid pointer (out of bounds or not NUL-terminated)",
-            ),
+            DropReason::InvalidPointer => f.write_str("guest returned an invalid pointer (out of bounds or not NUL-terminated)"),
             DropReason::Empty => f.write_str("guest returned an empty string"),
-            DropReason::NotAnObject => {
-                f.write_str("guest returned something that is not a JSON object")
-            }
+            DropReason::NotAnObject => f.write_str("guest returned something that is not a JSON object"),
             DropReason::Trap(msg) => write!(f, "guest trapped: {msg}"),
         }
     }
@@ -179,15 +175,8 @@ struct Live {
 }
 
 enum Copier {
-    Malloc {
-        malloc: TypedFunc<i32, i32>,
-        free: TypedFunc<i32, ()>,
-    },
-    New {
-        new: TypedFunc<(i32, i32), i32>,
-        pin: TypedFunc<i32, i32>,
-        unpin: TypedFunc<i32, ()>,
-    },
+    Malloc { malloc: TypedFunc<i32, i32>, free: TypedFunc<i32, ()> },
+    New { new: TypedFunc<(i32, i32), i32>, pin: TypedFunc<i32, i32>, unpin: TypedFunc<i32, ()> },
     AppHeap(AppHeap),
 }
 
@@ -201,29 +190,13 @@ impl FluentBitHost {
         )?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut HostState| &mut s.wasi)?;
-        let pre = wt(linker.instantiate_pre(&module)).context(
-            "cannot link the module's imports (Fluent Bit provides only WASI preview 1)",
-        )?;
-        let stdout = CaptureStream::new(
-            options.capture_limit,
-            options.inherit_stdout.then_some(HostStream::Stdout),
-        );
-        let stderr = CaptureStream::new(
-            options.capture_limit,
-            options.inherit_stderr.then_some(HostStream::Stderr),
-        );
+        let pre = wt(linker.instantiate_pre(&module))
+            .context("cannot link the module's imports (Fluent Bit provides only WASI preview 1)")?;
+        let stdout = CaptureStream::new(options.capture_limit, options.inherit_stdout.then_some(HostStream::Stdout));
+        let stderr = CaptureStream::new(options.capture_limit, options.inherit_stderr.then_some(HostStream::Stderr));
         let app_heap_size = wamr_app_heap_size(wasm, options.wasm_heap_size)?;
         let live = instantiate(&pre, &options, app_heap_size, &stdout, &stderr)?;
-        Ok(FluentBitHost {
-            options,
-            app_heap_size,
-            pre,
-            live,
-            stdout,
-            stderr,
-            instantiations: 1,
-            calls_since_instantiation: 0,
-        })
+        Ok(FluentBitHost { options, app_heap_size, pre, live, stdout, stderr, instantiations: 1, calls_since_instantiation: 0 })
     }
 
     /// Reads and loads a `.wasm` file.
@@ -242,10 +215,7 @@ impl FluentBitHost {
         match &self.live.copier {
             Copier::Malloc { .. } => CopyMode::GuestMalloc,
             Copier::New { .. } => CopyMode::GuestNew,
-            Copier::AppHeap(heap) => CopyMode::AppHeap {
-                base: heap.base,
-                size: heap.size,
-            },
+            Copier::AppHeap(heap) => CopyMode::AppHeap { base: heap.base, size: heap.size },
         }
     }
 
@@ -269,13 +239,7 @@ impl FluentBitHost {
 
     /// Calls the filter on one record as Fluent Bit does. `Err` only for
     /// host-side failures; everything the guest can cause is in the outcome.
-    pub fn call(
-        &mut self,
-        tag: &[u8],
-        time_sec: i64,
-        time_nsec: u32,
-        record: &[u8],
-    ) -> Result<CallResult> {
+    pub fn call(&mut self, tag: &[u8], time_sec: i64, time_nsec: u32, record: &[u8]) -> Result<CallResult> {
         self.calls_since_instantiation += 1;
         let fuel_on = self.options.fuel;
         let live = &mut self.live;
@@ -287,20 +251,9 @@ impl FluentBitHost {
         if fuel_on {
             live.store.set_fuel(FUEL_BUDGET)?;
         }
-        let args = (
-            tag_ptr as i32,
-            len_i32(tag)?,
-            time_sec as u32 as i32,
-            time_nsec as i32,
-            record_ptr as i32,
-            len_i32(record)?,
-        );
+        let args = (tag_ptr as i32, len_i32(tag)?, time_sec as u32 as i32, time_nsec as i32, record_ptr as i32, len_i32(record)?);
         let ret = live.filter.call(&mut live.store, args);
-        let fuel = if fuel_on {
-            Some(FUEL_BUDGET - live.store.get_fuel()?)
-        } else {
-            None
-        };
+        let fuel = if fuel_on { Some(FUEL_BUDGET - live.store.get_fuel()?) } else { None };
         let returned_record = matches!(ret, Ok(ptr) if record_ptr != 0 && ptr as u32 == record_ptr);
         let outcome = match ret {
             Ok(ptr) => read_result(live.memory.data(&live.store), ptr as u32),
@@ -311,27 +264,12 @@ impl FluentBitHost {
         live.free(record_ptr, fuel_on, &mut warnings)?;
         live.free(tag_ptr, fuel_on, &mut warnings)?;
 
-        Ok(CallResult {
-            outcome,
-            fuel,
-            tag_ptr,
-            record_ptr,
-            returned_record,
-            warnings,
-        })
+        Ok(CallResult { outcome, fuel, tag_ptr, record_ptr, returned_record, warnings })
     }
 
     /// Convenience: the outcome for one record with a UTF-8 tag.
-    pub fn filter_record(
-        &mut self,
-        tag: &str,
-        time_sec: i64,
-        time_nsec: u32,
-        record: &[u8],
-    ) -> Result<Outcome> {
-        Ok(self
-            .call(tag.as_bytes(), time_sec, time_nsec, record)?
-            .outcome)
+    pub fn filter_record(&mut self, tag: &str, time_sec: i64, time_nsec: u32, record: &[u8]) -> Result<Outcome> {
+        Ok(self.call(tag.as_bytes(), time_sec, time_nsec, record)?.outcome)
     }
 
     /// Guest stdout captured so far (across instances).
@@ -385,32 +323,21 @@ fn instantiate(
     }
     let instance = wt(pre.instantiate(&mut store)).context("instantiation failed")?;
 
-    let memory = instance
-        .get_memory(&mut store, "memory")
-        .ok_or_else(|| anyhow!("the module {NO_MEMORY_EXPORT}"))?;
+    let memory = instance.get_memory(&mut store, "memory").ok_or_else(|| anyhow!("the module {NO_MEMORY_EXPORT}"))?;
     let filter = instance
         .get_typed_func::<(i32, i32, i32, i32, i32, i32), i32>(&mut store, &options.function_name)
         .map_err(anyhow::Error::from)
         .with_context(|| {
-            format!(
-                "the module must export `{}` with type (i32, i32, i32, i32, i32, i32) -> i32",
-                options.function_name
-            )
+            format!("the module must export `{}` with type (i32, i32, i32, i32, i32, i32) -> i32", options.function_name)
         })?;
     let copier = copier(&instance, &mut store, &memory, app_heap_size)?;
 
     // Reactor modules (wasi-libc's crt1-reactor) need `_initialize`.
     if let Ok(init) = instance.get_typed_func::<(), ()>(&mut store, "_initialize") {
-        init.call(&mut store, ())
-            .map_err(|e| anyhow!("`_initialize` failed: {}", trap_message(&e)))?;
+        init.call(&mut store, ()).map_err(|e| anyhow!("`_initialize` failed: {}", trap_message(&e)))?;
     }
 
-    Ok(Live {
-        store,
-        memory,
-        filter,
-        copier,
-    })
+    Ok(Live { store, memory, filter, copier })
 }
 
 /// WASI preview 1 as Fluent Bit gives it: no args, no env, the captured
@@ -418,17 +345,11 @@ fn instantiate(
 /// path as written.
 fn wasi_p1(options: &FluentBitOptions, stdout: &CaptureStream, stderr: &CaptureStream) -> Result<WasiP1Ctx> {
     let mut wasi = WasiCtxBuilder::new();
-    wasi.allow_blocking_current_thread(true)
-        .stdout(stdout.clone())
-        .stderr(stderr.clone());
+    wasi.allow_blocking_current_thread(true).stdout(stdout.clone()).stderr(stderr.clone());
     for dir in &options.accessible_paths {
-        let guest = dir
-            .to_str()
-            .ok_or_else(|| anyhow!("accessible path {} is not UTF-8", dir.display()))?;
-        wt(wasi
-            .preopened_dir(dir, guest, FsPerms::ReadWrite)
-            .map(|_| ()))
-        .with_context(|| format!("cannot open accessible path {}", dir.display()))?;
+        let guest = dir.to_str().ok_or_else(|| anyhow!("accessible path {} is not UTF-8", dir.display()))?;
+        wt(wasi.preopened_dir(dir, guest, FsPerms::ReadWrite).map(|_| ()))
+            .with_context(|| format!("cannot open accessible path {}", dir.display()))?;
     }
     Ok(wasi.build_p1())
 }
@@ -436,16 +357,9 @@ fn wasi_p1(options: &FluentBitOptions, stdout: &CaptureStream, stderr: &CaptureS
 /// How records will be copied in: WAMR looks allocators up by name and
 /// type (a wrong type means "absent"), and without one it copies into its
 /// app heap, which it inserts while instantiating, before `_initialize`.
-fn copier(
-    instance: &wasmtime::Instance,
-    store: &mut Store<HostState>,
-    memory: &Memory,
-    app_heap_size: u32,
-) -> Result<Copier> {
-    let malloc = (
-        instance.get_typed_func::<i32, i32>(&mut *store, "malloc"),
-        instance.get_typed_func::<i32, ()>(&mut *store, "free"),
-    );
+fn copier(instance: &wasmtime::Instance, store: &mut Store<HostState>, memory: &Memory, app_heap_size: u32) -> Result<Copier> {
+    let malloc =
+        (instance.get_typed_func::<i32, i32>(&mut *store, "malloc"), instance.get_typed_func::<i32, ()>(&mut *store, "free"));
     let new = (
         instance.get_typed_func::<(i32, i32), i32>(&mut *store, "__new"),
         instance.get_typed_func::<i32, i32>(&mut *store, "__pin"),
@@ -461,8 +375,7 @@ fn copier(
 impl Live {
     /// Copies `bytes` plus a NUL into guest memory; 0 if allocation fails.
     fn copy_in(&mut self, bytes: &[u8], fuel_on: bool, warnings: &mut Vec<String>) -> Result<u32> {
-        let size =
-            u32::try_from(bytes.len() + 1).map_err(|_| anyhow!("record too large for wasm32"))?;
+        let size = u32::try_from(bytes.len() + 1).map_err(|_| anyhow!("record too large for wasm32"))?;
         let ptr = match &mut self.copier {
             Copier::AppHeap(heap) => heap.alloc(size).unwrap_or(0),
             Copier::Malloc { malloc, .. } => {
@@ -503,9 +416,7 @@ impl Live {
         let mem = self.memory.data_mut(&mut self.store);
         let start = ptr as usize;
         let Some(dst) = mem.get_mut(start..start + bytes.len() + 1) else {
-            warnings.push(format!(
-                "guest allocator returned out-of-bounds pointer {ptr:#x}"
-            ));
+            warnings.push(format!("guest allocator returned out-of-bounds pointer {ptr:#x}"));
             return Ok(0);
         };
         dst[..bytes.len()].copy_from_slice(bytes);
@@ -548,8 +459,7 @@ fn refuel(store: &mut Store<HostState>, fuel_on: bool) -> Result<()> {
 }
 
 fn len_i32(bytes: &[u8]) -> Result<i32> {
-    i32::try_from(bytes.len())
-        .map_err(|_| anyhow!("record of {} bytes is too large for wasm32", bytes.len()))
+    i32::try_from(bytes.len()).map_err(|_| anyhow!("record of {} bytes is too large for wasm32", bytes.len()))
 }
 
 /// Applies Fluent Bit's checks to the returned pointer.
@@ -593,25 +503,12 @@ mod tests {
         let mut mem = vec![0u8; 64];
         mem[8..10].copy_from_slice(b"{}");
         mem[16..18].copy_from_slice(b"[]");
-        assert_eq!(
-            read_result(&mem, 0),
-            Outcome::Dropped(DropReason::NullPointer)
-        );
-        assert_eq!(
-            read_result(&mem, 64),
-            Outcome::Dropped(DropReason::InvalidPointer)
-        );
+        assert_eq!(read_result(&mem, 0), Outcome::Dropped(DropReason::NullPointer));
+        assert_eq!(read_result(&mem, 64), Outcome::Dropped(DropReason::InvalidPointer));
         assert_eq!(read_result(&mem, 8), Outcome::Output(b"{}".to_vec()));
-        assert_eq!(
-            read_result(&mem, 16),
-            Outcome::Dropped(DropReason::NotAnObject)
-        );
+        assert_eq!(read_result(&mem, 16), Outcome::Dropped(DropReason::NotAnObject));
         assert_eq!(read_result(&mem, 20), Outcome::Dropped(DropReason::Empty));
         mem[63] = b'x';
-        assert_eq!(
-            read_result(&mem, 63),
-            Outcome::Dropped(DropReason::InvalidPointer)
-        );
+        assert_eq!(read_result(&mem, 63), Outcome::Dropped(DropReason::InvalidPointer));
     }
 }
-

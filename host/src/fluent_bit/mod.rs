@@ -47,6 +47,4 @@ mod wamr;
 pub use abi::{do_nothing_module, DEFAULT_FUNCTION_NAME, DEFAULT_WASM_HEAP_SIZE, DO_NOTHING_WAT};
 pub use app_heap::{wamr_app_heap_size, APP_HEAP_HEADER};
 pub use capture::DEFAULT_CAPTURE_LIMIT;
-pub use host::{
-    CallResult, CopyMode, DropReason, FluentBitHost, FluentBitOptions, Lifecycle, Outcome, FUEL_BUDGET,
-};
+pub use host::{CallResult, CopyMode, DropReason, FluentBitHost, FluentBitOptions, Lifecycle, Outcome, FUEL_BUDGET};

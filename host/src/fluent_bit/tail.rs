@@ -69,10 +69,7 @@ pub fn fluent_bit_text(raw: &[u8]) -> String {
 /// `{"log":"<line>"}` as Fluent Bit renders it (non-ASCII as `\uXXXX`).
 pub fn record_json(line: &str) -> String {
     let mut map = serde_json::Map::new();
-    map.insert(
-        "log".to_string(),
-        serde_json::Value::String(line.to_string()),
-    );
+    map.insert("log".to_string(), serde_json::Value::String(line.to_string()));
     let json = serde_json::Value::Object(map).to_string();
     if json.is_ascii() {
         return json;
@@ -106,11 +103,7 @@ pub fn parse_nats_time(line: &str) -> Option<EventTime> {
     }
     let num = |range: std::ops::Range<usize>| -> Option<i64> {
         let digits = &s[range];
-        digits.iter().all(u8::is_ascii_digit).then(|| {
-            digits
-                .iter()
-                .fold(0i64, |acc, d| acc * 10 + (d - b'0') as i64)
-        })
+        digits.iter().all(u8::is_ascii_digit).then(|| digits.iter().fold(0i64, |acc, d| acc * 10 + (d - b'0') as i64))
     };
     if s[4] != b'/' || s[7] != b'/' || s[10] != b' ' || s[13] != b':' || s[16] != b':' {
         return None;
@@ -122,11 +115,7 @@ pub fn parse_nats_time(line: &str) -> Option<EventTime> {
     }
     let mut nsec = 0u32;
     if s.get(19) == Some(&b'.') {
-        let frac: Vec<u8> = s[20..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .copied()
-            .collect();
+        let frac: Vec<u8> = s[20..].iter().take_while(|b| b.is_ascii_digit()).copied().collect();
         if frac.is_empty() {
             return None;
         }
@@ -136,10 +125,7 @@ pub fn parse_nats_time(line: &str) -> Option<EventTime> {
     }
     // The core's calendar (month and day were range-checked above).
     let days = resetwatch::clock::days_from_civil(year, month as u32, day as u32);
-    Some(EventTime {
-        sec: days * 86_400 + hour * 3600 + min * 60 + sec,
-        nsec,
-    })
+    Some(EventTime { sec: days * 86_400 + hour * 3600 + min * 60 + sec, nsec })
 }
 
 /// Records of one file's content. `fallback` is the time used before the
@@ -157,13 +143,7 @@ pub fn records_from_bytes(path: &Path, content: &[u8], fallback: EventTime) -> V
         let line = fluent_bit_text(raw);
         let time = parse_nats_time(&line).unwrap_or(last);
         last = time;
-        records.push(TailRecord {
-            tag: tag.clone(),
-            time,
-            record: record_json(&line),
-            path: path.to_path_buf(),
-            line_no: i + 1,
-        });
+        records.push(TailRecord { tag: tag.clone(), time, record: record_json(&line), path: path.to_path_buf(), line_no: i + 1 });
     }
     records
 }
@@ -175,10 +155,7 @@ pub fn read_file(path: &Path) -> Result<Vec<TailRecord>> {
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| EventTime {
-            sec: d.as_secs() as i64,
-            nsec: d.subsec_nanos(),
-        })
+        .map(|d| EventTime { sec: d.as_secs() as i64, nsec: d.subsec_nanos() })
         .unwrap_or_default();
     Ok(records_from_bytes(path, &content, mtime))
 }
@@ -187,20 +164,14 @@ pub fn read_file(path: &Path) -> Result<Vec<TailRecord>> {
 /// record wins, ties go to the file listed first, and each file keeps its own
 /// order even where its times go backwards.
 pub fn read_files<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<TailRecord>> {
-    let files = paths
-        .iter()
-        .map(|p| read_file(p.as_ref()))
-        .collect::<Result<Vec<_>>>()?;
+    let files = paths.iter().map(|p| read_file(p.as_ref())).collect::<Result<Vec<_>>>()?;
     Ok(merge_by_time(files))
 }
 
 /// The merge used by [`read_files`].
 pub fn merge_by_time(files: Vec<Vec<TailRecord>>) -> Vec<TailRecord> {
     let total = files.iter().map(Vec::len).sum();
-    let mut iters: Vec<_> = files
-        .into_iter()
-        .map(|f| f.into_iter().peekable())
-        .collect();
+    let mut iters: Vec<_> = files.into_iter().map(|f| f.into_iter().peekable()).collect();
     let mut merged = Vec::with_capacity(total);
     loop {
         let mut best: Option<(usize, EventTime)> = None;
@@ -228,10 +199,7 @@ mod tests {
         // 2026-11-26T14:17:08Z
         assert_eq!(t.sec, 1_795_702_628);
         assert_eq!(t.nsec, 682_791_000);
-        assert_eq!(
-            parse_nats_time("[1] 1970/01/01 00:00:00 [INF] x").unwrap(),
-            EventTime::default()
-        );
+        assert_eq!(parse_nats_time("[1] 1970/01/01 00:00:00 [INF] x").unwrap(), EventTime::default());
         assert_eq!(parse_nats_time("no timestamp"), None);
         assert_eq!(parse_nats_time("[x] 2026/11/26 14:17:08 [INF]"), None);
     }
@@ -239,21 +207,18 @@ mod tests {
     #[test]
     fn invalid_utf_8_is_rendered_as_real_fluent_bit_renders_it() {
         // As real Fluent Bit 5.1.1 wrote these bytes (tests/integration/real_hosts/nothing_lost.rs).
-        assert_eq!(record_json(&fluent_bit_text(b"\xc3\x28 invalid utf-8 \xe2\x82 end")), r#"{"log":"\ue0c3( invalid utf-8 \ue0e2\ue082 end"}"#);
+        assert_eq!(
+            record_json(&fluent_bit_text(b"\xc3\x28 invalid utf-8 \xe2\x82 end")),
+            r#"{"log":"\ue0c3( invalid utf-8 \ue0e2\ue082 end"}"#
+        );
         assert_eq!(fluent_bit_text(b"$G > \xe2\x82S"), "$G > \u{e0e2}\u{e082}S");
         assert_eq!(fluent_bit_text("caf\u{e9}".as_bytes()), "caf\u{e9}", "valid UTF-8 is kept");
     }
 
     #[test]
     fn tags_and_records() {
-        assert_eq!(
-            tag_for_path("nats.", Path::new("/var/log/n1.log")),
-            "nats.var.log.n1.log"
-        );
-        assert_eq!(
-            tag_for_path("nats.", Path::new("logs/n1.log")),
-            "nats.logs.n1.log"
-        );
+        assert_eq!(tag_for_path("nats.", Path::new("/var/log/n1.log")), "nats.var.log.n1.log");
+        assert_eq!(tag_for_path("nats.", Path::new("logs/n1.log")), "nats.logs.n1.log");
         assert_eq!(record_json("a \"b\"\tc"), r#"{"log":"a \"b\"\tc"}"#);
         assert_eq!(record_json("é😀"), r#"{"log":"\u00e9\ud83d\ude00"}"#);
     }
@@ -276,18 +241,10 @@ mod tests {
             fallback,
         );
         let merged = merge_by_time(vec![a, b]);
-        let order: Vec<(&str, usize)> =
-            merged.iter().map(|r| (r.tag.as_str(), r.line_no)).collect();
+        let order: Vec<(&str, usize)> = merged.iter().map(|r| (r.tag.as_str(), r.line_no)).collect();
         assert_eq!(
             order,
-            [
-                ("nats.a.log", 1),
-                ("nats.a.log", 2),
-                ("nats.a.log", 4),
-                ("nats.b.log", 1),
-                ("nats.b.log", 2),
-                ("nats.a.log", 5)
-            ]
+            [("nats.a.log", 1), ("nats.a.log", 2), ("nats.a.log", 4), ("nats.b.log", 1), ("nats.b.log", 2), ("nats.a.log", 5)]
         );
     }
 }

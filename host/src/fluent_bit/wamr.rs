@@ -125,11 +125,7 @@ impl Feature {
             | Feature::MultiValue
             | Feature::BulkMemory => Support::Yes,
             Feature::ReferenceTypes => Support::Since("4.0.3 (fluent-bit issue 10196)"),
-            Feature::Simd
-            | Feature::RelaxedSimd
-            | Feature::Threads
-            | Feature::Exceptions
-            | Feature::Memory64 => Support::No,
+            Feature::Simd | Feature::RelaxedSimd | Feature::Threads | Feature::Exceptions | Feature::Memory64 => Support::No,
             Feature::TailCall
             | Feature::MultiMemory
             | Feature::ExtendedConst
@@ -147,10 +143,7 @@ impl Feature {
 pub fn wamr_disabled_features() -> WasmFeatures {
     Feature::ALL
         .iter()
-        .filter(|f| {
-            matches!(f.fluent_bit_support(), Support::No | Support::Unknown)
-                && **f != Feature::ExtendedConst
-        })
+        .filter(|f| matches!(f.fluent_bit_support(), Support::No | Support::Unknown) && **f != Feature::ExtendedConst)
         .fold(WasmFeatures::empty(), |acc, f| acc.union(f.flags()))
 }
 
@@ -160,11 +153,7 @@ pub fn wamr_disabled_features() -> WasmFeatures {
 /// With `mvp_only`, every post-MVP proposal is off (older Fluent Bit).
 pub(crate) fn wamr_like_config(fuel: bool, mvp_only: bool) -> Config {
     let mut config = Config::new();
-    let off = if mvp_only {
-        WasmFeatures::all().difference(WasmFeatures::MVP)
-    } else {
-        wamr_disabled_features()
-    };
+    let off = if mvp_only { WasmFeatures::all().difference(WasmFeatures::MVP) } else { wamr_disabled_features() };
     config.consume_fuel(fuel).wasm_features(off, false);
     config
 }

@@ -117,10 +117,7 @@ mod tests {
     #[test]
     fn a_line_cut_by_the_end_is_partial() {
         for chunk in [1, 4, 64] {
-            assert_eq!(
-                frames(b"{\"a\":1}\n{\"mess", 100, chunk),
-                [Frame::Line(b"{\"a\":1}".to_vec()), Frame::Partial(6)]
-            );
+            assert_eq!(frames(b"{\"a\":1}\n{\"mess", 100, chunk), [Frame::Line(b"{\"a\":1}".to_vec()), Frame::Partial(6)]);
         }
     }
 

@@ -138,9 +138,7 @@ impl Readers {
             return;
         }
         let me = self.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("client-{client}"))
-            .spawn(move || me.read_client(client, stream));
+        let spawned = std::thread::Builder::new().name(format!("client-{client}")).spawn(move || me.read_client(client, stream));
         if let Err(e) = spawned {
             let _ = self.queue.send(Input::Closed { client, partial: 0, error: Some(format!("no thread for it: {e}")) });
         }
@@ -281,7 +279,9 @@ mod tests {
             let addrs = checked_addr("--tcp", ok, Exposes::Events, false).unwrap_or_else(|e| panic!("{ok}: {e:#}"));
             assert!(addrs.iter().all(|a| a.ip().is_loopback()), "{ok}: {addrs:?}");
         }
-        for (refused, says) in [("0.0.0.0:9000", "every interface"), ("[::]:9000", "every interface"), ("10.1.2.3:9000", "10.1.2.3")] {
+        for (refused, says) in
+            [("0.0.0.0:9000", "every interface"), ("[::]:9000", "every interface"), ("10.1.2.3:9000", "10.1.2.3")]
+        {
             let e = checked_addr("--metrics", refused, Exposes::Metrics, false).unwrap_err().to_string();
             assert!(e.starts_with(&format!("--metrics {refused}: ")) && e.contains(says), "{e}");
             assert!(e.contains("--allow-remote") && e.contains("which streams"), "{e}");

@@ -140,7 +140,8 @@ mod tests {
     fn names_the_source_from_the_first_complete_key_set() {
         // By default the tag is the fallback: the core names the server.
         assert_eq!(SourceKeys::default().source(K8S.as_bytes()), "vector");
-        let keys = SourceKeys::new(&["kubernetes.pod_namespace+kubernetes.pod_name", "kubernetes.pod_name", "host", "file"], "vector");
+        let keys =
+            SourceKeys::new(&["kubernetes.pod_namespace+kubernetes.pod_name", "kubernetes.pod_name", "host", "file"], "vector");
         let table = [
             (K8S, "nats/nats-0"),
             // no namespace: the pod alone
@@ -178,7 +179,10 @@ mod tests {
 
     #[test]
     fn alerts_travel_as_events_with_their_summary() {
-        let out = alert_event(r#"{"alert":"nats_stream_reset_loop","status":"firing","summary":"Stream 'x' loops"}"#, "2026-11-26T14:20:00Z");
+        let out = alert_event(
+            r#"{"alert":"nats_stream_reset_loop","status":"firing","summary":"Stream 'x' loops"}"#,
+            "2026-11-26T14:20:00Z",
+        );
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["message"], "Stream 'x' loops");
         assert_eq!(v["timestamp"], "2026-11-26T14:20:00Z");

@@ -44,7 +44,10 @@ fn the_x86_64_aot_files_run_the_s05_examples_as_the_wasm_modules_do() {
 #[test]
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn the_x86_64_aot_file_runs_the_jsz_and_kubernetes_examples_as_the_wasm_module_does() {
-    let Some((fb, full, _)) = x86_64_host("the_x86_64_aot_file_runs_the_jsz_and_kubernetes_examples_as_the_wasm_module_does") else { return };
+    let Some((fb, full, _)) = x86_64_host("the_x86_64_aot_file_runs_the_jsz_and_kubernetes_examples_as_the_wasm_module_does")
+    else {
+        return;
+    };
     fluent_bit::jsz_example(&fb, Some(&full));
     fluent_bit::kubernetes_example(&fb, Some(&full));
 }
@@ -66,9 +69,11 @@ fn the_x86_64_aot_file_posts_to_alertmanager_as_the_wasm_module_does() {
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn every_aot_file_is_format_5_for_its_architecture() {
     let test = "every_aot_file_is_format_5_for_its_architecture";
-    for (name, machine, arch) in
-        [("resetwatch-x86_64.aot", 62u16, "x86_64"), ("resetwatch-lean-x86_64.aot", 62, "x86_64"), ("resetwatch-aarch64.aot", 183, "aarch64v8")]
-    {
+    for (name, machine, arch) in [
+        ("resetwatch-x86_64.aot", 62u16, "x86_64"),
+        ("resetwatch-lean-x86_64.aot", 62, "x86_64"),
+        ("resetwatch-aarch64.aot", 183, "aarch64v8"),
+    ] {
         let Some(path) = aot_file(name, test) else { return };
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[..4], b"\0aot", "{name}");

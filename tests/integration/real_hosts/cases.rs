@@ -39,7 +39,10 @@ fn through_fluent_bit(fb: &Path, case: &Case) -> Result<(), String> {
     let paths: Vec<String> = inputs_in(case, &tree).iter().map(|p| p.display().to_string()).collect();
     let make = |_: &Tree| {
         Config::example("fluent-bit.conf")
-            .replace(&format!("    Path              {S05}/n*.log\n"), &format!("    Path              {}\n    Parser            json\n    Buffer_Max_Size   2M\n", paths.join(",")))
+            .replace(
+                &format!("    Path              {S05}/n*.log\n"),
+                &format!("    Path              {}\n    Parser            json\n    Buffer_Max_Size   2M\n", paths.join(",")),
+            )
             .replace("[SERVICE]\n", "[SERVICE]\n    Parsers_File parsers.conf\n")
     };
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

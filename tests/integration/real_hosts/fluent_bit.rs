@@ -15,8 +15,8 @@
 //! The functions here take the module to run (`None`: the example's own),
 //! so that `aot.rs` runs the same cases with the AOT files.
 
-use crate::support::alertmanager_process::{self, Alertmanager};
 use super::fluent_bit_run::*;
+use crate::support::alertmanager_process::{self, Alertmanager};
 use resetwatch::clock::SECOND;
 use serde_json::Value;
 use std::path::Path;
@@ -32,7 +32,8 @@ pub fn s05_example(program: &Path, example: &str, module: Option<&Path>) {
         assert!(a.tag.starts_with("nats."), "{}", a.tag);
     }
     // The example's own stdout output: the alert copies as JSON lines.
-    let printed = run.fluent_bit.stdout().lines().filter(|l| l.starts_with("{\"date\":") && l.contains("\"resetwatch\":")).count();
+    let printed =
+        run.fluent_bit.stdout().lines().filter(|l| l.starts_with("{\"date\":") && l.contains("\"resetwatch\":")).count();
     assert_eq!(printed, 4, "alerts on stdout:\n{}", run.fluent_bit.stdout());
     assert!(!run.fluent_bit.stderr().contains("[resetwatch]"), "resetwatch reported:\n{}", run.fluent_bit.stderr());
 }
@@ -47,7 +48,9 @@ fn with_module(config: Config, module: Option<&Path>) -> Config {
 #[test]
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn the_classic_example_alerts_on_the_s05_loop_and_passes_every_other_record_unchanged() {
-    let Some(fb) = fluent_bit("the_classic_example_alerts_on_the_s05_loop_and_passes_every_other_record_unchanged") else { return };
+    let Some(fb) = fluent_bit("the_classic_example_alerts_on_the_s05_loop_and_passes_every_other_record_unchanged") else {
+        return;
+    };
     s05_example(&fb, "fluent-bit.conf", None);
 }
 
@@ -61,14 +64,18 @@ fn the_yaml_example_alerts_on_the_s05_loop_and_passes_every_other_record_unchang
 #[test]
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn the_lean_classic_example_alerts_on_the_s05_loop_and_passes_every_other_record_unchanged() {
-    let Some(fb) = fluent_bit("the_lean_classic_example_alerts_on_the_s05_loop_and_passes_every_other_record_unchanged") else { return };
+    let Some(fb) = fluent_bit("the_lean_classic_example_alerts_on_the_s05_loop_and_passes_every_other_record_unchanged") else {
+        return;
+    };
     s05_example(&fb, "fluent-bit-lean.conf", None);
 }
 
 #[test]
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn the_lean_yaml_example_alerts_on_the_s05_loop_and_passes_every_other_record_unchanged() {
-    let Some(fb) = fluent_bit("the_lean_yaml_example_alerts_on_the_s05_loop_and_passes_every_other_record_unchanged") else { return };
+    let Some(fb) = fluent_bit("the_lean_yaml_example_alerts_on_the_s05_loop_and_passes_every_other_record_unchanged") else {
+        return;
+    };
     s05_example(&fb, "fluent-bit-lean.yaml", None);
 }
 
@@ -83,7 +90,11 @@ pub fn jsz_example(program: &Path, module: Option<&Path>) {
         .iter()
         .map(|a| {
             let v = &a.alert;
-            (v["alert"].as_str().unwrap().into(), v["server_name"].as_str().unwrap().into(), v["severity"].as_str().unwrap().into())
+            (
+                v["alert"].as_str().unwrap().into(),
+                v["server_name"].as_str().unwrap().into(),
+                v["severity"].as_str().unwrap().into(),
+            )
         })
         .collect();
     let mut sorted = got.clone();
@@ -164,7 +175,8 @@ pub fn kubernetes_example(program: &Path, module: Option<&Path>) {
     let make = |tree: &Tree| {
         std::fs::create_dir_all(tree.path("var/fluent-bit/state")).unwrap();
         std::fs::create_dir_all(tree.path("var/log/containers")).unwrap();
-        std::fs::copy(tree.path("examples/fluent-bit/resetwatch.json"), tree.write("fluent-bit/resetwatch/resetwatch.json", "")).unwrap();
+        std::fs::copy(tree.path("examples/fluent-bit/resetwatch.json"), tree.write("fluent-bit/resetwatch/resetwatch.json", ""))
+            .unwrap();
         let dotted = tree.root.display().to_string().trim_start_matches('/').replace('/', ".");
         let stand_in = format!(
             "      merge_log: false\n      kube_meta_preload_cache_dir: {}\n      kube_tag_prefix: kube.{dotted}.var.log.containers.\n",
@@ -174,7 +186,10 @@ pub fn kubernetes_example(program: &Path, module: Option<&Path>) {
             .module(&module.display().to_string())
             .replace("/var/log/containers/", &format!("{}/", tree.path("var/log/containers").display()))
             .replace("/var/fluent-bit/state/", &format!("{}/", tree.path("var/fluent-bit/state").display()))
-            .replace("accessible_paths: /fluent-bit/resetwatch", &format!("accessible_paths: {}", tree.path("fluent-bit/resetwatch").display()))
+            .replace(
+                "accessible_paths: /fluent-bit/resetwatch",
+                &format!("accessible_paths: {}", tree.path("fluent-bit/resetwatch").display()),
+            )
             .replace("      merge_log: false\n", &stand_in)
     };
     // The containers' files exist when Fluent Bit starts (tail, without
@@ -247,8 +262,11 @@ pub fn alertmanager_example(program: &Path, module: Option<&Path>, name: &str) {
     let tree = Tree::new(name);
     tree.link("dist");
     tree.copy_examples();
-    let read = |sub: &str, file: &str| std::fs::read_to_string(crate::support::real_host::root().join("tests/data").join(sub).join(RUN).join(file)).unwrap();
-    let logs: Vec<(String, String)> = ["n1", "n2", "n3"].iter().map(|n| (format!("cluster/{RUN}/{n}.log"), read("cluster", &format!("{n}.log")))).collect();
+    let read = |sub: &str, file: &str| {
+        std::fs::read_to_string(crate::support::real_host::root().join("tests/data").join(sub).join(RUN).join(file)).unwrap()
+    };
+    let logs: Vec<(String, String)> =
+        ["n1", "n2", "n3"].iter().map(|n| (format!("cluster/{RUN}/{n}.log"), read("cluster", &format!("{n}.log")))).collect();
     let jsz = read("jsz", "n2.jsonl");
     let newest = logs
         .iter()
@@ -276,7 +294,12 @@ pub fn alertmanager_example(program: &Path, module: Option<&Path>, name: &str) {
     let servers = |alerts: &[Value]| {
         let mut s: Vec<(String, String)> = alerts
             .iter()
-            .map(|a| (a["labels"]["server_name"].as_str().unwrap_or("?").into(), a["labels"]["severity"].as_str().unwrap_or("?").into()))
+            .map(|a| {
+                (
+                    a["labels"]["server_name"].as_str().unwrap_or("?").into(),
+                    a["labels"]["severity"].as_str().unwrap_or("?").into(),
+                )
+            })
             .collect();
         s.sort();
         s
@@ -287,7 +310,8 @@ pub fn alertmanager_example(program: &Path, module: Option<&Path>, name: &str) {
     for a in &loops {
         assert_eq!((&a["labels"]["account"], &a["labels"]["stream"]), (&Value::from("$G"), &Value::from("ORDERS")), "{a}");
     }
-    let storage = am.wait_for_named("NatsReservedStorageInflated", "n2's storage alerts", |a| a.len() == 2 && critical_inhibits_warning(a));
+    let storage =
+        am.wait_for_named("NatsReservedStorageInflated", "n2's storage alerts", |a| a.len() == 2 && critical_inhibits_warning(a));
     assert_eq!(servers(&storage), pairs(&[("n2", "critical"), ("n2", "warning")]));
     assert!(!fb.log().contains("[error]"), "Fluent Bit reported an error:\n{}", fb.log());
 }

@@ -41,7 +41,12 @@ fn chunked(tree: &Tree, module: &str, state_dir: bool) -> Config {
 #[test]
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn fluent_bit_4_0_2_refuses_the_rustc_modules_with_the_documented_error_and_passes_records_unchanged() {
-    let Some(old) = real_host::require(FLUENT_BIT_4_0, "fluent_bit_4_0_2_refuses_the_rustc_modules_with_the_documented_error_and_passes_records_unchanged") else { return };
+    let Some(old) = real_host::require(
+        FLUENT_BIT_4_0,
+        "fluent_bit_4_0_2_refuses_the_rustc_modules_with_the_documented_error_and_passes_records_unchanged",
+    ) else {
+        return;
+    };
     for module in ["resetwatch.wasm", "resetwatch-lean.wasm"] {
         let path = real_host::root().join("dist").join(module);
         let make = |_: &Tree| Config::example("fluent-bit.conf").module(&path.display().to_string());
@@ -66,7 +71,9 @@ fn chunked_on_both(old: &Path, new: &Path, state_dir: bool, name: &str) -> (Run,
 #[test]
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn the_mvp_module_with_state_dir_alerts_over_many_chunks_on_4_0_2_exactly_as_on_5_1_1() {
-    let Some((old, new)) = both("the_mvp_module_with_state_dir_alerts_over_many_chunks_on_4_0_2_exactly_as_on_5_1_1") else { return };
+    let Some((old, new)) = both("the_mvp_module_with_state_dir_alerts_over_many_chunks_on_4_0_2_exactly_as_on_5_1_1") else {
+        return;
+    };
     let (on_old, on_new) = chunked_on_both(&old, &new, true, "state-dir");
     let instances = on_old.fluent_bit.instantiations();
     assert!(instances > 10, "4.0.2 made {instances} instances: the loop did not span many chunks");
@@ -81,7 +88,10 @@ fn the_mvp_module_with_state_dir_alerts_over_many_chunks_on_4_0_2_exactly_as_on_
 #[test]
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn without_state_dir_fluent_bit_4_0_2_forgets_the_loop_between_chunks_and_never_reaches_critical() {
-    let Some((old, new)) = both("without_state_dir_fluent_bit_4_0_2_forgets_the_loop_between_chunks_and_never_reaches_critical") else { return };
+    let Some((old, new)) = both("without_state_dir_fluent_bit_4_0_2_forgets_the_loop_between_chunks_and_never_reaches_critical")
+    else {
+        return;
+    };
     let (on_old, on_new) = chunked_on_both(&old, &new, false, "no-state-dir");
     assert!(on_old.fluent_bit.instantiations() > 10);
     assert_s05_alerts(&on_new.alerts, s05_tail_source);
@@ -102,5 +112,8 @@ fn without_state_dir_fluent_bit_4_0_2_forgets_the_loop_between_chunks_and_never_
         let warnings = seen.iter().filter(|(n, _)| *n == s05_tail_source(node)).count();
         assert!(warnings >= 2, "{node}: {warnings} warnings; 5.1.1 sends one, then critical: {seen:?}");
     }
-    eprintln!("4.0.2 without state_dir, {} instances, {unnamed} alerts without the server's name: {seen:?}", on_old.fluent_bit.instantiations());
+    eprintln!(
+        "4.0.2 without state_dir, {} instances, {unnamed} alerts without the server's name: {seen:?}",
+        on_old.fluent_bit.instantiations()
+    );
 }

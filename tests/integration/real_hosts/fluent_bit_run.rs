@@ -198,7 +198,8 @@ impl Config {
             );
             self.text += &format!("\n    - name: file\n      match: '*'\n      path: {}\n      file: records\n", dir.display());
         } else {
-            self.text += &format!("\n[OUTPUT]\n    Name   file\n    Match  *\n    Path   {}\n    File   records\n", dir.display());
+            self.text +=
+                &format!("\n[OUTPUT]\n    Name   file\n    Match  *\n    Path   {}\n    File   records\n", dir.display());
         }
         self
     }
@@ -479,10 +480,11 @@ pub fn assert_s05_alerts(alerts: &[Alert], source: impl Fn(&str) -> String) {
             )
         })
         .collect();
-    let want: Vec<(String, String, i64)> = [("n1", "warning", 3), ("n1", "critical", 10), ("n2", "warning", 3), ("n2", "critical", 10)]
-        .iter()
-        .map(|(n, s, p)| (n.to_string(), s.to_string(), *p))
-        .collect();
+    let want: Vec<(String, String, i64)> =
+        [("n1", "warning", 3), ("n1", "critical", 10), ("n2", "warning", 3), ("n2", "critical", 10)]
+            .iter()
+            .map(|(n, s, p)| (n.to_string(), s.to_string(), *p))
+            .collect();
     assert_eq!(summary, want, "alerts: {:#?}", alerts);
     for a in alerts {
         let v = &a.alert;

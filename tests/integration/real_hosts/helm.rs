@@ -34,9 +34,9 @@ use serde_json::{json, Value};
 use yaml_rust2::{Yaml, YamlLoader};
 
 use super::pod_logs::{self, append_cri, container_log_path, corpus, pod_uid, NAMESPACE, PODS};
+use super::receiver::AlertReceiver;
 use crate::support::real_host::{self, FLUENT_BIT};
 use crate::support::serve_process::Serve;
-use super::receiver::AlertReceiver;
 
 /// The values' directories inside the pod, which the test puts under its root.
 const POD_PATHS: [&str; 3] = ["/fluent-bit/", "/var/log/", "/var/lib/fluent-bit/"];
@@ -58,7 +58,8 @@ fn tpl(text: &str, values: &Yaml) -> String {
         out.push_str(&rest[..at]);
         let end = rest[at..].find("}}").expect("an unclosed {{") + at;
         let action = rest[at + 2..end].trim();
-        let key = action.strip_prefix(".Values.").unwrap_or_else(|| panic!("the renderer knows only .Values.<key>, not {action}"));
+        let key =
+            action.strip_prefix(".Values.").unwrap_or_else(|| panic!("the renderer knows only .Values.<key>, not {action}"));
         let value = &values[key];
         match value {
             Yaml::Integer(n) => out.push_str(&n.to_string()),

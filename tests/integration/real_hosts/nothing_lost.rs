@@ -89,7 +89,10 @@ fn hostile_config(tree: &Tree, module: &str, heap: Option<&str>) -> Config {
 #[test]
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn records_of_9_kb_to_1_mb_invalid_utf_8_and_deep_nesting_pass_every_module_and_heap_unchanged() {
-    let Some(fb) = fluent_bit("records_of_9_kb_to_1_mb_invalid_utf_8_and_deep_nesting_pass_every_module_and_heap_unchanged") else { return };
+    let Some(fb) = fluent_bit("records_of_9_kb_to_1_mb_invalid_utf_8_and_deep_nesting_pass_every_module_and_heap_unchanged")
+    else {
+        return;
+    };
     let runs = [
         ("resetwatch.wasm", None),
         ("resetwatch.wasm", Some("16M")),
@@ -141,8 +144,10 @@ fn records_of_9_kb_to_1_mb_invalid_utf_8_and_deep_nesting_pass_every_module_and_
             assert!(log.contains("allocate 100052 bytes memory failed"), "{what}: {log}");
         }
         let alerts = compare_with_do_nothing(&got, &baseline);
-        let summary: Vec<(String, String)> =
-            alerts.iter().map(|a| (a.alert["stream"].as_str().unwrap().into(), a.alert["severity"].as_str().unwrap().into())).collect();
+        let summary: Vec<(String, String)> = alerts
+            .iter()
+            .map(|a| (a.alert["stream"].as_str().unwrap().into(), a.alert["severity"].as_str().unwrap().into()))
+            .collect();
         assert_eq!(summary, harness, "{what}: the real host and the harness disagree");
         assert!(!log.contains("[error]"), "{what}: {log}");
     }
@@ -173,7 +178,8 @@ fn harness_alerts() -> Vec<(String, String)> {
         let out = out.output().expect("never dropped").to_vec();
         if out != r.record.as_bytes() {
             let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-            alerts.push((v["resetwatch"]["stream"].as_str().unwrap().into(), v["resetwatch"]["severity"].as_str().unwrap().into()));
+            alerts
+                .push((v["resetwatch"]["stream"].as_str().unwrap().into(), v["resetwatch"]["severity"].as_str().unwrap().into()));
         }
     }
     let want: Vec<(String, String)> = [("ORDERS", "warning"), ("ORDERS", "critical"), ("\u{e0e2}\u{e082}S", "warning")]
@@ -259,7 +265,11 @@ fn killed_mid_loop(fb: &Path, name: &str, db: bool) -> (Vec<serde_json::Value>, 
 #[test]
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn a_fluent_bit_killed_mid_loop_and_started_again_with_state_dir_and_a_tail_db_goes_on_with_the_same_episode() {
-    let Some(fb) = fluent_bit("a_fluent_bit_killed_mid_loop_and_started_again_with_state_dir_and_a_tail_db_goes_on_with_the_same_episode") else { return };
+    let Some(fb) =
+        fluent_bit("a_fluent_bit_killed_mid_loop_and_started_again_with_state_dir_and_a_tail_db_goes_on_with_the_same_episode")
+    else {
+        return;
+    };
     let (alerts, lines, records) = killed_mid_loop(&fb, "kill9-db", true);
     let severities: Vec<&str> = alerts.iter().map(|a| a["severity"].as_str().unwrap()).collect();
     assert_eq!(severities, ["warning", "critical"], "no second warning: {alerts:#?}");
@@ -272,7 +282,10 @@ fn a_fluent_bit_killed_mid_loop_and_started_again_with_state_dir_and_a_tail_db_g
 #[test]
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn without_the_tail_db_a_restart_reads_the_file_again_and_the_state_keeps_the_alerts_from_repeating() {
-    let Some(fb) = fluent_bit("without_the_tail_db_a_restart_reads_the_file_again_and_the_state_keeps_the_alerts_from_repeating") else { return };
+    let Some(fb) = fluent_bit("without_the_tail_db_a_restart_reads_the_file_again_and_the_state_keeps_the_alerts_from_repeating")
+    else {
+        return;
+    };
     let (alerts, lines, records) = killed_mid_loop(&fb, "kill9-no-db", false);
     let originals = records.iter().filter(|r| r.tag.starts_with("nats.")).count();
     let (head, _) = n1_until_reset(5);
@@ -292,7 +305,8 @@ fn a_state_dir_the_module_cannot_write_is_reported_once_and_detection_goes_on() 
     let tree = Tree::repo_like("unwritable-state-dir");
     let c = restartable(&tree, false, "/var/lib/fluent-bit/resetwatch");
     tree.write("input/n1.log", std::fs::read(real_host::root().join(S05).join("n1.log")).unwrap());
-    let config = Config::classic(&c.text.replace("    Read_from_Head    On\n", "    Read_from_Head    On\n    Exit_On_Eof       On\n"));
+    let config =
+        Config::classic(&c.text.replace("    Read_from_Head    On\n", "    Read_from_Head    On\n    Exit_On_Eof       On\n"));
     let run = run_to_end(&fb, &tree, &config);
     let reports: Vec<String> = run.log().lines().filter(|l| l.contains("[resetwatch]")).map(str::to_string).collect();
     assert_eq!(reports.len(), 1, "{reports:#?}");

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::pod_logs::{self, append_cri, corpus, line_time, pod_log_path, pod_uid, rewrite, NAMESPACE, PODS};
-use crate::support::real_host::{self, VECTOR};
 use super::receiver::AlertReceiver;
+use crate::support::real_host::{self, VECTOR};
 use crate::support::serve_process::Serve;
 
 /// Vector's own log at `info`, but the exec source's trace event that
@@ -258,7 +258,9 @@ fn stop(p: &Pipeline, mut vector: Serve) -> String {
 #[test]
 #[ignore = "real-host tier: cargo xtask real-hosts"]
 fn the_vector_example_alerts_on_the_s05_loop_and_passes_every_event_once() {
-    let Some(p) = Pipeline::require("the_vector_example_alerts_on_the_s05_loop_and_passes_every_event_once", "loop") else { return };
+    let Some(p) = Pipeline::require("the_vector_example_alerts_on_the_s05_loop_and_passes_every_event_once", "loop") else {
+        return;
+    };
     let mut want = Vec::new();
     for (node, pod) in PODS {
         let lines = corpus(node);
@@ -367,8 +369,7 @@ fn sigterm_to_vector_mid_stream_drops_nothing() {
     let Some(p) = Pipeline::require("sigterm_to_vector_mid_stream_drops_nothing", "sigterm") else { return };
     let (node, pod) = PODS[2];
     // Made distinct by a sequence number, so that "once" can be checked.
-    let many: Vec<String> =
-        corpus(node).iter().cycle().take(60_000).enumerate().map(|(i, l)| format!("{l} #{i}")).collect();
+    let many: Vec<String> = corpus(node).iter().cycle().take(60_000).enumerate().map(|(i, l)| format!("{l} #{i}")).collect();
     append_cri(&pod_log_path(&p.dir, pod, "nats"), &many);
     let want: Vec<Value> = many.iter().map(|l| expected_event(&p.dir, pod, "nats", l)).collect();
 
@@ -393,7 +394,11 @@ fn sigterm_to_vector_mid_stream_drops_nothing() {
     let missing = counts(&want).into_keys().filter(|e| !first_counts.contains_key(e) && !second.contains_key(e)).count();
     assert_eq!(missing, 0, "events that never reached the logs");
     let again = second.keys().filter(|e| first_counts.contains_key(*e)).count();
-    println!("SIGTERM after {} of {} events reached the logs; the second run read {again} of them again", first.len(), many.len());
+    println!(
+        "SIGTERM after {} of {} events reached the logs; the second run read {again} of them again",
+        first.len(),
+        many.len()
+    );
 }
 
 /// Issue 14, class 6, in real Vector: a plain `file` source reading three
@@ -457,7 +462,13 @@ sinks:
     let alerts: Vec<&Value> = events.iter().filter_map(|e| e.get("resetwatch")).collect();
     let seen: Vec<(String, String, u64)> = alerts
         .iter()
-        .map(|a| (a["server_name"].as_str().unwrap_or_default().to_string(), a["severity"].as_str().unwrap_or_default().to_string(), a["pairs_total"].as_u64().unwrap_or(0)))
+        .map(|a| {
+            (
+                a["server_name"].as_str().unwrap_or_default().to_string(),
+                a["severity"].as_str().unwrap_or_default().to_string(),
+                a["pairs_total"].as_u64().unwrap_or(0),
+            )
+        })
         .collect();
     let mut sorted = seen.clone();
     sorted.sort();

@@ -65,11 +65,8 @@ impl Alertmanager {
             .stderr(std::fs::File::create(dir.join("alertmanager.log")).unwrap())
             .spawn()
             .unwrap();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(5)))
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(5))).http_status_as_error(false).build().into();
         let am = Alertmanager { child, url: format!("http://127.0.0.1:{port}"), agent };
         let t = Instant::now();
         while am.get("/-/ready").is_none() {

@@ -48,7 +48,9 @@ pub fn read_case(dir: &Path) -> (Vec<PathBuf>, Value) {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.parent() != Some(dir) || !matches!(p.file_name().and_then(|n| n.to_str()), Some("README.md" | "expect.json")) {
+            } else if p.parent() != Some(dir)
+                || !matches!(p.file_name().and_then(|n| n.to_str()), Some("README.md" | "expect.json"))
+            {
                 files.push(p);
             }
         }
@@ -63,7 +65,9 @@ pub fn case_dirs(root: &Path, prefixes: &[&str]) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("tests/data/cases"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| prefixes.iter().any(|x| n.starts_with(x))))
+        .filter(|p| {
+            p.is_dir() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| prefixes.iter().any(|x| n.starts_with(x)))
+        })
         .collect();
     dirs.sort();
     dirs
@@ -157,14 +161,22 @@ pub fn compare(case: &Case, got: &[Value], with_source: bool) -> Result<(), Stri
                 let near: Vec<String> = got_groups
                     .iter()
                     .filter(|((_, gstream), _)| stream.is_empty() || gstream == stream)
-                    .map(|((gs, gstream), gseq)| format!("{gs} {gstream}: {}", serde_json::to_string(&brief(gseq)).unwrap_or_default()))
+                    .map(|((gs, gstream), gseq)| {
+                        format!("{gs} {gstream}: {}", serde_json::to_string(&brief(gseq)).unwrap_or_default())
+                    })
                     .collect();
-                return Err(format!("expected for ({src}, {stream}) {}\n    raised: {near:?}", serde_json::to_string(seq).unwrap_or_default()));
+                return Err(format!(
+                    "expected for ({src}, {stream}) {}\n    raised: {near:?}",
+                    serde_json::to_string(seq).unwrap_or_default()
+                ));
             }
         }
     }
     if !got_groups.is_empty() {
-        let extra: Vec<String> = got_groups.iter().map(|((s, st), seq)| format!("{s} {st}: {}", serde_json::to_string(&brief(seq)).unwrap_or_default())).collect();
+        let extra: Vec<String> = got_groups
+            .iter()
+            .map(|((s, st), seq)| format!("{s} {st}: {}", serde_json::to_string(&brief(seq)).unwrap_or_default()))
+            .collect();
         return Err(format!("alerts raised that expect.json does not list: {extra:?}"));
     }
     Ok(())

@@ -13,10 +13,7 @@ pub const PROMETHEUS: &str = "/usr/bin/prometheus";
 
 /// Fails, saying how to get it, when a Debian program is missing.
 pub fn need(binary: &str) {
-    assert!(
-        Path::new(binary).exists(),
-        "{binary} missing: `cargo xtask test` installs it (apt-get install -y prometheus)"
-    );
+    assert!(Path::new(binary).exists(), "{binary} missing: `cargo xtask test` installs it (apt-get install -y prometheus)");
 }
 
 pub struct Prometheus {

@@ -86,11 +86,8 @@ pub fn skip(test: &str, setting: &str, why: &str) {
     println!("SKIPPED {test}: {why}");
     if let Some(file) = std::env::var_os("RESETWATCH_SKIPS").filter(|v| !v.is_empty()) {
         let line = format!("{test}\t{setting}\t{why}\n");
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&file)
-            .and_then(|mut f| f.write_all(line.as_bytes()));
+        let written =
+            std::fs::OpenOptions::new().create(true).append(true).open(&file).and_then(|mut f| f.write_all(line.as_bytes()));
         if let Err(e) = written {
             panic!("cannot record the skip of {test} in {}: {e}", PathBuf::from(file).display());
         }

@@ -525,10 +525,8 @@ pub fn run(o: &Options) -> Result<(), String> {
         let n = if kind.storm { o.storm_lines } else { o.records };
         let input = o.work.join(format!("{}-{n}.log", kind.name));
         let events = corpus(kind, n, &input).map_err(io)?;
-        let mut rows: Vec<Row> = specs
-            .iter()
-            .map(|s| Row { spec: s.clone(), cpu: Vec::new(), rss_kib: 0, instructions: None })
-            .collect();
+        let mut rows: Vec<Row> =
+            specs.iter().map(|s| Row { spec: s.clone(), cpu: Vec::new(), rss_kib: 0, instructions: None }).collect();
         let confs: Vec<PathBuf> = rows
             .iter()
             .enumerate()

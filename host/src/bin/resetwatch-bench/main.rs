@@ -65,7 +65,12 @@ fn kinds() -> Vec<(&'static str, Maker)> {
     vec![
         (
             "non-NATS line (120 B tail record)",
-            Box::new(|i| vec![format!(r#"10.0.0.{} - - [26/Nov/2026:14:17:08 +0000] "GET /healthz HTTP/1.1" 200 2 "-" "kube-probe/1.29""#, i % 10)]),
+            Box::new(|i| {
+                vec![format!(
+                    r#"10.0.0.{} - - [26/Nov/2026:14:17:08 +0000] "GET /healthz HTTP/1.1" 200 2 "-" "kube-probe/1.29""#,
+                    i % 10
+                )]
+            }),
         ),
         (
             "ordinary NATS line ([INF])",
@@ -278,7 +283,11 @@ fn throughput() -> anyhow::Result<()> {
     println!("|---|---:|---:|");
     println!("| baseline: split into lines | {:.1} M | 1.00x |", n as f64 / base / 1e6);
     println!("| `Filter::ingest_line` (raw lines) | {:.1} M | {:.2}x the time |", n as f64 / ours / 1e6, ours / base);
-    println!("| `Filter::filter_one` (`{{\"log\":...}}` records) | {:.1} M | {:.2}x the time |", n as f64 / recs / 1e6, recs / base);
+    println!(
+        "| `Filter::filter_one` (`{{\"log\":...}}` records) | {:.1} M | {:.2}x the time |",
+        n as f64 / recs / 1e6,
+        recs / base
+    );
     println!();
     Ok(())
 }
@@ -296,7 +305,13 @@ fn sizes() -> anyhow::Result<()> {
         }
         let len = e.metadata()?.len();
         let fb = matches!(name.as_str(), "resetwatch.wasm" | "resetwatch-lean.wasm" | "resetwatch-mvp.wasm");
-        let verdict = if !fb { "-" } else if len < 300_000 { "met" } else { "MISSED" };
+        let verdict = if !fb {
+            "-"
+        } else if len < 300_000 {
+            "met"
+        } else {
+            "MISSED"
+        };
         println!("| {name} | {len} | {verdict} |");
     }
     println!();
@@ -335,7 +350,9 @@ fn memory() {
 fn main() -> anyhow::Result<()> {
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
