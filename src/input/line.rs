@@ -10,6 +10,7 @@
 //! before decoding it.
 
 use crate::text::clock::{self, Micros};
+use crate::text::word::{self, HI, LO};
 
 /// nats-server's log levels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -271,16 +272,11 @@ const QUOTED_HEADS: [&[u8]; 6] = [
 ];
 const DECLINE_HEAD: &[u8] = b"Will not reset stream";
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
 /// Bit 7 set in every byte of `w` that is `'` or `W` (and possibly in
 /// bytes above one that is: candidates, each checked).
 #[inline(always)]
 fn head_marks(w: u64) -> u64 {
-    let q = w ^ (b'\'' as u64 * LO);
-    let v = w ^ (b'W' as u64 * LO);
-    ((q.wrapping_sub(LO) & !q) | (v.wrapping_sub(LO) & !v)) & HI
+    word::marks(w, b'\'', b'W')
 }
 
 /// Whether `b` holds a `'` or a `W`, which every event message head
@@ -297,8 +293,7 @@ pub fn may_hold_event_head(b: &[u8]) -> bool {
     let mut i = 0;
     loop {
         let at = i.min(n - 8);
-        let Some(w) = b.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) else { return true };
-        let w = u64::from_le_bytes(w);
+        let Some(w) = word::at(b, at) else { return true };
         // A quick test first: a top bit for each `'` or `W` and for each
         // byte above 0x7f (rare: Fluent Bit escapes non-ASCII text); the
         // exact test only on a word that has one.
@@ -619,8 +614,7 @@ const fn prefix8(h: &[u8]) -> (u64, u64) {
 /// is at least that long or shorter and all there, starts it).
 #[inline(never)]
 fn may_start_head(rest: &[u8], at: usize) -> bool {
-    let Some(w) = rest.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) else { return true };
-    let w = u64::from_le_bytes(w);
+    let Some(w) = word::at(rest, at) else { return true };
     // By the first byte, as `event::may_matter` does: one or two compares.
     match w as u8 {
         b'E' => w == HEAD8[0].0,

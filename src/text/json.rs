@@ -5,6 +5,7 @@
 //! loop with an explicit depth counter: no recursion, no panics, and nothing
 //! is allocated until a string actually has to be decoded.
 
+use crate::text::word;
 use std::borrow::Cow;
 
 /// Skips JSON white space from `i`.
@@ -25,16 +26,9 @@ fn ws(b: &[u8], mut i: usize) -> usize {
 /// instructions a byte on each scan.
 #[inline]
 pub(crate) fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
     loop {
-        while let Some(w) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-            let w = u64::from_le_bytes(w);
-            let q = w ^ (b'"' as u64 * LO);
-            let e = w ^ (b'\\' as u64 * LO);
-            // The lowest set bit marks the first `"` or `\` exactly (bits
-            // above it may be borrows; they are never looked at).
-            let marks = ((q.wrapping_sub(LO) & !q) | (e.wrapping_sub(LO) & !e)) & HI;
+        while let Some(w) = word::at(b, i) {
+            let marks = word::marks(w, b'"', b'\\');
             if marks != 0 {
                 i += (marks.trailing_zeros() / 8) as usize;
                 break;

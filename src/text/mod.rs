@@ -5,3 +5,4 @@
 pub mod carry;
 pub mod clock;
 pub mod json;
+pub(crate) mod word;
