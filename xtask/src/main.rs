@@ -49,8 +49,8 @@ const USAGE: &str = "usage: cargo xtask <dist|demo|test|clippy|bench|web|nats|re
   real-hosts  only the real-host tier (tests/integration/real_hosts: real Fluent Bit and Vector,
          found through FLUENT_BIT, FLUENT_BIT_4_0, FLB_WAMRC, VECTOR, else PATH; run `dist` first)
   bench  dist, then the benchmarks (Markdown on stdout; see BENCHMARKS.md)
-         --fluent-bit: real Fluent Bit (FLUENT_BIT, else PATH) against do-nothing filters
-         of each kind; options --records N --storm-lines N --runs N --callgrind N
+         --fluent-bit: real Fluent Bit (FLUENT_BIT, else PATH; FLUENT_BIT_4_0 adds 4.0 rows) against do-nothing filters
+         of each kind; options --records N --storm-lines N --runs N --callgrind N --startup-records N
          --corpus NAME --filter NAME (see host/src/bin/resetwatch-bench/fluent_bit.rs)
   web    build the log explorer (web/pkg/) and the Node package (dist/js-node/);
          --serve serves web/ on http://127.0.0.1:8080 (--port N for another);
