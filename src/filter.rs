@@ -132,6 +132,12 @@ impl PassGate {
         let (Ok(key), Ok(line)) = (<[u8; 8]>::try_from(key), <&[u8; 48]>::try_from(line)) else { return false };
         u64::from_le_bytes(key) == self.prefix && line::surely_irrelevant(line, rec.get(8..).unwrap_or_default())
     }
+
+    /// The same gate, shut from host second `sec` on as well (a shell's
+    /// own deadline: a state write that waits).
+    pub fn shut_from(self, sec: u32) -> PassGate {
+        PassGate { before_sec: self.before_sec.min(sec), ..self }
+    }
 }
 
 /// A host's time for a record or line, in the microseconds the detector

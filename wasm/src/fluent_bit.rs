@@ -20,8 +20,8 @@ const NULL_RECORD: &[u8] = b"{\"resetwatch_error\":\"record not received: it did
 struct Shell {
     filter: Filter,
     out: Vec<u8>,
-    /// `stats.changes` when the state was last saved.
-    saved_changes: u64,
+    /// When the state is written (after every change while it is small).
+    schedule: state_file::Schedule,
     /// A failed save is reported once, not on every record.
     save_failed: bool,
 }
@@ -45,12 +45,15 @@ fn start() -> Shell {
     if let Some(line) = loaded.report() {
         report(&line);
     }
-    let (tracker, problem) = state_file::load(&loaded.config());
+    let cfg = loaded.config();
+    // Before loading: a file written moments ago means an instance per chunk.
+    let eager = state_file::written_within(&cfg);
+    let (tracker, problem) = state_file::load(&cfg);
     if let Some(line) = problem {
         report(&line);
     }
-    let saved_changes = tracker.stats.changes;
-    Shell { filter: Filter::from_tracker(tracker), out: Vec::new(), saved_changes, save_failed: false }
+    let schedule = state_file::Schedule::new(tracker.stats.changes, eager);
+    Shell { filter: Filter::from_tracker(tracker), out: Vec::new(), schedule, save_failed: false }
 }
 
 impl Shell {
@@ -66,19 +69,34 @@ impl Shell {
         }
     }
 
-    /// Saves the state when it changed (NATS events that matter: rare).
-    fn persist(&mut self) {
+    /// Saves the state when it changed and its [`state_file::Schedule`]
+    /// says so (NATS events that matter: rare).
+    fn persist(&mut self, now: i64) {
         let changes = self.filter.tracker().stats.changes;
-        if changes == self.saved_changes {
+        if self.filter.config().state_dir.is_none() || !self.schedule.due(changes, now) {
             return;
         }
-        self.saved_changes = changes;
-        if let Err(e) = state_file::save(self.filter.config(), self.filter.tracker()) {
-            if !self.save_failed {
-                let dir = self.filter.config().state_dir.as_deref().unwrap_or_default();
-                report(&format!("[resetwatch] cannot save state in {dir}: {e}; going on in memory"));
+        let len = match state_file::save(self.filter.config(), self.filter.tracker()) {
+            Ok(len) => len,
+            Err(e) => {
+                if !self.save_failed {
+                    let dir = self.filter.config().state_dir.as_deref().unwrap_or_default();
+                    report(&format!("[resetwatch] cannot save state in {dir}: {e}; going on in memory"));
+                }
+                self.save_failed = true;
+                0
             }
-            self.save_failed = true;
+        };
+        self.schedule.written(changes, len, now);
+    }
+
+    /// The gate for the next records: also shut from the second a waiting
+    /// write is due, so that a record then goes the whole way and writes it.
+    fn gate(&self) -> PassGate {
+        let gate = self.filter.pass_gate();
+        match self.schedule.wait_until(self.filter.tracker().stats.changes) {
+            Some(due) if self.filter.config().state_dir.is_some() => gate.shut_from(due.clamp(0, u32::MAX as i64) as u32),
+            _ => gate,
         }
     }
 }
@@ -142,9 +160,9 @@ unsafe fn filter_record(
     // one batch differ below the microsecond.
     let alert = shell.filter.filter_one_ns(tag, time_sec as i64, time_nsec, rec, &mut shell.out);
     shell.report_unknown_layouts();
-    shell.persist();
+    shell.persist(time_sec as i64);
     // SAFETY: as for `SHELL`.
-    unsafe { *std::ptr::addr_of_mut!(GATE) = shell.filter.pass_gate() };
+    unsafe { *std::ptr::addr_of_mut!(GATE) = shell.gate() };
     if alert {
         shell.out.push(0);
         shell.out.as_ptr()

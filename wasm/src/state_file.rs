@@ -35,10 +35,11 @@ pub fn load(cfg: &Config) -> (Tracker, Option<String>) {
 }
 
 /// Writes the state of `tracker` into `cfg`'s `state_dir` (nothing when
-/// it names none), with [`write_atomically`].
-pub fn save(cfg: &Config, tracker: &Tracker) -> std::io::Result<()> {
-    let Some(p) = path(cfg) else { return Ok(()) };
-    write_atomically(&p, &tracker.save())
+/// it names none), with [`write_atomically`]; returns the state's length.
+pub fn save(cfg: &Config, tracker: &Tracker) -> std::io::Result<usize> {
+    let Some(p) = path(cfg) else { return Ok(0) };
+    let bytes = tracker.save();
+    write_atomically(&p, &bytes).map(|()| bytes.len())
 }
 
 /// A temporary file next to `path` (its name and `.tmp`), synced, then
@@ -56,10 +57,143 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// A state up to this long is written after every record that changed it,
+/// so a crash loses nothing (a few dozen streams: the usual state). Kept
+/// small because a growing state costs the sum of its writes.
+const SMALL: usize = 16 * 1024;
+
+/// Above [`SMALL`], a write waits until the changes since the last one
+/// have paid this many bytes each: a write costs about its length
+/// (serialising, in WAMR's interpreter about 0.4 us a byte), so no change
+/// pays more than this many bytes of writing on average. Written after
+/// every change, the 800 KB state of a storm over 10,000 streams made each
+/// event line cost a third of a second.
+const BYTES_PER_CHANGE: u64 = 32;
+
+/// Above [`SMALL`], a state that changed is written at the latest this
+/// many seconds of record time after the last write, by the first record
+/// that comes then (the pass gate lets none by from that second on).
+const LONGEST_SECS: i64 = 60;
+
+/// When a host with no clock of its own (Fluent Bit's wasm filter, which
+/// calls the module only with records) writes the state.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// `stats.changes` at the last write (or the state's load).
+    saved_changes: u64,
+    /// The last write's length; 0 before the first.
+    saved_len: usize,
+    /// The record second of the last write (or the first record seen).
+    saved_at: Option<i64>,
+    /// Every change is written for [`LONGEST_SECS`] after the first record:
+    /// set when the state loaded was written moments before, which is how
+    /// an instance per chunk looks (Fluent Bit 4.0.x and earlier). Such an
+    /// instance ends with its chunk, unasked, so what waits would be lost.
+    eager: bool,
+    /// The first record's second.
+    started: Option<i64>,
+}
+
+impl Schedule {
+    /// A schedule for a tracker whose `stats.changes` is `changes` now;
+    /// `eager` when its state was loaded from a file written less than
+    /// [`LONGEST_SECS`] ago ([`written_within`]).
+    pub fn new(changes: u64, eager: bool) -> Schedule {
+        Schedule { saved_changes: changes, saved_len: 0, saved_at: None, eager, started: None }
+    }
+
+    /// Whether a tracker now at `changes` is to be written at record second `now`.
+    pub fn due(&mut self, changes: u64, now: i64) -> bool {
+        let since = *self.saved_at.get_or_insert(now);
+        let started = *self.started.get_or_insert(now);
+        let pending = changes.wrapping_sub(self.saved_changes);
+        pending > 0
+            && (self.saved_len <= SMALL
+                || (self.eager && now < started.saturating_add(LONGEST_SECS))
+                || pending.saturating_mul(BYTES_PER_CHANGE) >= self.saved_len as u64
+                || now >= since.saturating_add(LONGEST_SECS))
+    }
+
+    /// A write (or a failed one: it is not retried before the next change)
+    /// at `changes`, `len` bytes long, at record second `now`.
+    pub fn written(&mut self, changes: u64, len: usize, now: i64) {
+        self.saved_changes = changes;
+        self.saved_len = len;
+        self.saved_at = Some(now);
+    }
+
+    /// The record second from which the next record is to go the whole way
+    /// to be written (a change waits), if one waits.
+    pub fn wait_until(&self, changes: u64) -> Option<i64> {
+        (changes != self.saved_changes).then(|| self.saved_at.unwrap_or(0).saturating_add(LONGEST_SECS))
+    }
+}
+
+/// Whether `cfg`'s state file was written less than [`LONGEST_SECS`] ago
+/// (by the wall clock; `false` when there is none or a clock is missing).
+pub fn written_within(cfg: &Config) -> bool {
+    let age = path(cfg)
+        .and_then(|p| std::fs::metadata(p).ok())
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| std::time::SystemTime::now().duration_since(t).ok());
+    age.is_some_and(|a| a.as_secs() < LONGEST_SECS as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use resetwatch::Filter;
+
+    #[test]
+    fn a_small_state_is_written_after_every_change_and_a_large_one_at_a_bounded_cost() {
+        let mut s = Schedule::new(0, false);
+        assert!(!s.due(0, 100), "nothing changed");
+        // (changes, length of the state, second, due?)
+        let steps: &[(u64, usize, i64, bool)] = &[
+            (1, 2_000, 100, true),         // the first change: written
+            (2, 2_000, 100, true),         // small: every change
+            (3, 800_000, 100, true),       // still judged by the last write (2 KB)
+            (4, 800_000, 101, false),      // large: 1 change of the 25,000 due
+            (25_002, 800_000, 101, false), // 24,999
+            (25_003, 800_000, 101, true),  // 25,000 changes (32 B each) paid for it
+            (25_004, 800_000, 160, false), // 59 s later: waits
+            (25_005, 800_000, 161, true),  // 60 s after the last write
+        ];
+        for &(changes, len, now, due) in steps {
+            assert_eq!(s.due(changes, now), due, "{changes} changes at {now}");
+            if due {
+                s.written(changes, len, now);
+                assert_eq!(s.wait_until(changes), None);
+            }
+        }
+        assert_eq!(s.wait_until(25_006), Some(221), "a change waits: the gate shuts 60 s after the last write");
+    }
+
+    #[test]
+    fn an_instance_that_found_a_fresh_state_writes_every_change_for_a_minute() {
+        let mut s = Schedule::new(7, true);
+        assert!(s.due(8, 100));
+        s.written(8, 800_000, 100);
+        assert!(s.due(9, 159), "an instance per chunk ends unasked: nothing waits");
+        s.written(9, 800_000, 159);
+        assert!(!s.due(10, 160), "a minute on, the instance is not one per chunk");
+        let mut late = Schedule::new(7, false);
+        assert!(late.due(8, 100));
+        late.written(8, 800_000, 100);
+        assert!(!late.due(9, 100));
+    }
+
+    #[test]
+    fn a_state_file_just_written_is_seen_as_fresh() {
+        let dir = std::env::temp_dir().join(format!("resetwatch-fresh-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = Config { state_dir: Some(dir.display().to_string()), ..Config::default() };
+        assert!(!written_within(&cfg), "no file");
+        save(&cfg, &Tracker::new(cfg.clone())).unwrap();
+        assert!(written_within(&cfg));
+        assert!(!written_within(&Config::default()), "no state_dir");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn saves_and_loads_atomically() {

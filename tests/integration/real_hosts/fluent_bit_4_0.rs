@@ -117,3 +117,59 @@ fn without_state_dir_fluent_bit_4_0_2_forgets_the_loop_between_chunks_and_never_
         on_old.fluent_bit.instantiations()
     );
 }
+
+/// A loop on `streams` streams at once, `turns` turns 5 s apart, in the
+/// s05 loop's texts: its state soon passes the 16 KiB a module writes after
+/// every change (`wasm/src/state_file.rs`, `Schedule`).
+fn many_streams_loop(streams: usize, turns: usize) -> String {
+    let mut out = String::new();
+    for turn in 0..turns {
+        for s in 0..streams {
+            let (sec, us) = (8 + turn * 5, s * 1000);
+            let t = |extra: usize| format!("2026/11/26 14:{:02}:{:02}.{:06}", 17 + sec / 60, sec % 60, us + extra);
+            out.push_str(&format!("[8368] {} [WRN] Error applying entries to '$G > S{s}': last sequence mismatch\n", t(0)));
+            out.push_str(&format!("[8368] {} [WRN] Resetting stream cluster state for '$G > S{s}'\n", t(500)));
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore = "real-host tier: cargo xtask real-hosts"]
+fn a_loop_on_sixty_streams_at_once_alerts_over_many_chunks_on_4_0_2_exactly_as_on_5_1_1() {
+    let Some((old, new)) = both("a_loop_on_sixty_streams_at_once_alerts_over_many_chunks_on_4_0_2_exactly_as_on_5_1_1") else {
+        return;
+    };
+    // An instance per chunk ends unasked: a write that waited would be lost
+    // with it, and 4.0.2's instances would never see three pairs of a stream.
+    let make = |tree: &Tree| {
+        tree.write("input/n1.log", many_streams_loop(60, 10));
+        chunked(tree, "resetwatch-mvp.wasm", true)
+            .replace("tests/data/corpus/s05_pair_reset_loop_catchup_no_leader_v2.10.25/n*.log", "input/n1.log")
+    };
+    let (on_old, on_new) = std::thread::scope(|s| {
+        let on_new = s.spawn(|| run_against_do_nothing(&new, "sixty-5.1.1", &make, &run_to_end));
+        (run_against_do_nothing(&old, "sixty-4.0.2", &make, &run_to_end), on_new.join().unwrap())
+    });
+    assert!(on_old.fluent_bit.instantiations() > 10, "the loop did not span many chunks");
+    let state = std::fs::metadata(on_old.tree.path("examples/fluent-bit/state/resetwatch.state")).unwrap().len();
+    assert!(state > 16 * 1024, "the state ({state} B) stayed under the every-change bound");
+    let severities = |r: &Run| {
+        let mut v: Vec<(String, String)> = r
+            .alerts
+            .iter()
+            .map(|a| (a.alert["stream"].as_str().unwrap_or("?").into(), a.alert["severity"].as_str().unwrap_or("?").into()))
+            .collect();
+        v.sort();
+        v
+    };
+    let expected: Vec<(String, String)> = {
+        let mut v: Vec<_> =
+            (0..60).flat_map(|s| [(format!("S{s}"), "critical".to_string()), (format!("S{s}"), "warning".to_string())]).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(severities(&on_new), expected, "5.1.1: a warning and a critical for every stream");
+    assert_eq!(severities(&on_old), expected, "4.0.2, an instance per chunk, the same");
+    assert!(!on_old.fluent_bit.stderr().contains("[resetwatch]"), "{}", on_old.fluent_bit.stderr());
+}

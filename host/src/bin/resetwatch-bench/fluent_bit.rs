@@ -384,6 +384,23 @@ fn filters(o: &Options, accessible: &Path) -> Vec<FilterSpec> {
     wasm("resetwatch-mvp.wasm", o.dist.join("resetwatch-mvp.wasm"), false, Some(MVP), Target::Mvp);
     wasm("resetwatch-lean-x86_64.aot", o.dist.join("resetwatch-lean-x86_64.aot"), true, Some(APP_AOT), Target::Aot);
     wasm("resetwatch-x86_64.aot", o.dist.join("resetwatch-x86_64.aot"), false, Some(ALLOC_AOT), Target::Aot);
+    // The lean module saving its state (`state_dir`, as a deployment that
+    // restarts keeps it), against the same floor; no target.
+    let lean = o.dist.join("resetwatch-lean.wasm");
+    let with_state = accessible.with_file_name("config-state");
+    let state_dir = with_state.join("state");
+    let json = serde_json::json!({ "state_dir": state_dir.display().to_string() });
+    if lean.is_file()
+        && fs::create_dir_all(&state_dir).and_then(|()| fs::write(with_state.join("resetwatch.json"), json.to_string())).is_ok()
+    {
+        v.push(FilterSpec {
+            name: "resetwatch-lean.wasm, state_dir".into(),
+            section: Some(wasm_section(&lean, true, &with_state)),
+            floor: Some(APP.into()),
+            target: Target::None,
+            state_dir: Some(state_dir),
+        });
+    }
     let lua = super::root().join("bench/pairs.lua");
     v.push(FilterSpec {
         name: "Lua pair counting (bench/pairs.lua)".into(),
