@@ -46,7 +46,8 @@ pub struct Options {
 
 impl Options {
     /// `resetwatch-bench fluent-bit [--records N] [--storm-lines N] [--runs N]
-    /// [--callgrind N] [--corpus NAME]... [--filter NAME]... --floors DIR`.
+    /// [--callgrind N] [--startup-records N] [--corpus NAME]... [--filter NAME]...
+    /// [--dist DIR] --floors DIR`.
     pub fn parse(args: &[String], root: &Path) -> Result<Options, String> {
         let fluent_bit = std::env::var_os("FLUENT_BIT")
             .map(PathBuf::from)
@@ -79,6 +80,7 @@ impl Options {
                 "--corpus" => o.corpora.push(value()?),
                 "--filter" => o.filters.push(value()?),
                 "--floors" => o.floors = PathBuf::from(value()?),
+                "--dist" => o.dist = PathBuf::from(value()?),
                 other => return Err(format!("unknown option {other}")),
             }
         }
@@ -785,10 +787,10 @@ fn print_corpus(kind: &Kind, n: usize, events: usize, o: &Options, rows: &[Row])
     let cg = rows.iter().any(|r| r.instructions.is_some());
     print!("| filter | median CPU s | min-max | vs its floor | per record | per record vs its floor | target | start ms over its floor | peak RSS MiB |");
     if cg {
-        print!(" instructions, {} records | per record | per record vs its floor |", o.callgrind);
+        print!(" instructions, {} records | per record | per record vs its floor | target (instructions) |", o.callgrind);
     }
     println!();
-    println!("|---|---:|---|---:|---:|---:|---|---:|---:|{}", if cg { "---:|---:|---:|" } else { "" });
+    println!("|---|---:|---|---:|---:|---:|---|---:|---:|{}", if cg { "---:|---:|---:|---|" } else { "" });
     for row in rows {
         let lo = row.cpu.iter().copied().fold(f64::MAX, f64::min);
         let hi = row.cpu.iter().copied().fold(0.0, f64::max);
@@ -826,11 +828,18 @@ fn print_corpus(kind: &Kind, n: usize, events: usize, o: &Options, rows: &[Row])
             let per_instr = |i: Option<(u64, u64)>| i.map(|(a, b)| a.saturating_sub(b) as f64 / (o.callgrind - cg_short) as f64);
             let own = per_instr(row.instructions);
             let base = per_instr(floor.and_then(|f| f.instructions));
+            let instr_ratio = own.zip(base).map(|(i, b)| i / b);
+            // A count does not move between runs: judged as it is.
+            let instr_verdict = match (instr_ratio, target) {
+                (Some(r), Some(t)) if r <= t => format!("<= {t:.2}: met"),
+                (Some(_), Some(t)) => format!("<= {t:.2}: MISSED"),
+                _ => "-".into(),
+            };
             print!(
-                " {} | {} | {} |",
+                " {} | {} | {} | {instr_verdict} |",
                 row.instructions.map_or("-".into(), |(i, _)| format!("{:.1} M", i as f64 / 1e6)),
                 own.map_or("-".into(), |i| format!("{i:.0}")),
-                own.zip(base).map_or("-".into(), |(i, b)| format!("{:.3}x", i / b))
+                instr_ratio.map_or("-".into(), |r| format!("{r:.3}x"))
             );
         }
         println!();
