@@ -850,8 +850,13 @@ fn print_corpus(kind: &Kind, n: usize, events: usize, o: &Options, rows: &[Row])
     if kind.storm {
         for row in rows.iter().filter(|r| r.spec.target == Target::Interpreted || r.spec.target == Target::Aot) {
             if let Some(floor) = row.spec.floor.as_deref().and_then(by_name) {
+                let cg_short = (o.callgrind / 10).max(1);
+                let per_instr =
+                    |r: &Row| r.instructions.map(|(a, b)| a.saturating_sub(b) as f64 / (o.callgrind - cg_short) as f64);
+                let instr =
+                    per_instr(row).zip(per_instr(floor)).map_or(String::new(), |(i, f)| format!(", {:.0} instructions", i - f));
                 println!(
-                    "\n{}: {:.1} us of CPU per event line over its floor (target <= 10 us interpreted).",
+                    "\n{}: {:.1} us of CPU per event line over its floor{instr} (target <= 10 us interpreted).",
                     row.spec.name,
                     (per_record(row) - per_record(floor)) * 1e6
                 );
