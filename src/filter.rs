@@ -36,6 +36,10 @@ pub struct Filter {
     alert_buf: Vec<u8>,
     /// Event lines read behind a prefix no layout knows, per source.
     unknown: UnknownLayouts,
+    /// The latest host tag of an event record and the length of its
+    /// [`record::tag_base`]: a host sends one tag per input, and the
+    /// rotation check costs hundreds of wasm instructions.
+    last_tag: (Vec<u8>, usize),
 }
 
 /// Event lines found behind a prefix resetwatch does not know
@@ -227,7 +231,7 @@ impl Filter {
                 p
             })
             .collect();
-        Filter { tracker, key_prefixes, alert_buf: Vec::new(), unknown: UnknownLayouts::default() }
+        Filter { tracker, key_prefixes, alert_buf: Vec::new(), unknown: UnknownLayouts::default(), last_tag: (Vec::new(), 0) }
     }
 
     /// Where the log line starts in `rec`: a prefix comparison for the usual
@@ -360,7 +364,13 @@ impl Filter {
             return Seen::Other;
         };
         let tag = String::from_utf8_lossy(tag);
-        self.ingest(Origin::Record(&top, &tag), at, text.as_bytes())
+        if self.last_tag.0 != tag.as_bytes() {
+            self.last_tag.0.clear();
+            self.last_tag.0.extend_from_slice(tag.as_bytes());
+            self.last_tag.1 = record::tag_base(&tag).len();
+        }
+        let base = tag.get(..self.last_tag.1).unwrap_or(&tag);
+        self.ingest(Origin::Record(&top, base), at, text.as_bytes())
     }
 
     /// Reads one raw log line from `source` (a host's name for where it

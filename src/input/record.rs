@@ -39,13 +39,14 @@ pub fn message_at(record: &[u8], start: usize) -> Option<String> {
 /// the host's `tag` as the last resort (its rotation suffix dropped,
 /// [`tag_source`]).
 pub fn source(record: &[u8], cfg: &Config, tag: &str, line: &Line<'_>) -> String {
-    source_in(&TopMembers::read(record), cfg, tag, line).into_owned()
+    source_in(&TopMembers::read(record), cfg, tag_base(tag), line).into_owned()
 }
 
 /// [`source`] on a record whose members were read already, borrowed from
 /// the record or the tag when it can be: the usual answer needs no copy.
-pub(crate) fn source_in<'a>(top: &TopMembers<'a>, cfg: &Config, tag: &'a str, line: &Line<'_>) -> Cow<'a, str> {
-    pick_source_or(Some(top), line, || Cow::Borrowed(tag_base(tag)), cfg)
+/// `tag_base` is the tag as [`tag_base`] leaves it.
+pub(crate) fn source_in<'a>(top: &TopMembers<'a>, cfg: &Config, tag_base: &'a str, line: &Line<'_>) -> Cow<'a, str> {
+    pick_source_or(Some(top), line, || Cow::Borrowed(tag_base), cfg)
 }
 
 /// The one rule for which server a line came from, for every host. The
@@ -304,7 +305,7 @@ pub fn tag_source(tag: &str) -> String {
 }
 
 /// [`tag_source`], borrowed from the tag.
-fn tag_base(tag: &str) -> &str {
+pub(crate) fn tag_base(tag: &str) -> &str {
     let (base, rotation) = strip_rotation(tag);
     let strip = match rotation {
         Rotation::Current => false,
