@@ -36,10 +36,10 @@ pub struct Filter {
     alert_buf: Vec<u8>,
     /// Event lines read behind a prefix no layout knows, per source.
     unknown: UnknownLayouts,
-    /// The latest host tag of an event record and the length of its
-    /// [`record::tag_base`]: a host sends one tag per input, and the
-    /// rotation check costs hundreds of wasm instructions.
-    last_tag: (Vec<u8>, usize),
+    /// The latest host tag of an event record, as sent, and its
+    /// [`record::tag_base`]: a host sends one tag per input, and the UTF-8
+    /// and rotation checks cost hundreds of wasm instructions.
+    last_tag: (Vec<u8>, String),
 }
 
 /// Event lines found behind a prefix resetwatch does not know
@@ -231,7 +231,13 @@ impl Filter {
                 p
             })
             .collect();
-        Filter { tracker, key_prefixes, alert_buf: Vec::new(), unknown: UnknownLayouts::default(), last_tag: (Vec::new(), 0) }
+        Filter {
+            tracker,
+            key_prefixes,
+            alert_buf: Vec::new(),
+            unknown: UnknownLayouts::default(),
+            last_tag: (Vec::new(), String::new()),
+        }
     }
 
     /// Where the log line starts in `rec`: a prefix comparison for the usual
@@ -363,14 +369,17 @@ impl Filter {
         let Some(text) = rest.get(..end).and_then(crate::text::json::decode_str) else {
             return Seen::Other;
         };
-        let tag = String::from_utf8_lossy(tag);
-        if self.last_tag.0 != tag.as_bytes() {
+        if self.last_tag.0 != tag {
             self.last_tag.0.clear();
-            self.last_tag.0.extend_from_slice(tag.as_bytes());
-            self.last_tag.1 = record::tag_base(&tag).len();
+            self.last_tag.0.extend_from_slice(tag);
+            self.last_tag.1.clear();
+            self.last_tag.1.push_str(record::tag_base(&String::from_utf8_lossy(tag)));
         }
-        let base = tag.get(..self.last_tag.1).unwrap_or(&tag);
-        self.ingest(Origin::Record(&top, base), at, text.as_bytes())
+        // Out of `self` while `ingest` borrows it (no copy: a `String` moved).
+        let base = std::mem::take(&mut self.last_tag.1);
+        let seen = self.ingest(Origin::Record(&top, &base), at, text.as_bytes(), Some(&text));
+        self.last_tag.1 = base;
+        seen
     }
 
     /// Reads one raw log line from `source` (a host's name for where it
@@ -390,12 +399,18 @@ impl Filter {
         if !may_matter_at(text, 0) {
             return Seen::Other;
         }
-        self.ingest(Origin::Line(source), at, text)
+        self.ingest(Origin::Line(source), at, text, None)
     }
 
-    fn ingest(&mut self, origin: Origin<'_, '_>, at: HostTime, text: &[u8]) -> Seen {
+    /// `valid`: `text` when it is known to be UTF-8 already; the message,
+    /// a suffix of it, is then not checked again.
+    fn ingest(&mut self, origin: Origin<'_, '_>, at: HostTime, text: &[u8], valid: Option<&str>) -> Seen {
         let mut l = line::split(text);
-        let Some(ev) = std::str::from_utf8(l.message).ok().and_then(event::classify_ref) else {
+        let message = match valid {
+            Some(t) => t.len().checked_sub(l.message.len()).and_then(|at| t.get(at..)),
+            None => std::str::from_utf8(l.message).ok(),
+        };
+        let Some(ev) = message.and_then(event::classify_ref) else {
             return Seen::Other;
         };
         let cfg = self.tracker.config();
