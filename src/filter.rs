@@ -36,6 +36,10 @@ pub struct Filter {
     alert_buf: Vec<u8>,
     /// Event lines read behind a prefix no layout knows, per source.
     unknown: UnknownLayouts,
+    /// The latest host tag of an event record, as sent, and its
+    /// [`record::tag_base`]: a host sends one tag per input, and the UTF-8
+    /// and rotation checks cost hundreds of wasm instructions.
+    last_tag: (Vec<u8>, String),
 }
 
 /// Event lines found behind a prefix resetwatch does not know
@@ -161,17 +165,45 @@ impl HostTime {
 /// Where a line came from: a record (and the host's tag for it), or a host
 /// that names the source itself.
 #[derive(Clone, Copy)]
-enum Origin<'a> {
-    Record(&'a [u8], &'a str),
+enum Origin<'r, 'a> {
+    Record(&'r record::TopMembers<'a>, &'a str),
     Line(&'a str),
+}
+
+/// Whether `rec` from `i` on is white space, `}` and white space: what
+/// [`crate::text::json::Members`] reads as the end of the object (it
+/// ignores what follows the brace).
+fn only_close_follows(rec: &[u8], i: usize) -> bool {
+    let rest = rec.get(i..).unwrap_or_default();
+    let ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+    rest.iter().find(|c| !ws(c)) == Some(&b'}')
 }
 
 /// FNV-1a: a line's fingerprint for dropping repeats. Not a defence against
 /// crafted collisions, which could at worst hide one repeated line.
+/// The state file keeps these values, so the sum stays FNV-1a byte by
+/// byte; eight bytes are loaded at a time (a byte loop's index, bound check
+/// and branch cost more than the sum's own xor and multiply).
 fn fingerprint(b: &[u8]) -> u64 {
+    const PRIME: u64 = 0x0100_0000_01b3;
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &c in b {
-        h = (h ^ c as u64).wrapping_mul(0x0100_0000_01b3);
+    let mut words = b.chunks_exact(8);
+    for w in words.by_ref() {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let w = u64::from_le_bytes(a);
+        // Written out: the wasm profile (`opt-level = "z"`) unrolls no loop.
+        h = (h ^ (w & 0xff)).wrapping_mul(PRIME);
+        h = (h ^ ((w >> 8) & 0xff)).wrapping_mul(PRIME);
+        h = (h ^ ((w >> 16) & 0xff)).wrapping_mul(PRIME);
+        h = (h ^ ((w >> 24) & 0xff)).wrapping_mul(PRIME);
+        h = (h ^ ((w >> 32) & 0xff)).wrapping_mul(PRIME);
+        h = (h ^ ((w >> 40) & 0xff)).wrapping_mul(PRIME);
+        h = (h ^ ((w >> 48) & 0xff)).wrapping_mul(PRIME);
+        h = (h ^ (w >> 56)).wrapping_mul(PRIME);
+    }
+    for &c in words.remainder() {
+        h = (h ^ c as u64).wrapping_mul(PRIME);
     }
     h
 }
@@ -205,7 +237,13 @@ impl Filter {
                 p
             })
             .collect();
-        Filter { tracker, key_prefixes, alert_buf: Vec::new(), unknown: UnknownLayouts::default() }
+        Filter {
+            tracker,
+            key_prefixes,
+            alert_buf: Vec::new(),
+            unknown: UnknownLayouts::default(),
+            last_tag: (Vec::new(), String::new()),
+        }
     }
 
     /// Where the log line starts in `rec`: a prefix comparison for the usual
@@ -314,18 +352,40 @@ impl Filter {
     /// that the common path above compiles to a few dozen instructions.
     #[inline(never)]
     fn ingest_matter(&mut self, tag: &[u8], at: HostTime, rec: &[u8], start: usize) -> Seen {
-        if record::has_alert(rec) {
+        let rest = rec.get(start..).unwrap_or_default();
+        let Some(end) = crate::text::json::string_end(rest, 0) else {
+            return if record::has_alert(rec) { Seen::Alert } else { Seen::Other };
+        };
+        // The record's members, read once for the alert check, the source
+        // and the record's time. The usual tail record, `{"log":"..."}`
+        // (the first key's prefix, then only its closing brace), is that
+        // one member without a scan.
+        let top = match self.key_prefixes.iter().find(|p| p.len() == start && crate::text::json::has_prefix(rec, p)) {
+            Some(p) if only_close_follows(rec, start + end + 1) => record::TopMembers::one(crate::text::json::Member {
+                key: rec.get(2..p.len() - 3).unwrap_or_default(),
+                value: rec.get(start - 1..start + end + 1).unwrap_or_default(),
+            }),
+            _ => record::TopMembers::read(rec),
+        };
+        if top.has_alert() {
             return Seen::Alert;
         }
         // `record::message_at`, borrowed when the line holds no escape (no
         // copy: an allocation costs some hundreds of wasm instructions).
-        let rest = rec.get(start..).unwrap_or_default();
-        let Some(text) = crate::text::json::string_end(rest, 0).and_then(|i| crate::text::json::decode_str(rest.get(..i)?))
-        else {
+        let Some(text) = rest.get(..end).and_then(crate::text::json::decode_str) else {
             return Seen::Other;
         };
-        let tag = String::from_utf8_lossy(tag);
-        self.ingest(Origin::Record(rec, &tag), at, text.as_bytes())
+        if self.last_tag.0 != tag {
+            self.last_tag.0.clear();
+            self.last_tag.0.extend_from_slice(tag);
+            self.last_tag.1.clear();
+            self.last_tag.1.push_str(record::tag_base(&String::from_utf8_lossy(tag)));
+        }
+        // Out of `self` while `ingest` borrows it (no copy: a `String` moved).
+        let base = std::mem::take(&mut self.last_tag.1);
+        let seen = self.ingest(Origin::Record(&top, &base), at, text.as_bytes(), Some(&text));
+        self.last_tag.1 = base;
+        seen
     }
 
     /// Reads one raw log line from `source` (a host's name for where it
@@ -345,22 +405,28 @@ impl Filter {
         if !may_matter_at(text, 0) {
             return Seen::Other;
         }
-        self.ingest(Origin::Line(source), at, text)
+        self.ingest(Origin::Line(source), at, text, None)
     }
 
-    fn ingest(&mut self, origin: Origin<'_>, at: HostTime, text: &[u8]) -> Seen {
+    /// `valid`: `text` when it is known to be UTF-8 already; the message,
+    /// a suffix of it, is then not checked again.
+    fn ingest(&mut self, origin: Origin<'_, '_>, at: HostTime, text: &[u8], valid: Option<&str>) -> Seen {
         let mut l = line::split(text);
-        let Some(ev) = std::str::from_utf8(l.message).ok().and_then(event::classify) else {
+        let message = match valid {
+            Some(t) => t.len().checked_sub(l.message.len()).and_then(|at| t.get(at..)),
+            None => std::str::from_utf8(l.message).ok(),
+        };
+        let Some(ev) = message.and_then(event::classify_ref) else {
             return Seen::Other;
         };
         let cfg = self.tracker.config();
         let source = match origin {
-            Origin::Record(rec, tag) => record::source(rec, cfg, tag, &l),
-            Origin::Line(given) => record::pick_source(None, &l, given, cfg),
+            Origin::Record(top, tag) => record::source_in(top, cfg, tag, &l),
+            Origin::Line(given) => std::borrow::Cow::Owned(record::pick_source(None, &l, given, cfg)),
         };
         if l.stamp.is_none() {
-            if let Origin::Record(rec, _) = origin {
-                l.stamp = record::time(rec).map(line::Stamp::Record);
+            if let Origin::Record(top, _) = origin {
+                l.stamp = record::time_in(top).map(line::Stamp::Record);
             }
         }
         if l.unknown_prefix {
@@ -492,6 +558,18 @@ mod tests {
 
     fn refs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
         v.iter().map(|(s, l)| (*s, l.as_str())).collect()
+    }
+
+    #[test]
+    fn the_fingerprint_is_fnv_1a_byte_by_byte() {
+        // The state file keeps fingerprints: the word-at-a-time sum must
+        // give the byte loop's value for every length.
+        let fnv = |b: &[u8]| b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &c| (h ^ c as u64).wrapping_mul(0x0100_0000_01b3));
+        let line = "[8368] 2026/11/26 14:17:08.683482 [WRN] Resetting stream cluster state for '$G > ORDERS' \u{e9}\u{ff}";
+        for n in 0..=line.len() {
+            assert_eq!(fingerprint(&line.as_bytes()[..n]), fnv(&line.as_bytes()[..n]), "{n}");
+        }
+        assert_eq!(fingerprint(b""), 0xcbf2_9ce4_8422_2325);
     }
 
     #[test]

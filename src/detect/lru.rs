@@ -188,6 +188,21 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
+        self.get_or_insert_by(key, || key.to_owned(), make)
+    }
+
+    /// [`Lru::get_or_insert_with`] for a borrowed key that is no `ToOwned`
+    /// of `K` (a stream key's names): `owned` makes the key when missing.
+    pub fn get_or_insert_by<Q>(
+        &mut self,
+        key: &Q,
+        owned: impl FnOnce() -> K,
+        make: impl FnOnce() -> V,
+    ) -> (&mut V, Option<(K, V)>)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         // One lookup for the usual case, a key already there.
         if let Some(&i) = self.index.get(key) {
             if self.head != i {
@@ -199,7 +214,7 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
             }
         }
         let evicted = if self.index.len() >= self.cap { self.pop_oldest() } else { None };
-        let key = key.to_owned();
+        let key = owned();
         let slot = Slot { key: key.clone(), value: make(), prev: NIL, next: NIL };
         let i = match self.free.pop() {
             Some(i) => {

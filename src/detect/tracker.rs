@@ -17,11 +17,13 @@ use crate::config::Config;
 use crate::detect::lru::Lru;
 use crate::detect::server::ServerInfo;
 use crate::detect::storage::{Change, ServerStorage, ServerStorageGauge, Storage};
-use crate::input::event::{Cause, Event, StreamRef};
+use crate::input::event::{Banner, Cause, CauseRef, EventRef, Names, StreamRef};
 use crate::input::jsz::Jsz;
 use crate::text::clock::Micros;
 use crate::version::known_leak;
+use std::borrow::Borrow;
 use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
 
 /// How many recent event lines per source are remembered to drop repeats.
 const SEEN_PER_SOURCE: usize = 64;
@@ -131,16 +133,25 @@ impl PairWindow {
     /// Pairs in `(now - window, now]`.
     pub fn count(&self, now: Micros, window: Micros) -> u64 {
         let start = now.saturating_sub(window);
-        let exact = self.recent.iter().filter(|&&t| t > start && t <= now).count() as u64;
-        let w = Self::width(window);
-        let spilled: u64 = self
-            .spilled
-            .iter()
-            .flat_map(|b| b.iter())
-            .filter(|(slot, _)| *slot != i64::MIN && slot.saturating_add(1).saturating_mul(w) > start)
-            .map(|(_, n)| n)
-            .sum();
-        exact + spilled
+        // Plain loops over the deque's two halves: the iterator adapters
+        // cost several times the comparisons in the wasm build.
+        let (a, b) = self.recent.as_slices();
+        let mut n = 0u64;
+        for &t in a {
+            n += (t > start && t <= now) as u64;
+        }
+        for &t in b {
+            n += (t > start && t <= now) as u64;
+        }
+        if let Some(buckets) = &self.spilled {
+            let w = Self::width(window);
+            for &(slot, k) in buckets.iter() {
+                if slot != i64::MIN && slot.saturating_add(1).saturating_mul(w) > start {
+                    n += k;
+                }
+            }
+        }
+        n
     }
 
     fn clear(&mut self) {
@@ -191,6 +202,10 @@ pub(crate) struct Source {
     heads: Vec<Head>,
     /// While a re-read goes on: lines up to this line time are repeats.
     rereading: Option<Micros>,
+    /// No line in `seen` is newer than this (`None`: not known yet, as
+    /// after a restore; not saved). A line newer than it, as almost every
+    /// line is, is no repeat of one there: no look through all of them.
+    seen_newest: Option<Micros>,
 }
 
 impl Source {
@@ -219,6 +234,8 @@ impl Source {
                 self.seen.pop_front();
             }
             self.seen.push_back((t, fingerprint));
+            // `repeat` came first and made it known.
+            self.seen_newest = self.seen_newest.max(Some(t));
             if self.heads.is_empty() || stepped || run_starts {
                 if self.heads.len() == HEADS_PER_SOURCE {
                     // The source's first line stays (a file's head is often
@@ -246,7 +263,10 @@ impl Source {
             self.rereading = Some(h.newest);
             return true;
         }
-        if self.seen.contains(&(t, fingerprint)) {
+        if self.seen_newest.is_none() {
+            self.seen_newest = self.seen.iter().map(|&(t, _)| t).max();
+        }
+        if self.seen_newest.is_some_and(|n| t <= n) && self.seen.contains(&(t, fingerprint)) {
             if self.rereading.is_none() {
                 self.rereading = self.newest.or(self.clock.map(|c| c - self.shift));
             }
@@ -267,6 +287,64 @@ impl Source {
 pub(crate) struct StreamKey {
     source: String,
     stream: StreamRef,
+}
+
+/// A [`StreamKey`]'s names, borrowed from the event line: the stream map
+/// is looked up with it, and a key (three copies) is made only for a
+/// stream new to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KeyRef<'a> {
+    source: &'a str,
+    stream: Names<'a>,
+}
+
+impl KeyRef<'_> {
+    fn to_key(self) -> StreamKey {
+        StreamKey { source: self.source.to_string(), stream: self.stream.to_owned() }
+    }
+}
+
+/// What a map keyed by [`StreamKey`] is looked up by (`Borrow` needs one
+/// type that both the key and its borrowed names are).
+pub(crate) trait KeyNames {
+    fn key_ref(&self) -> KeyRef<'_>;
+}
+
+impl KeyNames for StreamKey {
+    fn key_ref(&self) -> KeyRef<'_> {
+        KeyRef { source: &self.source, stream: self.stream.names() }
+    }
+}
+
+impl KeyNames for KeyRef<'_> {
+    fn key_ref(&self) -> KeyRef<'_> {
+        *self
+    }
+}
+
+// Hashed as `StreamKey`'s derived `Hash` hashes (source, account, stream),
+// and equal when the names are: what `Borrow` requires.
+impl Hash for dyn KeyNames + '_ {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let k = self.key_ref();
+        k.source.hash(h);
+        k.stream.account.hash(h);
+        k.stream.stream.hash(h);
+    }
+}
+
+impl PartialEq for dyn KeyNames + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.key_ref() == other.key_ref()
+    }
+}
+
+impl Eq for dyn KeyNames + '_ {}
+
+impl<'a> Borrow<dyn KeyNames + 'a> for StreamKey {
+    fn borrow(&self) -> &(dyn KeyNames + 'a) {
+        self
+    }
 }
 
 /// An episode: from a stream's first pair after a quiet period to its
@@ -495,12 +573,12 @@ impl Tracker {
     /// (UTC) or the record's or host's time in its place (see
     /// [`LineTime`]); `fingerprint` identifies the line's text so that a
     /// line seen twice counts once.
-    pub fn observe(&mut self, source: &str, time: LineTime, host_now: Micros, fingerprint: u64, event: Event) {
+    pub fn observe(&mut self, source: &str, time: LineTime, host_now: Micros, fingerprint: u64, event: EventRef<'_>) {
         self.advance(host_now);
         self.stats.events += 1;
         let (src, evicted) = self.sources.get_or_insert_with(source, Source::default);
         let before = src.clock;
-        let run_starts = matches!(event, Event::Banner(crate::input::event::Banner::Version(_)));
+        let run_starts = matches!(event, EventRef::Banner(Banner::Version(_)));
         let Some(t) = src.arrive(time, fingerprint, run_starts) else {
             self.stats.duplicates += 1;
             return;
@@ -510,10 +588,10 @@ impl Tracker {
         let advanced = before.is_none_or(|c| t > c);
         let clock = src.clock.unwrap_or(t);
         let shift = src.shift;
-        if let Event::Banner(b) = &event {
+        if let EventRef::Banner(b) = &event {
             src.server.learn(b);
         }
-        if let Event::Banner(crate::input::event::Banner::Id(id)) = &event {
+        if let EventRef::Banner(Banner::Id(id)) = &event {
             for (old, change) in self.storage.link(id, source) {
                 self.emit_storage(&old, change);
             }
@@ -522,27 +600,37 @@ impl Tracker {
             self.stats.evicted_sources += 1;
         }
         if advanced {
-            self.unanswered_by_now(source, clock);
-            self.resolve_quiet(source, clock);
+            self.settle_firing(source, clock);
         }
         match event {
-            Event::ApplyError(sref, cause) if cause.resets => self.cause(source, sref, t, cause),
-            Event::BadState(sref) => self.cause(source, sref, t, Cause::bad_state()),
-            Event::Reset(sref) => self.reset(source, sref, t, shift, host_now),
-            Event::ResetDeclined(sref, reason) => self.declined(source, sref, t, reason == RESOURCES_EXCEEDED),
-            Event::AccountResourcesExceeded(sref) => self.declined(source, Some(sref), t, true),
+            EventRef::ApplyError(names, cause) if cause.resets => self.cause(source, names, t, cause),
+            EventRef::BadState(names) => self.cause(source, names, t, CauseRef::BAD_STATE),
+            EventRef::Reset(names) => self.reset(source, names, t, shift, host_now),
+            EventRef::ResetDeclined(names, reason) => self.declined(source, names, t, reason == RESOURCES_EXCEEDED),
+            EventRef::AccountResourcesExceeded(names) => self.declined(source, Some(names), t, true),
             _ => {}
         }
     }
 
-    fn cause(&mut self, source: &str, sref: StreamRef, t: Micros, cause: Cause) {
+    fn cause(&mut self, source: &str, names: Names<'_>, t: Micros, cause: CauseRef<'_>) {
         if let Some(src) = self.sources.peek_mut(source) {
-            src.last_cause = Some((sref.clone(), t));
+            match &mut src.last_cause {
+                // Written over in place: no copy made per apply error.
+                Some((last, at)) => {
+                    last.account.clear();
+                    last.account.push_str(names.account);
+                    last.stream.clear();
+                    last.stream.push_str(names.stream);
+                    *at = t;
+                }
+                None => src.last_cause = Some((names.to_owned(), t)),
+            }
         }
-        let (st, key) = stream_entry(&mut self.streams, &mut self.stats, &mut self.firing, source, sref);
+        let key = KeyRef { source, stream: names };
+        let st = stream_entry(&mut self.streams, &mut self.stats, &mut self.firing, key);
         // A cause still waiting when the next one comes went unanswered.
-        if let Some((ct, _)) = st.pending.replace((t, cause)) {
-            self.disk_full(&key, ct);
+        if let Some((ct, _)) = st.pending.replace((t, cause.to_owned())) {
+            self.disk_full(key, ct);
         }
     }
 
@@ -556,7 +644,7 @@ impl Tracker {
             .or_else(|| self.cfg.server_version.clone())
     }
 
-    fn reset(&mut self, source: &str, sref: StreamRef, t: Micros, shift: Micros, host_now: Micros) {
+    fn reset(&mut self, source: &str, names: Names<'_>, t: Micros, shift: Micros, host_now: Micros) {
         let (gap, window, quiet) = (self.cfg.pair_gap, self.cfg.window, self.cfg.quiet);
         // The leak rule holds unless the release is known not to leak.
         let leak_rule = {
@@ -564,7 +652,8 @@ impl Tracker {
             let server = self.sources.peek(source).map_or(&none, |s| &s.server);
             self.version(source, server).as_deref().and_then(known_leak) != Some(false)
         };
-        let (st, key) = stream_entry(&mut self.streams, &mut self.stats, &mut self.firing, source, sref);
+        let key = KeyRef { source, stream: names };
+        let st = stream_entry(&mut self.streams, &mut self.stats, &mut self.firing, key);
         let Some((cause_t, cause)) = st.pending.take().filter(|(ct, _)| (0..=gap).contains(&(t - ct))) else {
             self.stats.resets_without_cause += 1;
             return;
@@ -595,9 +684,9 @@ impl Tracker {
                 log.pop_front();
             }
             log.push_back(ResetPair {
-                source: key.source.clone(),
-                account: key.stream.account.clone(),
-                stream: key.stream.stream.clone(),
+                source: key.source.to_string(),
+                account: key.stream.account.to_string(),
+                stream: key.stream.stream.to_string(),
                 time: t - shift,
                 in_window,
                 cause: cause.text.clone(),
@@ -623,7 +712,7 @@ impl Tracker {
             (None, Some((s, rule))) => {
                 ep.severity = Some(s);
                 ep.rule = Some(rule);
-                self.firing.push(key.clone());
+                self.firing.push(key.to_key());
                 true
             }
             (Some(cur), by) => {
@@ -636,7 +725,7 @@ impl Tracker {
         };
         if emit {
             ep.last_emit = t;
-            self.emit(&key, Status::Firing);
+            self.emit(key, Status::Firing);
         }
         self.next_host_due = self.next_host_due.min(host_now.saturating_add(quiet));
     }
@@ -645,29 +734,34 @@ impl Tracker {
     /// resources exceeded`: the cause waiting is answered, with no reset;
     /// `disk_full` for the resources-exceeded forms (not `stream is closed`,
     /// `JetStream shutting down`, a raft group replaced or removed).
-    fn declined(&mut self, source: &str, sref: Option<StreamRef>, t: Micros, disk_full: bool) {
+    fn declined(&mut self, source: &str, names: Option<Names<'_>>, t: Micros, disk_full: bool) {
         let gap = self.cfg.pair_gap;
-        let sref = match sref {
-            Some(s) => s,
+        let last;
+        let names = match names {
+            Some(n) => n,
             // 2.10 names no stream: it follows the apply error that caused it.
-            None => match self.sources.peek(source).and_then(|s| s.last_cause.clone()) {
-                Some((s, ct)) if (0..=gap).contains(&(t - ct)) => s,
-                _ => return,
-            },
+            None => {
+                last = self.sources.peek(source).and_then(|s| s.last_cause.clone());
+                match &last {
+                    Some((s, ct)) if (0..=gap).contains(&(t - ct)) => s.names(),
+                    _ => return,
+                }
+            }
         };
-        let (st, key) = stream_entry(&mut self.streams, &mut self.stats, &mut self.firing, source, sref);
+        let key = KeyRef { source, stream: names };
+        let st = stream_entry(&mut self.streams, &mut self.stats, &mut self.firing, key);
         st.pending = None;
         if disk_full {
-            self.disk_full(&key, t);
+            self.disk_full(key, t);
         }
     }
 
     /// A reset the stream did not get, at arrival time `at`: it keeps the
     /// stream's episode open and, when firing, makes it critical and
     /// re-sends it every `repeat`. It starts no episode of its own.
-    fn disk_full(&mut self, key: &StreamKey, at: Micros) {
+    fn disk_full(&mut self, key: KeyRef<'_>, at: Micros) {
         let (quiet, repeat) = (self.cfg.quiet, self.cfg.repeat);
-        let Some(st) = self.streams.peek_mut(key) else { return };
+        let Some(st) = self.streams.peek_mut(&key as &dyn KeyNames) else { return };
         let Some(ep) = st.episode.as_mut() else { return };
         if ep.severity.is_none() && at - ep.active() >= quiet {
             // An episode that never fired and went quiet is over.
@@ -685,45 +779,64 @@ impl Tracker {
         }
     }
 
-    /// The firing streams of `source` whose reset cause waited past the
-    /// pair gap by its clock `now`: unanswered.
-    fn unanswered_by_now(&mut self, source: &str, now: Micros) {
-        let gap = self.cfg.pair_gap;
-        let due: Vec<(StreamKey, Micros)> = self
-            .firing
-            .iter()
-            .filter(|k| k.source == source)
-            .filter_map(|k| {
-                let (ct, _) = self.streams.peek(k)?.pending.as_ref()?;
-                (now - ct > gap).then(|| (k.clone(), *ct))
-            })
-            .collect();
-        for (k, ct) in due {
+    /// What a source's firing streams get when its clock moves on to `now`:
+    /// first each whose reset cause waited past the pair gap went
+    /// unanswered (a reset it did not get), then each quiet for the quiet
+    /// period is resolved. One look at each stream serves both: only a
+    /// stream the first step touched can change its answer to the second,
+    /// and it is looked at again. (Every event line of a source with a
+    /// stream firing comes here; a look costs a hash of three names.)
+    fn settle_firing(&mut self, source: &str, now: Micros) {
+        let (gap, quiet) = (self.cfg.pair_gap, self.cfg.quiet);
+        let quiet_by = |st: &StreamState| st.episode.as_ref().is_some_and(|e| now - e.active() >= quiet);
+        // Places in `firing`, which neither step changes before the resolutions.
+        let mut due: Vec<(usize, Micros)> = Vec::new();
+        let mut resolved: Vec<usize> = Vec::new();
+        for (i, k) in self.firing.iter().enumerate() {
+            if k.source != source {
+                continue;
+            }
+            let Some(st) = self.streams.peek(k) else { continue };
+            match st.pending {
+                Some((ct, _)) if now - ct > gap => due.push((i, ct)),
+                _ if quiet_by(st) => resolved.push(i),
+                _ => {}
+            }
+        }
+        if due.is_empty() && resolved.is_empty() {
+            return;
+        }
+        for &(i, ct) in &due {
+            let Some(k) = self.firing.get(i).cloned() else { continue };
             if let Some(st) = self.streams.peek_mut(&k) {
                 st.pending = None;
             }
-            self.disk_full(&k, ct);
+            self.disk_full(k.key_ref(), ct);
         }
-    }
-
-    /// Resolves this source's firing streams that have been quiet, by its own clock.
-    fn resolve_quiet(&mut self, source: &str, clock: Micros) {
-        let quiet = self.cfg.quiet;
-        let due: Vec<StreamKey> = self
-            .firing
-            .iter()
-            .filter(|k| k.source == source)
-            .filter(|k| self.streams.peek(k).and_then(|s| s.episode.as_ref()).is_some_and(|e| clock - e.active() >= quiet))
-            .cloned()
-            .collect();
-        for k in due {
+        // In `firing`'s order, as each stream was judged (marks, not a sort:
+        // a sort's code is kilobytes of every module).
+        let mut pick = vec![false; self.firing.len()];
+        for &i in &resolved {
+            if let Some(p) = pick.get_mut(i) {
+                *p = true;
+            }
+        }
+        for &(i, _) in &due {
+            if self.firing.get(i).and_then(|k| self.streams.peek(k)).is_some_and(quiet_by) {
+                if let Some(p) = pick.get_mut(i) {
+                    *p = true;
+                }
+            }
+        }
+        let keys: Vec<StreamKey> = self.firing.iter().zip(&pick).filter(|(_, &p)| p).map(|(k, _)| k.clone()).collect();
+        for k in keys {
             self.resolve(&k);
         }
     }
 
     fn resolve(&mut self, key: &StreamKey) {
         self.stats.changes += 1;
-        self.emit(key, Status::Resolved);
+        self.emit(key.key_ref(), Status::Resolved);
         self.firing.retain(|k| k != key);
         if let Some(st) = self.streams.peek_mut(key) {
             st.episode = None;
@@ -731,14 +844,14 @@ impl Tracker {
         }
     }
 
-    fn emit(&mut self, key: &StreamKey, status: Status) {
-        let Some(st) = self.streams.peek(key) else { return };
+    fn emit(&mut self, key: KeyRef<'_>, status: Status) {
+        let Some(st) = self.streams.peek(&key as &dyn KeyNames) else { return };
         let Some(ep) = &st.episode else { return };
-        let server = self.sources.peek(&key.source).map(|s| s.server.clone()).unwrap_or_default();
-        let version = self.version(&key.source, &server);
-        let clock = self.sources.peek(&key.source).and_then(|s| s.clock).unwrap_or(ep.active());
+        let server = self.sources.peek(key.source).map(|s| s.server.clone()).unwrap_or_default();
+        let version = self.version(key.source, &server);
+        let clock = self.sources.peek(key.source).and_then(|s| s.clock).unwrap_or(ep.active());
         let known_leak = version.as_deref().and_then(known_leak);
-        let max_bytes = server.id.as_deref().and_then(|id| self.storage.max_bytes(id, &key.stream.account, &key.stream.stream));
+        let max_bytes = server.id.as_deref().and_then(|id| self.storage.max_bytes(id, key.stream.account, key.stream.stream));
         let estimated_leaked_bytes = max_bytes.map(|m| match known_leak {
             Some(false) => 0,
             _ => ep.leaking_resets_total.saturating_mul(m.max(0) as u64),
@@ -747,13 +860,13 @@ impl Tracker {
             status,
             severity: ep.severity.unwrap_or(Severity::Warning),
             rule: ep.rule.unwrap_or(Rule::Window),
-            source: key.source.clone(),
+            source: key.source.to_string(),
             server_name: server.name,
             server_id: server.id,
             known_leak,
             server_version: version,
-            account: key.stream.account.clone(),
-            stream: key.stream.stream.clone(),
+            account: key.stream.account.to_string(),
+            stream: key.stream.stream.to_string(),
             pairs_in_window: st.pairs.count(clock.max(ep.active()), self.cfg.window),
             window: self.cfg.window,
             pairs_total: ep.pairs_total,
@@ -893,16 +1006,14 @@ fn stream_entry<'a>(
     streams: &'a mut Lru<StreamKey, StreamState>,
     stats: &mut Stats,
     firing: &mut Vec<StreamKey>,
-    source: &str,
-    sref: StreamRef,
-) -> (&'a mut StreamState, StreamKey) {
-    let key = StreamKey { source: source.to_string(), stream: sref };
-    let (st, evicted) = streams.get_or_insert_with(&key, StreamState::default);
+    key: KeyRef<'_>,
+) -> &'a mut StreamState {
+    let (st, evicted) = streams.get_or_insert_by(&key as &dyn KeyNames, || key.to_key(), StreamState::default);
     if let Some((old, _)) = evicted {
         stats.evicted_streams += 1;
         firing.retain(|k| *k != old);
     }
-    (st, key)
+    st
 }
 
 // The saved state's shape (see `state`): every counter of `Stats`
@@ -915,7 +1026,8 @@ crate::text::carry::carry_struct!(default Stats {
 });
 crate::text::carry::carry_struct!(PairWindow { recent, spilled });
 crate::text::carry::carry_struct!(Head { time, fingerprint, newest });
-crate::text::carry::carry_struct!(default Source { clock, last_host, server, seen, last_cause, shift, newest, heads, rereading });
+// `seen_newest` is worked out again from `seen`.
+crate::text::carry::carry_struct!(default transient Source { clock, last_host, server, seen, last_cause, shift, newest, heads, rereading } { seen_newest });
 crate::text::carry::carry_struct!(StreamKey { source, stream });
 crate::text::carry::carry_struct!(Episode {
     first_seen,

@@ -42,15 +42,60 @@ const RESET_CAUSES: [&str; 6] = [
 impl Cause {
     /// Classifies the text after `Error applying entries to '...': `.
     pub fn from_text(text: &str) -> Cause {
-        let text = text.trim_end();
-        let resets = RESET_CAUSES.iter().any(|c| text.starts_with(c));
-        let leaks = resets && !text.starts_with("first sequence mismatch");
-        Cause { text: text.to_string(), resets, leaks }
+        CauseRef::from_text(text).to_owned()
     }
 
     /// The cause behind `Detected bad stream state, resetting`.
     pub fn bad_state() -> Cause {
-        Cause { text: "bad stream state".to_string(), resets: true, leaks: true }
+        CauseRef::BAD_STATE.to_owned()
+    }
+}
+
+/// A [`Cause`] borrowed from its line: the detector copies the text only
+/// when it keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CauseRef<'a> {
+    pub text: &'a str,
+    pub resets: bool,
+    pub leaks: bool,
+}
+
+impl<'a> CauseRef<'a> {
+    /// The cause behind `Detected bad stream state, resetting`.
+    pub const BAD_STATE: CauseRef<'static> = CauseRef { text: "bad stream state", resets: true, leaks: true };
+
+    /// [`Cause::from_text`], borrowed.
+    pub fn from_text(text: &'a str) -> CauseRef<'a> {
+        let text = text.trim_end();
+        let resets = RESET_CAUSES.iter().any(|c| text.starts_with(c));
+        let leaks = resets && !text.starts_with("first sequence mismatch");
+        CauseRef { text, resets, leaks }
+    }
+
+    /// The owned cause.
+    pub fn to_owned(self) -> Cause {
+        Cause { text: self.text.to_string(), resets: self.resets, leaks: self.leaks }
+    }
+}
+
+/// A [`StreamRef`] borrowed from its line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Names<'a> {
+    pub account: &'a str,
+    pub stream: &'a str,
+}
+
+impl Names<'_> {
+    /// The owned stream reference.
+    pub fn to_owned(self) -> StreamRef {
+        StreamRef { account: self.account.to_string(), stream: self.stream.to_string() }
+    }
+}
+
+impl StreamRef {
+    /// The names, borrowed.
+    pub fn names(&self) -> Names<'_> {
+        Names { account: &self.account, stream: &self.stream }
     }
 }
 
@@ -85,6 +130,37 @@ pub enum Event {
     ConsumerApplyError(StreamRef, String),
     /// A startup banner line.
     Banner(Banner),
+}
+
+/// An [`Event`] borrowed from its message, as the detector reads it: a
+/// name or text is copied only when the detector keeps it (an allocation
+/// costs some hundreds of wasm instructions, and an event line made up to
+/// ten).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventRef<'a> {
+    ApplyError(Names<'a>, CauseRef<'a>),
+    BadState(Names<'a>),
+    Reset(Names<'a>),
+    ResetDeclined(Option<Names<'a>>, &'a str),
+    AccountResourcesExceeded(Names<'a>),
+    ConsumerApplyError(Names<'a>, &'a str),
+    /// Rare (a server start): owned.
+    Banner(Banner),
+}
+
+impl EventRef<'_> {
+    /// The owned event.
+    pub fn into_event(self) -> Event {
+        match self {
+            EventRef::ApplyError(n, c) => Event::ApplyError(n.to_owned(), c.to_owned()),
+            EventRef::BadState(n) => Event::BadState(n.to_owned()),
+            EventRef::Reset(n) => Event::Reset(n.to_owned()),
+            EventRef::ResetDeclined(n, r) => Event::ResetDeclined(n.map(Names::to_owned), r.to_string()),
+            EventRef::AccountResourcesExceeded(n) => Event::AccountResourcesExceeded(n.to_owned()),
+            EventRef::ConsumerApplyError(n, r) => Event::ConsumerApplyError(n.to_owned(), r.to_string()),
+            EventRef::Banner(b) => Event::Banner(b),
+        }
+    }
 }
 
 /// Message heads, checked before anything is decoded or allocated.
@@ -131,37 +207,44 @@ pub fn may_matter(message: &[u8]) -> bool {
     heads.iter().any(|(h, _)| message.starts_with(h))
 }
 
-/// Classifies a decoded message.
+/// Classifies a decoded message (the fuzz checks' and the tests' form; the
+/// filter reads [`classify_ref`]).
+#[cfg_attr(not(any(test, fuzzing)), allow(dead_code))]
 pub fn classify(message: &str) -> Option<Event> {
+    classify_ref(message).map(EventRef::into_event)
+}
+
+/// [`classify`], borrowed from the message.
+pub fn classify_ref(message: &str) -> Option<EventRef<'_>> {
     let m = message.as_bytes();
     if m.starts_with(b"  Max Storage:") {
-        return parse_size(message["  Max Storage:".len()..].trim()).map(|n| Event::Banner(Banner::MaxStorage(n)));
+        return parse_size(message["  Max Storage:".len()..].trim()).map(|n| EventRef::Banner(Banner::MaxStorage(n)));
     }
     let &(head, kind) = HEADS.iter().find(|(h, _)| m.starts_with(h))?;
     let rest = &message[head.len()..];
     match kind {
         Kind::Apply => {
             let (names, cause) = split_once_3(rest, b"': ")?;
-            Some(Event::ApplyError(stream_ref(names)?, Cause::from_text(cause)))
+            Some(EventRef::ApplyError(stream_names(names)?, CauseRef::from_text(cause)))
         }
         Kind::ConsumerApply => {
             let (names, cause) = split_once_3(rest, b"': ")?;
-            Some(Event::ConsumerApplyError(stream_ref(names)?, cause.trim_end().to_string()))
+            Some(EventRef::ConsumerApplyError(stream_names(names)?, cause.trim_end()))
         }
-        Kind::Reset => Some(Event::Reset(stream_ref(quoted_to_end(rest)?)?)),
-        Kind::BadState => Some(Event::BadState(stream_ref(quoted_to_end(rest)?)?)),
+        Kind::Reset => Some(EventRef::Reset(stream_names(quoted_to_end(rest)?)?)),
+        Kind::BadState => Some(EventRef::BadState(stream_names(quoted_to_end(rest)?)?)),
         Kind::Declined => {
             // `Will not reset stream, server resources exceeded` (<= 2.11.5) or
             // `Will not reset stream '<acc> > <stream>', <reason>` (2.11.6+).
             if let Some(reason) = rest.strip_prefix(", ") {
-                return Some(Event::ResetDeclined(None, reason.trim_end().to_string()));
+                return Some(EventRef::ResetDeclined(None, reason.trim_end()));
             }
             let (names, reason) = rsplit_once_3(rest.strip_prefix(" '")?, b"', ")?;
-            Some(Event::ResetDeclined(Some(stream_ref(names)?), reason.trim_end().to_string()))
+            Some(EventRef::ResetDeclined(Some(stream_names(names)?), reason.trim_end()))
         }
         Kind::AccountLimit => {
             let names = rest.strip_suffix_trimmed("' errored, account resources exceeded")?;
-            Some(Event::AccountResourcesExceeded(stream_ref(names)?))
+            Some(EventRef::AccountResourcesExceeded(stream_names(names)?))
         }
         Kind::Banner => {
             let (key, value) = message.trim_start().split_once(':')?;
@@ -169,7 +252,7 @@ pub fn classify(message: &str) -> Option<Event> {
             if value.is_empty() || value.len() > MAX_NAME {
                 return None;
             }
-            Some(Event::Banner(match key {
+            Some(EventRef::Banner(match key {
                 "Version" => Banner::Version(value.to_string()),
                 "Name" => Banner::Name(value.to_string()),
                 "ID" => Banner::Id(value.to_string()),
@@ -222,7 +305,7 @@ fn quoted_to_end(rest: &str) -> Option<&str> {
 
 /// Splits `<account> > <stream>` at the last ` > `: stream names cannot hold
 /// `>` or spaces, account names can hold almost anything.
-pub fn stream_ref(names: &str) -> Option<StreamRef> {
+pub fn stream_names(names: &str) -> Option<Names<'_>> {
     let (account, stream) = rsplit_once_3(names, b" > ")?;
     let valid_stream = !stream.is_empty()
         && stream.len() <= MAX_NAME
@@ -230,7 +313,7 @@ pub fn stream_ref(names: &str) -> Option<StreamRef> {
     if !valid_stream || account.is_empty() || account.len() > MAX_NAME {
         return None;
     }
-    Some(StreamRef { account: account.to_string(), stream: stream.to_string() })
+    Some(Names { account, stream })
 }
 
 /// Parses nats-server's `friendlyBytes` (`574.38 MB`, `20.00 GB`, `512 B`), base 1024.

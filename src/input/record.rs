@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::input::line::Line;
 use crate::text::clock::{self, Micros};
 use crate::text::json::{self, Member, Members};
+use std::borrow::Cow;
 
 /// The key resetwatch adds to a record that carries an alert.
 pub const ALERT_KEY: &str = "resetwatch";
@@ -38,7 +39,14 @@ pub fn message_at(record: &[u8], start: usize) -> Option<String> {
 /// the host's `tag` as the last resort (its rotation suffix dropped,
 /// [`tag_source`]).
 pub fn source(record: &[u8], cfg: &Config, tag: &str, line: &Line<'_>) -> String {
-    pick_source_or(Some(record), line, || tag_source(tag), cfg)
+    source_in(&TopMembers::read(record), cfg, tag_base(tag), line).into_owned()
+}
+
+/// [`source`] on a record whose members were read already, borrowed from
+/// the record or the tag when it can be: the usual answer needs no copy.
+/// `tag_base` is the tag as [`tag_base`] leaves it.
+pub(crate) fn source_in<'a>(top: &TopMembers<'a>, cfg: &Config, tag_base: &'a str, line: &Line<'_>) -> Cow<'a, str> {
+    pick_source_or(Some(top), line, || Cow::Borrowed(tag_base), cfg)
 }
 
 /// The one rule for which server a line came from, for every host. The
@@ -59,59 +67,130 @@ pub fn source(record: &[u8], cfg: &Config, tag: &str, line: &Line<'_>) -> String
 /// 6. `fallback`: the host's name for where the line came from (a tag, a
 ///    file name).
 pub fn pick_source(record: Option<&[u8]>, line: &Line<'_>, fallback: &str, cfg: &Config) -> String {
-    pick_source_or(record, line, || fallback.to_string(), cfg)
+    let top = record.map(TopMembers::read);
+    pick_source_or(top.as_ref(), line, || Cow::Borrowed(fallback), cfg).into_owned()
+}
+
+/// A record's top-level members as [`Members`] yields them, read once (and
+/// whether each key holds an escape, for [`json::key_is`]): the alert check,
+/// the source rule's up to nine paths and the record-time keys are then
+/// looked up in this list instead of scanning the record for each. Up to
+/// 16 members on the stack (an allocation costs some hundreds of wasm
+/// instructions), more in a Vec.
+// One value on the stack per record: boxing the list would be the
+// allocation it is there to avoid.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum TopMembers<'a> {
+    /// The usual tail record's one member (no list to set up).
+    One((Member<'a>, bool)),
+    Listed {
+        buf: [(Member<'a>, bool); ON_STACK],
+        many: Vec<(Member<'a>, bool)>,
+        n: usize,
+    },
+}
+
+const ON_STACK: usize = 16;
+
+impl<'a> TopMembers<'a> {
+    /// Every member of `record`.
+    pub(crate) fn read(record: &'a [u8]) -> Self {
+        let mut buf = [(Member { key: &[], value: &[] }, false); ON_STACK];
+        let mut many = Vec::new();
+        let mut n = 0;
+        for m in Members::new(record) {
+            let e = (m, m.key.contains(&b'\\'));
+            if n < ON_STACK {
+                buf[n] = e;
+            } else {
+                if many.is_empty() {
+                    many.extend_from_slice(&buf);
+                }
+                many.push(e);
+            }
+            n += 1;
+        }
+        TopMembers::Listed { buf, many, n }
+    }
+
+    /// A record known to hold this one member (what [`Members`] would yield
+    /// for it): no scan.
+    pub(crate) fn one(m: Member<'a>) -> Self {
+        TopMembers::One((m, m.key.contains(&b'\\')))
+    }
+
+    fn all(&self) -> &[(Member<'a>, bool)] {
+        match self {
+            TopMembers::One(m) => std::slice::from_ref(m),
+            TopMembers::Listed { many, n, .. } if *n > ON_STACK => many,
+            TopMembers::Listed { buf, n, .. } => &buf[..*n],
+        }
+    }
+
+    /// [`has_alert`] on these members.
+    pub(crate) fn has_alert(&self) -> bool {
+        self.all().iter().any(|(m, escaped)| m.key == ALERT_KEY.as_bytes() || (*escaped && json::key_is(m.key, ALERT_KEY)))
+    }
 }
 
 /// [`pick_source`] with the fallback made only when it is the answer.
-fn pick_source_or(record: Option<&[u8]>, line: &Line<'_>, fallback: impl FnOnce() -> String, cfg: &Config) -> String {
-    // The record's members are read once (and whether each key holds an
-    // escape); each of the up to nine paths below is then looked up in
-    // that list: one scan of the record instead of two per dotted path.
-    // Up to 16 members on the stack (an allocation costs some hundreds of
-    // wasm instructions), more in a Vec.
-    const ON_STACK: usize = 16;
-    let mut buf = [(Member { key: &[], value: &[] }, false); ON_STACK];
-    let mut many = Vec::new();
-    let mut n = 0;
-    for m in record.map(Members::new).into_iter().flatten() {
-        let e = (m, m.key.contains(&b'\\'));
-        if n < ON_STACK {
-            buf[n] = e;
-        } else {
-            if many.is_empty() {
-                many.extend_from_slice(&buf);
-            }
-            many.push(e);
-        }
-        n += 1;
+fn pick_source_or<'a>(
+    record: Option<&TopMembers<'a>>,
+    line: &Line<'_>,
+    fallback: impl FnOnce() -> Cow<'a, str>,
+    cfg: &Config,
+) -> Cow<'a, str> {
+    let top: &[(Member<'a>, bool)] = record.map_or(&[], TopMembers::all);
+    // A record none of whose keys can be one of the paths below, or the
+    // first name of one ([`find_in`]), names no source of its own: the
+    // usual tail record, `log` alone, is answered by this one pass.
+    let paths = [
+        cfg.namespace_key.as_str(),
+        cfg.pod_key.as_str(),
+        "kubernetes.pod_namespace",
+        "kubernetes.pod_name",
+        "container_name",
+        "file",
+    ];
+    let may_name = |key: &[u8], path: &str| {
+        let p = path.as_bytes();
+        p.starts_with(key) && p.get(key.len()).is_none_or(|&c| c == b'.')
+    };
+    let own = top.iter().any(|(m, escaped)| {
+        *escaped || paths.iter().copied().chain(cfg.host_keys.iter().map(String::as_str)).any(|p| may_name(m.key, p))
+    });
+    if !own {
+        return bounded(line.origin().map_or_else(fallback, Cow::Owned));
     }
-    let top: &[(Member<'_>, bool)] = if n > ON_STACK { &many } else { &buf[..n] };
     let text = |path: &str| {
         record?;
-        find_in(top, path).and_then(json::string_value).map(|s| s.into_owned()).filter(|s| !s.is_empty())
+        find_in(top, path).and_then(json::string_value).filter(|s| !s.is_empty())
     };
     for (ns, pod) in [(cfg.namespace_key.as_str(), cfg.pod_key.as_str()), ("kubernetes.pod_namespace", "kubernetes.pod_name")] {
         if let (Some(ns), Some(pod)) = (text(ns), text(pod)) {
-            return bounded(format!("{ns}/{pod}"));
+            return bounded(Cow::Owned(format!("{ns}/{pod}")));
         }
     }
     if let Some(c) = text("container_name") {
-        let c = c.trim_start_matches('/');
+        let c = match c {
+            Cow::Borrowed(c) => Cow::Borrowed(c.trim_start_matches('/')),
+            Cow::Owned(c) => Cow::Owned(c.trim_start_matches('/').to_string()),
+        };
         if !c.is_empty() {
-            return bounded(c.to_string());
+            return bounded(c);
         }
     }
     if let Some(o) = line.origin() {
-        return bounded(o);
+        return bounded(Cow::Owned(o));
     }
     if let Some(f) = text("file") {
-        return bounded(file_source(&f, true));
+        return bounded(Cow::Owned(file_source(&f, true)));
     }
     for k in &cfg.host_keys {
         if let Some(h) = text(k) {
             if k == "_HOSTNAME" {
                 if let Some(id) = text("SYSLOG_IDENTIFIER").filter(|id| id != "nats-server") {
-                    return bounded(format!("{h}/{id}"));
+                    return bounded(Cow::Owned(format!("{h}/{id}")));
                 }
             }
             return bounded(h);
@@ -129,6 +208,11 @@ fn find_in<'a>(top: &[(Member<'a>, bool)], path: &str) -> Option<&'a [u8]> {
     let is = |(m, escaped): &(Member<'_>, bool), name: &str| m.key == name.as_bytes() || (*escaped && json::key_is(m.key, name));
     if let Some((m, _)) = top.iter().find(|m| is(m, path)) {
         return Some(m.value);
+    }
+    // A key `path` has no dot right after, and that holds no escape, is no
+    // head of it: most records have none, and the dot is not looked for.
+    if !top.iter().any(|(m, escaped)| *escaped || path.as_bytes().get(m.key.len()) == Some(&b'.')) {
+        return None;
     }
     let dot = path.bytes().position(|c| c == b'.')?;
     let (head, tail) = (path.get(..dot)?, path.get(dot + 1..)?);
@@ -169,7 +253,9 @@ impl Rotation {
 pub fn strip_rotation(name: &str) -> (&str, Rotation) {
     let name = name.strip_suffix(".gz").unwrap_or(name);
     let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
-    if let Some((base, n)) = name.rsplit_once('.') {
+    // By bytes: the general string searcher costs hundreds of wasm
+    // instructions to set up, and every event record's tag comes here.
+    if let Some((base, n)) = name.as_bytes().iter().rposition(|&c| c == b'.').map(|d| (&name[..d], &name[d + 1..])) {
         if n.len() <= 3 && all_digits(n) && !base.is_empty() {
             return (base, Rotation::Logrotate(n.parse().unwrap_or(0)));
         }
@@ -215,13 +301,22 @@ pub fn file_source(path: &str, with_folder: bool) -> String {
 /// always, a bare `.N` only after `.log` (a tag such as `nats.1` may
 /// name a server).
 pub fn tag_source(tag: &str) -> String {
+    tag_base(tag).to_string()
+}
+
+/// [`tag_source`], borrowed from the tag.
+pub(crate) fn tag_base(tag: &str) -> &str {
     let (base, rotation) = strip_rotation(tag);
     let strip = match rotation {
         Rotation::Current => false,
         Rotation::Nats(_) => true,
         Rotation::Logrotate(_) => tag.ends_with(".gz") || base.ends_with(".log"),
     };
-    if strip { base } else { tag }.to_string()
+    if strip {
+        base
+    } else {
+        tag
+    }
 }
 
 /// The time a record carries besides its line, for a line with no time of
@@ -231,11 +326,14 @@ pub fn tag_source(tag: &str) -> String {
 /// `__REALTIME_TIMESTAMP`; each an RFC 3339 string or an epoch number
 /// (as a number or a string, [`clock::parse_epoch`]).
 pub fn time(record: &[u8]) -> Option<Micros> {
+    time_in(&TopMembers::read(record))
+}
+
+/// [`time`] on a record whose members were read already.
+pub(crate) fn time_in(top: &TopMembers<'_>) -> Option<Micros> {
     const KEYS: [&str; 6] = ["time", "timestamp", "@timestamp", "date", "_SOURCE_REALTIME_TIMESTAMP", "__REALTIME_TIMESTAMP"];
-    // One scan of the record; each key is then looked up in its members.
-    let top: Vec<Member<'_>> = Members::new(record).collect();
     KEYS.iter().find_map(|key| {
-        let raw = top.iter().find(|m| json::key_is(m.key, key))?.value;
+        let raw = top.all().iter().find(|(m, _)| json::key_is(m.key, key))?.0.value;
         let text = match json::string_value(raw) {
             Some(s) => s.into_owned(),
             None => std::str::from_utf8(raw).ok()?.to_string(),
@@ -249,16 +347,22 @@ pub fn time(record: &[u8]) -> Option<Micros> {
 }
 
 /// Sources name memory the detector keeps; a hostile record cannot make one huge.
-fn bounded(mut s: String) -> String {
+fn bounded(s: Cow<'_, str>) -> Cow<'_, str> {
     const MAX: usize = 512;
-    if s.len() > MAX {
-        let mut cut = MAX;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
+    if s.len() <= MAX {
+        return s;
     }
-    s
+    let mut cut = MAX;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    match s {
+        Cow::Borrowed(b) => Cow::Borrowed(&b[..cut]),
+        Cow::Owned(mut o) => {
+            o.truncate(cut);
+            Cow::Owned(o)
+        }
+    }
 }
 
 /// True when the record already carries resetwatch's key (an alert copy

@@ -266,6 +266,15 @@ macro_rules! carry_struct {
             }
         }
     };
+    (default transient $t:ty { $($f:ident),* $(,)? } { $($u:ident),* $(,)? }) => {
+        crate::text::carry::carry_struct!(@put $t { $($f),* });
+        impl crate::text::carry::Take for $t {
+            fn take(v: &serde_json::Value) -> Option<Self> {
+                let f = crate::text::carry::Fields::of(v)?;
+                Some(Self { $($f: f.or_default(stringify!($f))?,)* $($u: Default::default(),)* })
+            }
+        }
+    };
     (default $t:ty { $($f:ident),* $(,)? }) => {
         crate::text::carry::carry_struct!(@put $t { $($f),* });
         impl crate::text::carry::Take for $t {
