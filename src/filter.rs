@@ -60,7 +60,9 @@ pub struct UnknownLayout {
     pub source: String,
     /// How many such lines, so far.
     pub lines: u64,
-    /// The first such line, cut to [`UnknownLayout::EXAMPLE`] bytes.
+    /// The first such line, cut to [`UnknownLayout::EXAMPLE`] bytes, its
+    /// control characters escaped (`\n`, `\u{1b}`): a report prints it as
+    /// one line, and a line from a record may hold a newline.
     pub example: String,
 }
 
@@ -82,7 +84,13 @@ impl UnknownLayouts {
         while cut < text.len() && (text[cut] & 0xc0) == 0x80 {
             cut -= 1;
         }
-        let example = String::from_utf8_lossy(&text[..cut]).into_owned();
+        let example = String::from_utf8_lossy(&text[..cut])
+            .chars()
+            .flat_map(|c| {
+                let escaped = c.is_control().then(|| c.escape_default());
+                escaped.into_iter().flatten().chain((!c.is_control()).then_some(c))
+            })
+            .collect();
         self.counts.push(UnknownLayout { source: source.to_string(), lines: 1, example });
     }
 
@@ -946,6 +954,29 @@ mod tests {
         let alerts: Vec<_> = std::iter::from_fn(|| f.next_alert()).filter_map(Notice::into_loop).collect();
         assert!(alerts.is_empty(), "filter_one hands alerts to records, none left waiting");
         assert!(f.tracker().stats.pairs >= 10);
+    }
+
+    #[test]
+    fn an_unknown_prefix_example_is_one_printable_line() {
+        // (the line as a record holds it, the example reported)
+        let cases = [
+            (
+                "n1-1  | [8368] 2026/11/26 14:17:08.682791 [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch\nmore",
+                "n1-1  | [8368] 2026/11/26 14:17:08.682791 [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch\\nmore",
+            ),
+            (
+                "\u{1b}[33mn1\u{1b}[0m | [8368] 2026/11/26 14:17:08.690061 [WRN] Resetting stream cluster state for '$G > ORDERS'",
+                "\\u{1b}[33mn1\\u{1b}[0m | [8368] 2026/11/26 14:17:08.690061 [WRN] Resetting stream cluster state for '$G > ORDERS'",
+            ),
+        ];
+        for (i, (line, example)) in cases.iter().enumerate() {
+            let mut f = Filter::new(Config::default());
+            let rec = format!("{{\"log\":{}}}", serde_json::to_string(line).unwrap());
+            f.filter_one("compose.n1", 1_795_702_600 * SECOND, rec.as_bytes(), &mut Vec::new());
+            let new = f.unknown_layouts_mut().take_new();
+            assert_eq!(new.len(), 1, "case {i}");
+            assert_eq!(new[0].example, *example, "case {i}");
+        }
     }
 
     #[test]
