@@ -84,13 +84,14 @@ impl UnknownLayouts {
         while cut < text.len() && (text[cut] & 0xc0) == 0x80 {
             cut -= 1;
         }
-        let example = String::from_utf8_lossy(&text[..cut])
-            .chars()
-            .flat_map(|c| {
-                let escaped = c.is_control().then(|| c.escape_default());
-                escaped.into_iter().flatten().chain((!c.is_control()).then_some(c))
-            })
-            .collect();
+        let mut example = String::with_capacity(cut);
+        for c in String::from_utf8_lossy(&text[..cut]).chars() {
+            if c.is_control() {
+                example.extend(c.escape_default());
+            } else {
+                example.push(c);
+            }
+        }
         self.counts.push(UnknownLayout { source: source.to_string(), lines: 1, example });
     }
 

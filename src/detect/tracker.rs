@@ -503,6 +503,12 @@ impl Tracker {
         self.sources.len()
     }
 
+    /// The host time of the newest event line in the state, `None` when
+    /// it holds none: how recent a restored state is.
+    pub fn newest_host(&self) -> Option<Micros> {
+        self.sources.iter_oldest_first().map(|(_, s)| s.last_host).max()
+    }
+
     /// Keeps every reset pair for [`Tracker::next_pair`] (off by default:
     /// a filter in a pipeline needs only alerts).
     pub fn record_pairs(&mut self, on: bool) {

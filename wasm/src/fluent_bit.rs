@@ -45,14 +45,12 @@ fn start() -> Shell {
     if let Some(line) = loaded.report() {
         report(&line);
     }
-    let cfg = loaded.config();
-    // Before loading: a file written moments ago means an instance per chunk.
-    let eager = state_file::written_within(&cfg);
-    let (tracker, problem) = state_file::load(&cfg);
+    let (tracker, problem) = state_file::load(&loaded.config());
     if let Some(line) = problem {
         report(&line);
     }
-    let schedule = state_file::Schedule::new(tracker.stats.changes, eager);
+    let newest = tracker.newest_host().map(|t| t.div_euclid(resetwatch::clock::SECOND));
+    let schedule = state_file::Schedule::new(tracker.stats.changes, newest);
     Shell { filter: Filter::from_tracker(tracker), out: Vec::new(), schedule, save_failed: false }
 }
 

@@ -85,31 +85,34 @@ pub struct Schedule {
     saved_len: usize,
     /// The record second of the last write (or the first record seen).
     saved_at: Option<i64>,
-    /// Every change is written for [`LONGEST_SECS`] after the first record:
-    /// set when the state loaded was written moments before, which is how
-    /// an instance per chunk looks (Fluent Bit 4.0.x and earlier). Such an
-    /// instance ends with its chunk, unasked, so what waits would be lost.
-    eager: bool,
-    /// The first record's second.
-    started: Option<i64>,
+    /// Every change is written for [`LONGEST_SECS`] after the first record
+    /// when the state loaded holds an event line less than that before it:
+    /// that is how an instance per chunk looks (Fluent Bit 4.0.x and
+    /// earlier), and such an instance ends with its chunk, unasked, so a
+    /// write that waited would be lost with it.
+    loaded_newest: Option<i64>,
+    /// The first record's second, and whether the instance is eager.
+    started: Option<(i64, bool)>,
 }
 
 impl Schedule {
-    /// A schedule for a tracker whose `stats.changes` is `changes` now;
-    /// `eager` when its state was loaded from a file written less than
-    /// [`LONGEST_SECS`] ago ([`written_within`]).
-    pub fn new(changes: u64, eager: bool) -> Schedule {
-        Schedule { saved_changes: changes, saved_len: 0, saved_at: None, eager, started: None }
+    /// A schedule for a tracker whose `stats.changes` is `changes` now and
+    /// whose newest event line came at host second `loaded_newest`
+    /// (`Tracker::newest_host`).
+    pub fn new(changes: u64, loaded_newest: Option<i64>) -> Schedule {
+        Schedule { saved_changes: changes, saved_len: 0, saved_at: None, loaded_newest, started: None }
     }
 
     /// Whether a tracker now at `changes` is to be written at record second `now`.
     pub fn due(&mut self, changes: u64, now: i64) -> bool {
         let since = *self.saved_at.get_or_insert(now);
-        let started = *self.started.get_or_insert(now);
+        let newest = self.loaded_newest;
+        let (started, eager) =
+            *self.started.get_or_insert_with(|| (now, newest.is_some_and(|n| now.saturating_sub(n) < LONGEST_SECS)));
         let pending = changes.wrapping_sub(self.saved_changes);
         pending > 0
             && (self.saved_len <= SMALL
-                || (self.eager && now < started.saturating_add(LONGEST_SECS))
+                || (eager && now < started.saturating_add(LONGEST_SECS))
                 || pending.saturating_mul(BYTES_PER_CHANGE) >= self.saved_len as u64
                 || now >= since.saturating_add(LONGEST_SECS))
     }
@@ -129,16 +132,6 @@ impl Schedule {
     }
 }
 
-/// Whether `cfg`'s state file was written less than [`LONGEST_SECS`] ago
-/// (by the wall clock; `false` when there is none or a clock is missing).
-pub fn written_within(cfg: &Config) -> bool {
-    let age = path(cfg)
-        .and_then(|p| std::fs::metadata(p).ok())
-        .and_then(|m| m.modified().ok())
-        .and_then(|t| std::time::SystemTime::now().duration_since(t).ok());
-    age.is_some_and(|a| a.as_secs() < LONGEST_SECS as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,7 +139,7 @@ mod tests {
 
     #[test]
     fn a_small_state_is_written_after_every_change_and_a_large_one_at_a_bounded_cost() {
-        let mut s = Schedule::new(0, false);
+        let mut s = Schedule::new(0, None);
         assert!(!s.due(0, 100), "nothing changed");
         // (changes, length of the state, second, due?)
         let steps: &[(u64, usize, i64, bool)] = &[
@@ -171,28 +164,18 @@ mod tests {
 
     #[test]
     fn an_instance_that_found_a_fresh_state_writes_every_change_for_a_minute() {
-        let mut s = Schedule::new(7, true);
+        // The state loaded holds an event line of second 90.
+        let mut s = Schedule::new(7, Some(90));
         assert!(s.due(8, 100));
         s.written(8, 800_000, 100);
         assert!(s.due(9, 159), "an instance per chunk ends unasked: nothing waits");
         s.written(9, 800_000, 159);
         assert!(!s.due(10, 160), "a minute on, the instance is not one per chunk");
-        let mut late = Schedule::new(7, false);
+        // A state whose newest event line is older than a minute: a restart.
+        let mut late = Schedule::new(7, Some(30));
         assert!(late.due(8, 100));
         late.written(8, 800_000, 100);
         assert!(!late.due(9, 100));
-    }
-
-    #[test]
-    fn a_state_file_just_written_is_seen_as_fresh() {
-        let dir = std::env::temp_dir().join(format!("resetwatch-fresh-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let cfg = Config { state_dir: Some(dir.display().to_string()), ..Config::default() };
-        assert!(!written_within(&cfg), "no file");
-        save(&cfg, &Tracker::new(cfg.clone())).unwrap();
-        assert!(written_within(&cfg));
-        assert!(!written_within(&Config::default()), "no state_dir");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
