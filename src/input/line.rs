@@ -532,7 +532,9 @@ const LABEL_START: [u8; 256] = {
 /// holds no `'` or `W` anywhere in `rest` (so no event message sits behind
 /// an unknown prefix, [`find_event_head`]), and nats-server's
 /// `[pid] yyyy/mm/dd hh:mm:ss.uuuuuu [LVL] ` whose message starts with no
-/// head's first byte (a line with nats-server's prefix is never searched).
+/// head's first byte (a line with nats-server's prefix is never searched),
+/// bare or inside a CRI, rsyslog or journald wrapper that `split` takes
+/// ([`wrapped_irrelevant`]).
 ///
 /// For nats-server's prefix it tests only what could move the message's
 /// start, not what `nats_prefix` merely requires: where a required byte is
@@ -678,7 +680,13 @@ fn wrapped_irrelevant(zoned: bool, b: &[u8]) -> bool {
 /// The two digits at `k` and `k + 1` of `b` as a number.
 #[inline(always)]
 fn two_digits(b: &[u8], k: usize) -> Option<u32> {
-    let (x, y) = (b.get(k)?.wrapping_sub(b'0'), b.get(k + 1)?.wrapping_sub(b'0'));
+    digits2(*b.get(k)?, *b.get(k + 1)?)
+}
+
+/// Two digit bytes as a number.
+#[inline(always)]
+fn digits2(x: u8, y: u8) -> Option<u32> {
+    let (x, y) = (x.wrapping_sub(b'0'), y.wrapping_sub(b'0'));
     (x < 10 && y < 10).then_some(x as u32 * 10 + y as u32)
 }
 
@@ -710,10 +718,12 @@ fn fraction_end(b: &[u8], at: usize) -> Option<usize> {
 /// none, or for the forms the gate leaves to it (`t` or a space for `T`).
 #[inline(always)]
 fn rfc3339_len(b: &[u8]) -> Option<usize> {
-    let (year, month, day) = (two_digits(b, 0).and(two_digits(b, 2)), two_digits(b, 5)?, two_digits(b, 8)?);
-    let (hour, minute, second) = (two_digits(b, 11)?, two_digits(b, 14)?, two_digits(b, 17)?);
-    let seps = b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-') && b.get(10) == Some(&b'T');
-    if year.is_none() || !seps || b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+    // One length check for the 19 bytes every such time has.
+    let t: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    let (year, month, day) = (digits2(t[0], t[1]).and(digits2(t[2], t[3])), digits2(t[5], t[6])?, digits2(t[8], t[9])?);
+    let (hour, minute, second) = (digits2(t[11], t[12])?, digits2(t[14], t[15])?, digits2(t[17], t[18])?);
+    let seps = t[4] == b'-' && t[7] == b'-' && t[10] == b'T';
+    if year.is_none() || !seps || t[13] != b':' || t[16] != b':' {
         return None;
     }
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour >= 24 || minute >= 60 || second >= 61 {
@@ -755,21 +765,17 @@ fn syslog_time_len(b: &[u8]) -> Option<usize> {
         m(b"Nov"),
         m(b"Dec"),
     ];
-    if !MONTHS.contains(&name) || b.get(3) != Some(&b' ') || b.get(6) != Some(&b' ') {
+    // One length check for the 15 bytes every such time has.
+    let t: &[u8; 15] = b.get(..15)?.try_into().ok()?;
+    if !MONTHS.contains(&name) || t[3] != b' ' || t[6] != b' ' {
         return None;
     }
-    let day = match (*b.get(4)?, *b.get(5)?) {
+    let day = match (t[4], t[5]) {
         (b' ', d) if d.is_ascii_digit() => (d - b'0') as u32,
-        _ => two_digits(b, 4)?,
+        (x, y) => digits2(x, y)?,
     };
-    let (hour, minute, second) = (two_digits(b, 7)?, two_digits(b, 10)?, two_digits(b, 13)?);
-    if b.get(9) != Some(&b':')
-        || b.get(12) != Some(&b':')
-        || !(1..=31).contains(&day)
-        || hour >= 24
-        || minute >= 60
-        || second >= 61
-    {
+    let (hour, minute, second) = (digits2(t[7], t[8])?, digits2(t[10], t[11])?, digits2(t[13], t[14])?);
+    if t[9] != b':' || t[12] != b':' || !(1..=31).contains(&day) || hour >= 24 || minute >= 60 || second >= 61 {
         return None;
     }
     fraction_end(b, 15)
