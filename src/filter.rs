@@ -40,6 +40,8 @@ pub struct Filter {
     /// [`record::tag_base`]: a host sends one tag per input, and the UTF-8
     /// and rotation checks cost hundreds of wasm instructions.
     last_tag: (Vec<u8>, String),
+    /// [`PassGate`]'s lengths of the message keys after the first.
+    other_keys: u64,
 }
 
 /// Event lines found behind a prefix resetwatch does not know
@@ -119,19 +121,30 @@ fn may_matter_at(rec: &[u8], start: usize) -> bool {
 /// the usual record costs a few loads (the per-byte fuel budget: docs/performance.md#benchmarks).
 /// [`PassGate::passes`] is `true` only when `filter_one` would pass the
 /// record on unchanged and change nothing: no alert waiting, nothing due
-/// on the host clock, the record starts with the first message key's
-/// `{"key":"` and the line is one [`line::surely_irrelevant`] rules out.
+/// on the host clock, the first message key's string found (at the start,
+/// `{"key":"`, or after a few plain string members: Kubernetes' `time`,
+/// `stream`, `_p`) and its line one [`line::surely_irrelevant`] rules out
+/// (nats-server's own, or inside a syslog, journald or CRI wrapper).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PassGate {
     /// The record's first 8 bytes, little-endian: `{"log":"`.
     prefix: u64,
     /// Host seconds before which no resolution is due; 0 keeps the gate shut.
     before_sec: u32,
+    /// Bit `k` set when another message key is `k` bytes long (bit 63: 63
+    /// or more): a member with a key of that length is never skipped,
+    /// since the filter would take its string as the line.
+    other_keys: u64,
 }
 
 impl PassGate {
     /// A gate that lets nothing by (before the filter exists).
-    pub const SHUT: PassGate = PassGate { prefix: 0, before_sec: 0 };
+    pub const SHUT: PassGate = PassGate { prefix: 0, before_sec: 0, other_keys: u64::MAX };
+
+    /// How many members may come before the message key, and within how
+    /// many bytes of the record: bounded work, the full path past them.
+    const MEMBERS: usize = 4;
+    const SPAN: usize = 512;
 
     /// Whether a record at host time `time_sec` (and any fraction of it)
     /// can be passed on as it is without reading it further.
@@ -143,7 +156,89 @@ impl PassGate {
         let Some(h) = rec.get(..56) else { return false };
         let (key, line) = h.split_at(8);
         let (Ok(key), Ok(line)) = (<[u8; 8]>::try_from(key), <&[u8; 48]>::try_from(line)) else { return false };
-        u64::from_le_bytes(key) == self.prefix && line::surely_irrelevant(line, rec.get(8..).unwrap_or_default())
+        if u64::from_le_bytes(key) != self.prefix {
+            return self.passes_later(rec);
+        }
+        line::surely_irrelevant(line, rec.get(8..).unwrap_or_default())
+    }
+
+    /// [`PassGate::passes`] for a record whose message member is not the
+    /// first. Out of line: a tail record's path stays as it was.
+    #[inline(never)]
+    fn passes_later(&self, rec: &[u8]) -> bool {
+        let Some(rest) = self.message_after_members(rec).and_then(|s| rec.get(s..)) else { return false };
+        match rest.get(..48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
+            Some(h) => line::surely_irrelevant(h, rest),
+            None => false,
+        }
+    }
+
+    /// [`PassGate::message_after_members`] for the record Fluent Bit's CRI
+    /// parser and `kubernetes` filter make (host/src/bin/resetwatch-bench/fluent_bit.rs,
+    /// `kubernetes_record`): `{"time":"<time>","stream":"stdout","_p":"F","log":"`
+    /// (or `stderr`, `P`), read with one scan for the time's end and five
+    /// word comparisons instead of a scan of each member.
+    #[inline(always)]
+    fn cri_message_start(&self, b: &[u8]) -> Option<usize> {
+        use crate::text::{json, word};
+        let w = |s: &[u8; 8]| u64::from_le_bytes(*s);
+        // `time`, `stream` and `_p` must not be other message keys' lengths.
+        if word::at(b, 0)? != w(b"{\"time\":") || *b.get(8)? != b'"' || self.other_keys & (1 << 2 | 1 << 4 | 1 << 6) != 0 {
+            return None;
+        }
+        // `","stream":"stdout","_p":"F","log":"` after the time's closing
+        // quote (the last key the first message key, as in `{"log":"`).
+        let e = json::plain_string_end(b, 9)?;
+        let (w1, w2, w3) = (word::at(b, e + 8)?, word::at(b, e + 16)?, word::at(b, e + 24)?);
+        let stream = (w1 == w(b"m\":\"stdo") && w2 == w(b"ut\",\"_p\"")) || (w1 == w(b"m\":\"stde") && w2 == w(b"rr\",\"_p\""));
+        let partial = matches!((w3 >> 16) as u8, b'F' | b'P') && w3 & !(0xff << 16) == w(b":\"\0\",\"lo");
+        let ok = word::at(b, e)? == w(b"\",\"strea")
+            && stream
+            && partial
+            && word::at(b, e + 28)? == (self.prefix & !0xff) | b',' as u64;
+        ok.then_some(e + 36)
+    }
+
+    /// Where the first message key's string starts (just inside its quote)
+    /// when at most [`PassGate::MEMBERS`] plain members come before it,
+    /// each `"key":"value",` with no white space, no escape in the key and
+    /// a key no other message key may be (so the filter's
+    /// `record::message_start` finds the same member). `None` for anything
+    /// else (white space, a number, an object, a key it cannot rule out),
+    /// which the full path reads.
+    #[inline(always)]
+    fn message_after_members(&self, rec: &[u8]) -> Option<usize> {
+        use crate::text::{json, word};
+        let b = rec.get(..rec.len().min(Self::SPAN))?;
+        if let Some(start) = self.cri_message_start(b) {
+            return Some(start);
+        }
+        if *b.first()? != b'{' {
+            return None;
+        }
+        // `"log":"`: the prefix without its `{`.
+        let member = self.prefix >> 8;
+        let mut i = 1;
+        // A counter, not a range: `0..=n`'s iterator is a call in wasm.
+        let mut skipped = 0;
+        loop {
+            if word::at(b, i)? & 0x00ff_ffff_ffff_ffff == member {
+                return Some(i + 7);
+            }
+            if skipped == Self::MEMBERS || *b.get(i)? != b'"' {
+                return None;
+            }
+            let end = json::plain_string_end(b, i + 1)?;
+            if (self.other_keys >> (end - i - 1).min(63)) & 1 != 0 || b.get(end + 1..end + 3)? != b":\"" {
+                return None;
+            }
+            let end = json::string_end(b, end + 3)?;
+            if *b.get(end + 1)? != b',' {
+                return None;
+            }
+            i = end + 2;
+            skipped += 1;
+        }
     }
 
     /// The same gate, shut from host second `sec` on as well (a shell's
@@ -246,12 +341,14 @@ impl Filter {
                 p
             })
             .collect();
+        let other_keys = tracker.config().message_keys.iter().skip(1).fold(0, |m, k| m | 1u64 << k.len().min(63));
         Filter {
             tracker,
             key_prefixes,
             alert_buf: Vec::new(),
             unknown: UnknownLayouts::default(),
             last_tag: (Vec::new(), String::new()),
+            other_keys,
         }
     }
 
@@ -276,7 +373,11 @@ impl Filter {
             Some(Ok(key)) if open => {
                 // `sec < before_sec` puts the whole second before the due time.
                 let due = self.tracker.next_host_due().div_euclid(crate::text::clock::SECOND);
-                PassGate { prefix: u64::from_le_bytes(key), before_sec: due.clamp(0, u32::MAX as i64) as u32 }
+                PassGate {
+                    prefix: u64::from_le_bytes(key),
+                    before_sec: due.clamp(0, u32::MAX as i64) as u32,
+                    other_keys: self.other_keys,
+                }
             }
             _ => PassGate::SHUT,
         }
@@ -836,37 +937,84 @@ mod tests {
         }
     }
 
+    /// What `filter_one` may change: a record the gate passed must leave all of it as it was.
+    fn state(f: &Filter) -> (crate::detect::tracker::Stats, usize, Micros, usize) {
+        let t = f.tracker();
+        (t.stats.clone(), t.pending_alerts(), t.next_host_due(), f.unknown_layouts().all().len())
+    }
+
+    /// One record through the gate and `filter_one` at host second `sec`:
+    /// whether the gate passed it (and then `filter_one` passed it on
+    /// unchanged and changed nothing) and whether it carried an alert.
+    fn gate_and_filter(f: &mut Filter, src: &str, sec: u32, rec: &str, out: &mut Vec<u8>) -> (bool, bool) {
+        let gate = f.pass_gate();
+        let before = state(f);
+        let alert = f.filter_one(src, sec as i64 * SECOND + 999_999, rec.as_bytes(), out);
+        let passed = gate.passes(sec, rec.as_bytes());
+        if passed {
+            assert!(!alert, "{rec}");
+            assert_eq!(before, state(f), "{rec}");
+        }
+        (passed, alert)
+    }
+
+    /// The record layouts the gate knows, around a corpus line `l` whose
+    /// host time is `t`: (what, record). The wrappers are the ones
+    /// docs/design/nats-server.md lists, built as the real-host corpora are
+    /// (host/src/bin/resetwatch-bench/fluent_bit.rs).
+    fn gate_layouts(l: &str, t: Micros) -> Vec<(&'static str, String)> {
+        let z = clock::rfc3339(t, 0);
+        let json = |s: &str| serde_json::to_string(s).unwrap();
+        let syslog = format!("{} {} {}", &SYSLOG_MONTHS[..3], &z[8..10], &z[11..19]);
+        vec![
+            ("tail", format!("{{\"log\":{}}}", json(l))),
+            ("docker json-file", format!("{{\"log\":{},\"stream\":\"stderr\",\"time\":\"{z}\"}}", json(l))),
+            (
+                "kubernetes",
+                format!(
+                    "{{\"time\":\"{z}\",\"stream\":\"stderr\",\"_p\":\"F\",\"log\":{},\"kubernetes\":{{\"pod_name\":\"nats-0\",\"namespace_name\":\"nats\",\"host\":\"node-1\"}}}}",
+                    json(l)
+                ),
+            ),
+            ("CRI line", format!("{{\"log\":{}}}", json(&format!("{z} stderr F {l}")))),
+            ("rsyslog", format!("{{\"log\":{}}}", json(&format!("{} n1 nats-server[8368]: {l}", z.replace('Z', "+00:00"))))),
+            ("journalctl -o short-iso", format!("{{\"log\":{}}}", json(&format!("{}+0000 n1 nats-server[8368]: {l}", &z[..19])))),
+            ("journalctl -o short", format!("{{\"log\":{}}}", json(&format!("{syslog} n1 nats-b[8368]: {l}")))),
+            ("journalctl, December", format!("{{\"log\":{}}}", json(&format!("Dec  1 {} n1 nats-server[8368]: {l}", &z[11..19])))),
+            ("journalctl, September", format!("{{\"log\":{}}}", json(&format!("Sep 30 {} n1 nats-server[8368]: {l}", &z[11..19])))),
+        ]
+    }
+    const SYSLOG_MONTHS: &str = "Nov";
+
     #[test]
     fn the_pass_gate_only_passes_what_filter_one_passes_untouched() {
-        // Every corpus line as a tail record, in time order, through a filter
+        // Every corpus line in every layout, in time order, through a filter
         // that alerts early (so the gate is shut while alerts wait); a fuel
-        // benchmark relies on the gate, so it must also open.
+        // benchmark relies on the gate, so it must also open for each.
         let mut all: Vec<(String, String)> =
             ["n1", "n2", "n3"].iter().flat_map(|n| corpus("s05_pair_reset_loop_catchup_no_leader_v2.10.25", n)).collect();
         all.sort_by_key(|(_, l)| host_time(l));
-        let mut f = Filter::new(Config { warning_pairs: 1, critical_pairs: 2, ..Config::default() });
-        let mut out = Vec::new();
-        let (mut passed, mut shut, mut alerts) = (0, 0, 0);
-        for (i, (src, l)) in all.iter().enumerate() {
-            let rec = format!("{{\"log\":{}}}", serde_json::to_string(l).unwrap());
-            // hours of host time between records, so that resolutions fall due
-            let sec = 1_800_000_000 + i as u32 * 3000;
-            let gate = f.pass_gate();
-            shut += (gate == PassGate::SHUT || sec >= gate.before_sec) as usize;
-            let before = (f.tracker().stats.clone(), f.tracker().pending_alerts(), f.tracker().next_host_due());
-            let alert = f.filter_one(src.as_str(), sec as i64 * SECOND + 999_999, rec.as_bytes(), &mut out);
-            alerts += alert as usize;
-            if gate.passes(sec, rec.as_bytes()) {
-                passed += 1;
-                assert!(!alert, "{l}");
-                assert_eq!(before, (f.tracker().stats.clone(), f.tracker().pending_alerts(), f.tracker().next_host_due()), "{l}");
+        let names: Vec<_> = gate_layouts("", 0).into_iter().map(|(what, _)| what).collect();
+        for (k, what) in names.iter().enumerate() {
+            let mut f = Filter::new(Config { warning_pairs: 1, critical_pairs: 2, ..Config::default() });
+            let mut out = Vec::new();
+            let (mut passed, mut shut, mut alerts) = (0, 0, 0);
+            for (i, (src, l)) in all.iter().enumerate() {
+                let rec = gate_layouts(l, host_time(l)).swap_remove(k).1;
+                // hours of host time between records, so that resolutions fall due
+                let sec = 1_800_000_000 + i as u32 * 3000;
+                let gate = f.pass_gate();
+                shut += (gate == PassGate::SHUT || sec >= gate.before_sec) as usize;
+                let (p, a) = gate_and_filter(&mut f, src, sec, &rec, &mut out);
+                passed += p as usize;
+                alerts += a as usize;
             }
+            assert!(
+                passed > all.len() / 3 && shut > 0 && alerts > 0,
+                "{what}: {passed} passed, {shut} shut, {alerts} alerts of {}",
+                all.len()
+            );
         }
-        assert!(
-            passed > all.len() / 3 && shut > 0 && alerts > 0,
-            "{passed} passed, {shut} shut, {alerts} alerts of {}",
-            all.len()
-        );
         // An alert waiting for a record to carry it shuts the gate.
         let mut waiting = Filter::new(Config { warning_pairs: 1, ..Config::default() });
         for l in loop_lines(1, 5, "last sequence mismatch") {
@@ -880,6 +1028,58 @@ mod tests {
         // a first key other than three bytes long: no 8-byte prefix
         let msg = Filter::new(Config { message_keys: vec!["message".into()], ..Config::default() });
         assert_eq!(msg.pass_gate(), PassGate::SHUT);
+    }
+
+    #[test]
+    fn the_pass_gate_leaves_unusual_records_to_the_filter() {
+        // s01 n1.log's ordinary line, which the gate passes in every layout
+        // above; around it, records the gate does not read (each may be
+        // read differently by the full path, or is not worth reading fast).
+        let l = serde_json::to_string("[8368] 2026/11/26 14:17:03.570812 [INF] Creating JetStream metadata controller").unwrap();
+        let shut = [
+            ("white space between members", format!("{{\"time\":\"t\", \"log\":{l}}}")),
+            ("white space after the brace", format!("{{ \"time\":\"t\",\"log\":{l}}}")),
+            ("an escaped key (it may spell `log`)", format!("{{\"l\\u006fg\":\"x\",\"log\":{l}}}")),
+            ("a key as long as another message key", format!("{{\"message\":\"x\",\"log\":{l}}}")),
+            ("MESSAGE before log", format!("{{\"MESSAGE\":\"Resetting stream cluster state for 'A > B'\",\"log\":{l}}}")),
+            ("a number before log", format!("{{\"n\":1,\"log\":{l}}}")),
+            ("an object before log", format!("{{\"k\":{{\"a\":\"b\"}},\"log\":{l}}}")),
+            ("log as a number, then log", format!("{{\"log\":1,\"log\":{l}}}")),
+            ("five members before log", format!("{{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"e\":\"5\",\"log\":{l}}}")),
+            ("log beyond the first 512 bytes", format!("{{\"a\":\"{}\",\"log\":{l}}}", "x".repeat(600))),
+            ("no log at all", format!("{{\"a\":\"1\",\"msg\":{l}}}")),
+            ("a wrapper whose time is no date", format!("{{\"log\":{}}}", serde_json::to_string(&format!("2026-13-01T00:00:00Z n1 nats-server[1]: {}", "[1] 2026/11/26 14:17:03.570812 [INF] Resetting stream cluster state for 'A > B'")).unwrap())),
+            ("a syslog tag with no colon", format!("{{\"log\":{}}}", serde_json::to_string("2026-11-26T14:17:03Z n1 nats-server [1] 2026/11/26 14:17:03.570812 [INF] Creating JetStream metadata controller").unwrap())),
+        ];
+        let mut f = Filter::new(Config::default());
+        let mut out = Vec::new();
+        for (what, rec) in &shut {
+            assert!(!gate_and_filter(&mut f, "n1", 1_800_000_000, rec, &mut out).0, "{what}: {rec}");
+        }
+        // Another first key: the CRI record's `log` is then a later key's,
+        // and the filter reads it (an event line here).
+        let mut msg_first = Filter::new(Config { message_keys: vec!["msg".into(), "log".into()], ..Config::default() });
+        let reset =
+            serde_json::to_string("[8368] 2026/11/26 14:17:08.683482 [WRN] Resetting stream cluster state for '$G > ORDERS'")
+                .unwrap();
+        let cri = format!(
+            "{{\"time\":\"2026-11-26T14:17:08.683482Z\",\"stream\":\"stderr\",\"_p\":\"F\",\"log\":{reset},\"msg\":{l}}}"
+        );
+        assert!(!gate_and_filter(&mut msg_first, "n1", 1_800_000_000, &cri, &mut out).0, "{cri}");
+        assert_eq!(msg_first.tracker().stats.events, 1, "{cri}");
+        // and what it does read
+        let pass = [
+            (
+                "the CRI record with `stdout` and `P`",
+                format!("{{\"time\":\"2026-11-26T14:17:08+01:00\",\"stream\":\"stdout\",\"_p\":\"P\",\"log\":{l}}}"),
+            ),
+            ("a CRI-like record with other values", format!("{{\"time\":\"x\",\"stream\":\"stdin\",\"_p\":\"Q\",\"log\":{l}}}")),
+            ("a value with escapes before log", format!("{{\"a\":\"say \\\"hi\\\" \\u00e9\",\"log\":{l}}}")),
+            ("four members before log", format!("{{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"log\":{l}}}")),
+        ];
+        for (what, rec) in &pass {
+            assert!(gate_and_filter(&mut f, "n1", 1_800_000_000, rec, &mut out).0, "{what}: {rec}");
+        }
     }
 
     /// s05 n1.log's loop (lines 52-53 and on), each line wrapped by `wrap`,

@@ -142,6 +142,16 @@ fn check_event(ev: &Event) {
     }
 }
 
+/// The pass gate reads a syslog, journald or CRI wrapper only where
+/// `split` leaves the line after it.
+pub fn check_wrapper(data: &[u8]) {
+    for zoned in [true, false] {
+        if let Some(p) = line::gate_wrapper_end(zoned, data) {
+            assert_eq!(p, line::split_wrapper_end(zoned, data), "the gate reads a wrapper where split does not (zoned: {zoned})");
+        }
+    }
+}
+
 /// The record path's quicker check (`line::surely_irrelevant`, the Fluent
 /// Bit pass gate) only ever rules out what `split` rules out.
 fn check_quick(data: &[u8], matters: bool) {
@@ -150,6 +160,45 @@ fn check_quick(data: &[u8], matters: bool) {
             assert!(!matters && data[0] != b'{', "quick check rules out a line that may matter");
         }
     }
+}
+
+/// What `filter_one` may change; a record the pass gate lets by must leave it as it was.
+fn filter_state(f: &Filter) -> (crate::detect::tracker::Stats, usize, Micros, usize) {
+    let t = f.tracker();
+    (t.stats.clone(), t.pending_alerts(), t.next_host_due(), f.unknown_layouts().all().len())
+}
+
+/// The Fluent Bit pass gate (`filter::PassGate`) on `rec` at `now`: when
+/// it lets the record by, `filter_one` passes it on unchanged and changes
+/// nothing. `f`'s gate is open (no alert waits) unless it says otherwise.
+pub fn check_gate(f: &mut Filter, now: Micros, rec: &[u8]) {
+    let gate = f.pass_gate();
+    let before = filter_state(f);
+    let mut out = Vec::new();
+    let alert = f.filter_one("nats.n1", now, rec, &mut out);
+    if gate.passes(now.div_euclid(SECOND).clamp(0, u32::MAX as i64) as u32, rec) {
+        assert!(!alert, "the gate passed a record that took an alert: {:?}", String::from_utf8_lossy(rec));
+        assert_eq!(
+            before,
+            filter_state(f),
+            "the gate passed a record that changed the filter: {:?}",
+            String::from_utf8_lossy(rec)
+        );
+    }
+}
+
+/// `line` (escaped as Fluent Bit escapes it) in the record layouts the
+/// pass gate reads: a tail record, the `kubernetes` filter's CRI record,
+/// and tail records of rsyslog's and journald's wrappers around it.
+pub fn gate_records(escaped: &str) -> [String; 4] {
+    [
+        format!("{{\"log\":\"{escaped}\"}}"),
+        format!(
+            "{{\"time\":\"2026-11-26T14:17:08.682791Z\",\"stream\":\"stderr\",\"_p\":\"F\",\"log\":\"{escaped}\",\"kubernetes\":{{\"pod_name\":\"nats-0\"}}}}"
+        ),
+        format!("{{\"log\":\"2026-11-26T14:17:08.682791+00:00 n1 nats-server[8368]: {escaped}\"}}"),
+        format!("{{\"log\":\"Nov 26 14:17:08 n1 nats-server[8368]: {escaped}\"}}"),
+    ]
 }
 
 /// The line splitter and classifier on one arbitrary line, plus the
@@ -170,6 +219,7 @@ pub fn check_line(data: &[u8]) {
         }
     }
     let matters = event::may_matter(l.message);
+    check_wrapper(data);
     // The fixed-offset fast path the record path uses answers as `split` does.
     assert_eq!(line::message_may_matter(data), matters, "fast path disagrees with split");
     check_quick(data, matters);
@@ -181,6 +231,11 @@ pub fn check_line(data: &[u8]) {
 
     let Ok(text) = std::str::from_utf8(data) else { return };
     let escaped = fb_escape(text);
+    let mut gated = Filter::new(Config::default());
+    for rec in gate_records(&escaped) {
+        check_gate(&mut gated, BASE, rec.as_bytes());
+    }
+    check_wrapper(escaped.as_bytes());
     let esc = line::split(escaped.as_bytes());
     let escaped_matters = event::may_matter(esc.message);
     assert_eq!(line::message_may_matter(escaped.as_bytes()), escaped_matters, "fast path disagrees with split (escaped)");
@@ -294,6 +349,9 @@ pub fn check_record(data: &[u8]) {
             assert!(o.contains_key(record::ALERT_KEY), "a JSON object refused an alert");
         }
     }
+
+    // The pass gate, open, on the record as it is.
+    check_gate(&mut Filter::new(Config::default()), BASE, data);
 
     // The whole Fluent Bit path, with an alert waiting.
     let mut f = Filter::new(Config { warning_pairs: 1, critical_pairs: 1, ..Config::default() });

@@ -34,7 +34,7 @@ const BASE: Micros = 1_795_702_628 * SECOND;
 fn line_text(k: usize, i: usize) -> String {
     let t = BASE + i as i64 * SECOND;
     let own = |msg: &str| format!("[8368] {} [WRN] {msg}", nats_stamp(t));
-    match k % 10 {
+    match k % 13 {
         0 => own("Error applying entries to '$G > ORDERS': catchup aborted, no leader for stream '$G > ORDERS'"),
         1 => own("Resetting stream cluster state for '$G > ORDERS'"),
         2 => format!(
@@ -48,14 +48,20 @@ fn line_text(k: usize, i: usize) -> String {
         6 => "[8368] 2026/11/26 14:17:03.559921 [INF] Server is ready".to_string(),
         7 => "caf\u{e9} \"quoted\" \\ back\tslash".to_string(),
         8 => own("Will not reset stream, server resources exceeded"),
-        _ => "[8368] [WRN] Resetting stream cluster state for '$G > ORDERS'".to_string(),
+        9 => "[8368] [WRN] Resetting stream cluster state for '$G > ORDERS'".to_string(),
+        // ordinary lines in the wrappers the pass gate reads (s05 n1.log)
+        10 => format!("{} n1 nats-server[8368]: {}", clock::rfc3339(t, 0), own("Catchup for stream '$G > ORDERS' stalled")),
+        11 => format!("Nov 26 14:17:13 n1 nats-server[8368]: [8368] {} [INF] Server is ready", nats_stamp(t)),
+        _ => {
+            format!("{} n1 nats-server[8368]: {}", clock::rfc3339(t, 0), own("Resetting stream cluster state for '$G > ORDERS'"))
+        }
     }
 }
 
 /// A placeholder for a line, filled in by [`fill_lines`] once the record's
 /// place in the run is known.
 fn line_value() -> impl Strategy<Value = String> {
-    (0usize..10).prop_map(|k| format!("@@L{k}@@"))
+    (0usize..13).prop_map(|k| format!("@@L{k}@@"))
 }
 
 /// The record text with its line placeholders replaced by lines for record `i`.
@@ -64,7 +70,7 @@ fn fill_lines(rec: &[u8], i: usize) -> Vec<u8> {
     if !text.contains("@@L") || std::str::from_utf8(rec).is_err() {
         return rec.to_vec();
     }
-    for k in 0..10 {
+    for k in 0..13 {
         text = text.replace(&format!("@@L{k}@@"), &fb_escape(&line_text(k, i)));
     }
     text.into_bytes()
@@ -219,12 +225,21 @@ proptest! {
             secs += step;
             let rec = &fill_lines(rec, secs)[..];
             let now = BASE + secs as i64 * SECOND;
+            // The pass gate lets by only records `filter_one` passes on
+            // unchanged, changing nothing.
+            let gate = f.pass_gate();
+            let before = (f.tracker().stats.clone(), f.tracker().pending_alerts(), f.tracker().next_host_due());
+            let passes = gate.passes((now / SECOND) as u32, rec);
             if f.filter_one("nats.n1", now, rec, &mut out) {
+                prop_assert!(!passes, "the gate passed {:?}, which took an alert", String::from_utf8_lossy(rec));
                 check_alert_added(rec, &out);
             } else if f.tracker().pending_alerts() > 0 {
                 // Held back: only when this record cannot carry an alert.
                 let takes = matches!(serde_json::from_slice::<Value>(rec), Ok(Value::Object(m)) if !m.contains_key("resetwatch"));
                 prop_assert!(!takes, "an alert waits but {:?} did not take it", String::from_utf8_lossy(rec));
+            }
+            if passes {
+                prop_assert_eq!(&before, &(f.tracker().stats.clone(), f.tracker().pending_alerts(), f.tracker().next_host_due()));
             }
         }
     }

@@ -467,6 +467,7 @@ const UPPER: u8 = 2; // the same, unless `Mmm dd hh:` starts a journald line
 const LOWER: u8 = 5; // the same, unless stern's names start it
 const NATS: u8 = 3; // `[`: nats-server's own prefix, read at fixed offsets
 const ASK: u8 = 4; // a wrapper, a message head or `{` (a `/jsz` document): no quick answer
+const MONTH: u8 = 6; // `D` or `S`: a head's first letter, or `Dec`/`Sep` starting a journald time
 
 /// The bytes a message head may start with (`event::may_matter`).
 const fn starts_head(b: u8) -> bool {
@@ -482,6 +483,8 @@ const FIRST: [u8; 256] = {
             DIGIT
         } else if b == b'[' {
             NATS
+        } else if b == b'D' || b == b'S' {
+            MONTH
         } else if starts_head(b) || matches!(b, b'\\' | b'<' | b'{' | 0x1b) {
             ASK
         } else if b.is_ascii_uppercase() {
@@ -529,7 +532,9 @@ const LABEL_START: [u8; 256] = {
 /// holds no `'` or `W` anywhere in `rest` (so no event message sits behind
 /// an unknown prefix, [`find_event_head`]), and nats-server's
 /// `[pid] yyyy/mm/dd hh:mm:ss.uuuuuu [LVL] ` whose message starts with no
-/// head's first byte (a line with nats-server's prefix is never searched).
+/// head's first byte (a line with nats-server's prefix is never searched),
+/// bare or inside a CRI, rsyslog or journald wrapper that `split` takes
+/// ([`wrapped_irrelevant`]).
 ///
 /// For nats-server's prefix it tests only what could move the message's
 /// start, not what `nats_prefix` merely requires: where a required byte is
@@ -547,6 +552,14 @@ pub fn surely_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
     if class != NATS {
         return class != ASK && no_wrapper_no_head(class, h, rest);
     }
+    nats_irrelevant(h, rest)
+}
+
+/// [`surely_irrelevant`] for a line that starts with `[` (`h[0]`): read
+/// as nats-server's own prefix at fixed offsets (also behind a wrapper,
+/// [`wrapped_irrelevant`]).
+#[inline(always)]
+fn nats_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
     // The pid's digits as in `nats_message_start`; `n` == 0 is no pid (a
     // `[...]` prefix resetwatch does not know, or kubectl's `[pod/`), 8 may
     // be a longer pid.
@@ -627,18 +640,212 @@ fn may_start_head(rest: &[u8], at: usize) -> bool {
     }
 }
 
-/// [`surely_irrelevant`] for a line that does not start with `[`: no
-/// wrapper may start it and `rest` holds no head's `'` or `W`. Out of
-/// line, so that nats-server's own lines pay nothing for it.
+/// [`surely_irrelevant`] for a line that does not start with `[`: a
+/// syslog or journald wrapper around nats-server's own line
+/// ([`wrapped_irrelevant`]), or no wrapper at all and `rest` holds no
+/// head's `'` or `W`. Out of line, so that nats-server's own lines pay
+/// nothing for it.
 #[inline(never)]
 fn no_wrapper_no_head(class: u8, h: &[u8; 48], rest: &[u8]) -> bool {
-    if (class == DIGIT && h[4] == b'-' && h[7] == b'-') || (class == UPPER && h[3] == b' ' && h[9] == b':') {
-        return false;
+    // The shapes `split` sends to `zoned_prefix` and `journal_prefix`.
+    let zoned = class == DIGIT && h[4] == b'-' && h[7] == b'-';
+    if zoned || ((class == UPPER || class == MONTH) && h[3] == b' ' && h[9] == b':') {
+        return wrapped_irrelevant(zoned, rest);
+    }
+    if class == MONTH {
+        return false; // a head may start the line
     }
     if (class == LOWER || class == DIGIT) && stern_shape(rest, 48) != Some(false) {
         return false;
     }
     !may_hold_event_head(rest)
+}
+
+/// [`surely_irrelevant`] for a line with an RFC 3339 time first
+/// (`zoned`: CRI, rsyslog, `journalctl -o short-iso`) or a journald
+/// `short` time: the wrapper is read at fixed offsets and with a word
+/// scan for the syslog tag's blanks ([`gate_wrapper_end`]), landing where
+/// `split` lands, and nats-server's prefix after it is read as on a bare
+/// line. Any other outcome (a wrapper it cannot place, no `[` after it)
+/// asks the full check: the line may then be searched for a head.
+#[inline(never)]
+fn wrapped_irrelevant(zoned: bool, b: &[u8]) -> bool {
+    let Some(inner) = gate_wrapper_end(zoned, b).and_then(|p| b.get(p..)) else { return false };
+    match inner.get(..48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
+        Some(h) if h[0] == b'[' => nats_irrelevant(h, inner),
+        _ => false,
+    }
+}
+
+/// The two digits at `k` and `k + 1` of `b` as a number.
+#[inline(always)]
+fn two_digits(b: &[u8], k: usize) -> Option<u32> {
+    digits2(*b.get(k)?, *b.get(k + 1)?)
+}
+
+/// Two digit bytes as a number.
+#[inline(always)]
+fn digits2(x: u8, y: u8) -> Option<u32> {
+    let (x, y) = (x.wrapping_sub(b'0'), y.wrapping_sub(b'0'));
+    (x < 10 && y < 10).then_some(x as u32 * 10 + y as u32)
+}
+
+/// The end of `.ffffff` (or `,ffffff`) at `at`, as `clock`'s fraction
+/// reads it (every digit), or `at` when there is none (a dot with no digit
+/// is not read); `None` past 24 digits.
+#[inline(always)]
+fn fraction_end(b: &[u8], at: usize) -> Option<usize> {
+    if !matches!(b.get(at), Some(b'.' | b',')) {
+        return Some(at);
+    }
+    let mut j = at + 1;
+    for _ in 0..3 {
+        // The first byte that is no digit, as for the pid in `surely_irrelevant`.
+        let t = word::at(b, j)? ^ (b'0' as u64 * LO);
+        let not_digit = (t.wrapping_add(0x76 * LO) | t) & HI;
+        if not_digit != 0 {
+            let end = j + (not_digit.trailing_zeros() / 8) as usize;
+            return Some(if end == at + 1 { at } else { end });
+        }
+        j += 8;
+    }
+    None
+}
+
+/// The length of the time `clock::parse_rfc3339` reads at the start of
+/// `b` (`2026-12-01T15:50:27.123456+00:00`, `...Z`, `...+0000`), by the same
+/// rules (digits, field ranges, both zone spellings); `None` when it reads
+/// none, or for the forms the gate leaves to it (`t` or a space for `T`).
+#[inline(always)]
+fn rfc3339_len(b: &[u8]) -> Option<usize> {
+    // One length check for the 19 bytes every such time has.
+    let t: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    let (year, month, day) = (digits2(t[0], t[1]).and(digits2(t[2], t[3])), digits2(t[5], t[6])?, digits2(t[8], t[9])?);
+    let (hour, minute, second) = (digits2(t[11], t[12])?, digits2(t[14], t[15])?, digits2(t[17], t[18])?);
+    let seps = t[4] == b'-' && t[7] == b'-' && t[10] == b'T';
+    if year.is_none() || !seps || t[13] != b':' || t[16] != b':' {
+        return None;
+    }
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour >= 24 || minute >= 60 || second >= 61 {
+        return None;
+    }
+    let e = fraction_end(b, 19)?;
+    match *b.get(e)? {
+        b'Z' | b'z' => Some(e + 1),
+        b'+' | b'-' => {
+            // `+hh:mm`, or `+hhmm` (`journalctl -o short-iso` before systemd 249).
+            let colon = *b.get(e + 3)? == b':';
+            let (h, m) = (two_digits(b, e + 1)?, two_digits(b, if colon { e + 4 } else { e + 3 })?);
+            (h <= 23 && m <= 59).then_some(if colon { e + 6 } else { e + 5 })
+        }
+        _ => None,
+    }
+}
+
+/// The length of the time `clock::parse_syslog_time` reads at the start
+/// of `b` (`Dec  1 15:50:27`, journald's `short-precise` fraction after
+/// it), by the same rules; `None` when it reads none.
+#[inline(always)]
+fn syslog_time_len(b: &[u8]) -> Option<usize> {
+    let name = u32::from_le_bytes([*b.first()?, *b.get(1)?, *b.get(2)?, 0]);
+    const fn m(n: &[u8; 3]) -> u32 {
+        u32::from_le_bytes([n[0], n[1], n[2], 0])
+    }
+    const MONTHS: [u32; 12] = [
+        m(b"Jan"),
+        m(b"Feb"),
+        m(b"Mar"),
+        m(b"Apr"),
+        m(b"May"),
+        m(b"Jun"),
+        m(b"Jul"),
+        m(b"Aug"),
+        m(b"Sep"),
+        m(b"Oct"),
+        m(b"Nov"),
+        m(b"Dec"),
+    ];
+    // One length check for the 15 bytes every such time has.
+    let t: &[u8; 15] = b.get(..15)?.try_into().ok()?;
+    if !MONTHS.contains(&name) || t[3] != b' ' || t[6] != b' ' {
+        return None;
+    }
+    let day = match (t[4], t[5]) {
+        (b' ', d) if d.is_ascii_digit() => (d - b'0') as u32,
+        (x, y) => digits2(x, y)?,
+    };
+    let (hour, minute, second) = (digits2(t[7], t[8])?, digits2(t[10], t[11])?, digits2(t[13], t[14])?);
+    if t[9] != b':' || t[12] != b':' || !(1..=31).contains(&day) || hour >= 24 || minute >= 60 || second >= 61 {
+        return None;
+    }
+    fraction_end(b, 15)
+}
+
+/// The first blank (space or TAB) at or after `i`, within 64 bytes and
+/// eight at a time; `None` past them (a token that long is left to `split`).
+#[inline(always)]
+fn blank_at(b: &[u8], i: usize) -> Option<usize> {
+    for k in 0..8 {
+        let m = word::marks(word::at(b, i + 8 * k)?, b' ', b'\t');
+        if m != 0 {
+            return Some(i + 8 * k + (m.trailing_zeros() / 8) as usize);
+        }
+    }
+    None
+}
+
+/// Where `split`'s wrapper step leaves a line that starts with an RFC 3339
+/// time (`zoned_prefix`) or a journald time (`journal_prefix`), for the
+/// shapes real wrappers write: one space after the time, then CRI's
+/// `stderr F `, a `[`, or a syslog tag `[host ]program[pid]: ` of tokens
+/// under 64 bytes (`syslog_tag`). `None` for anything else, and whenever
+/// `split` would take no wrapper; where it answers, `split` lands there too
+/// (checked against [`split_wrapper_end`] by the tests and the `line`
+/// fuzz target).
+#[inline(always)]
+pub(crate) fn gate_wrapper_end(zoned: bool, b: &[u8]) -> Option<usize> {
+    let n = if zoned { rfc3339_len(b)? } else { syslog_time_len(b)? };
+    if b.get(n) != Some(&b' ') || matches!(b.get(n + 1), None | Some(b' ' | b'\t' | b'\\')) {
+        return None;
+    }
+    let i = n + 1;
+    if zoned {
+        // CRI: `stdout F ` / `stderr P `.
+        let w = word::at(b, i)?;
+        let stream = w & 0x00ff_ffff_ffff_ffff;
+        let cri = stream == u64::from_le_bytes(*b"stdout \0") || stream == u64::from_le_bytes(*b"stderr \0");
+        if cri && matches!((w >> 56) as u8, b'F' | b'P') && *b.get(i + 8)? == b' ' {
+            return Some(i + 9);
+        }
+        if b[i] == b'[' {
+            return Some(i);
+        }
+    }
+    // `syslog_tag`: one or two tokens, the last ending in `:` and a space.
+    let first = blank_at(b, i)?;
+    let ends_tag = |end: usize| b[end - 1] == b':' && b[end] == b' ';
+    if ends_tag(first) {
+        return Some(first + 1);
+    }
+    if b[first] != b' ' {
+        return None;
+    }
+    let second = blank_at(b, first + 1)?;
+    (second > first + 1 && ends_tag(second)).then_some(second + 1)
+}
+
+/// What `split`'s wrapper step does with a line that starts with an RFC
+/// 3339 time (`zoned`) or a journald time: where it leaves the line
+/// (`zoned_prefix`, `journal_prefix`), for checking [`gate_wrapper_end`].
+#[cfg(any(test, fuzzing))]
+pub(crate) fn split_wrapper_end(zoned: bool, b: &[u8]) -> usize {
+    let mut line =
+        Line { stamp: None, level: None, has_nats_prefix: false, host: None, program: None, unknown_prefix: false, message: b };
+    if zoned {
+        zoned_prefix(b, 0, &mut line)
+    } else {
+        journal_prefix(b, 0, &mut line)
+    }
 }
 
 /// The general answer, out of line: `split` returns its `Line` through the
@@ -1323,6 +1530,28 @@ mod tests {
             texts.push(r.line.replace('\x1b', "\\u001b"));
         }
         texts.push("[12345678] 2026/11/26 14:17:08.682791 [WRN] Resetting stream cluster state for 'A > B'".into());
+        // the wrappers the pass gate reads, each field at its edge
+        for w in [
+            "2026-12-01T15:50:27.123456+00:00 node-1 nats-server[8368]: ",
+            "2026-12-31T23:59:60.123456789Z n1 nats-server: ",
+            "2026-01-01T00:00:00-1200 node-1 nats-server[8368]: ",
+            "2026-11-26T10:00:00,5+2359 nats-server[1]: ",
+            "2025-06-11T09:45:46.671167074+01:00 stdout P ",
+            "2023-12-12T15:22:01-08:00 [33] ",
+            "Dec  1 15:50:27 host nats-server[8368]: ",
+            "Sep 30 23:59:60.999999 host nats-b[8368]: ",
+            "Feb 29 00:00:00 h p: ",
+            // a dot with no digit is no fraction (found by the `line` fuzz target)
+            "Nov 26 14:17:08. host nats-b[6736]: ",
+            "2026-11-26T14:17:08.Z n1 nats-server: ",
+        ] {
+            for m in [
+                "[8368] 2026/11/26 14:17:08.682791 [INF] Server is ready",
+                "[8368] [WRN] Resetting stream cluster state for 'A > B'",
+            ] {
+                texts.push(format!("{w}{m}"));
+            }
+        }
         texts.push("[1] [\\u001b[0;93mWRN\\u001b[0m] Resetting stream cluster state for 'A > B'".into());
         let (mut matched, mut sure) = (0, 0);
         for t in &texts {
@@ -1366,6 +1595,7 @@ mod tests {
     /// `surely_irrelevant` on the line as a record holds it (`"}` after
     /// it, padded to 48 bytes): only ever where the full check says no.
     fn check_surely(line: &[u8]) -> bool {
+        crate::fuzzing::check_wrapper(line);
         let mut b = line.to_vec();
         b.extend_from_slice(b"\"}");
         b.resize(b.len().max(48), b'x');
@@ -1387,6 +1617,13 @@ mod tests {
             r#"10.0.0.1 - - [26/Nov/2026:14:17:08 +0000] "GET /healthz HTTP/1.1" 200 2 "-" "kube-probe/1.29""#,
             "level=info msg=\"compacting\" component=tsdb duration=12.3ms",
             "Get http://example failed: connection refused (retrying in 5 s)",
+            // the wrappers docs/design/nats-server.md lists, around s05 n1.log's lines
+            "2025-06-11T09:45:46.671167074+01:00 stderr F [223] 2025/06/11 08:45:46.671100 [INF] Listening for route connections",
+            "2026-12-01T15:50:27.123456+00:00 node-1 nats-server[8368]: [8368] 2026/11/26 14:17:03.570812 [INF] Creating JetStream metadata controller",
+            "2026-11-26T10:00:00+0000 node-1 nats-server[8368]: [8368] 2026/11/26 14:17:08.682791 [WRN] Catchup for stream '$G > ORDERS' stalled",
+            "Oct 24 13:50:39 host nats-b[7261]: [7261] 2023/10/24 13:50:39.100000 [INF] Listening for route connections",
+            "Dec  1 15:50:27 host nats-server[7261]: [7261] 2026/12/01 15:50:27.100000 [INF] Server is ready",
+            "Sep 30 15:50:27.123456 host nats-server[7261]: [7261] 2026/09/30 15:50:27.100000 [INF] Server is ready",
         ] {
             assert!(check_surely(l.as_bytes()), "{l}");
         }
@@ -1399,8 +1636,18 @@ mod tests {
             "[37] [INF] Listening for route connections on 0.0.0.0:6222",
             "[12345678] 2026/11/26 14:17:08.682791 [INF] 127.0.0.1:16222 - rid:19 - Route",
             "[1] 2025/02/04 09:00:01.000001 [\\u001b[0;93mINF\\u001b[0m] Listening for route connections",
-            "2025-06-11T09:45:46.671167074+01:00 stderr F [223] 2025/06/11 08:45:46.671100 [INF] Listening for route connections",
-            "Oct 24 13:50:39 host nats-b[7261]: [7261] 2023/10/24 13:50:39.100000 [INF] Listening for route connections",
+            "2025-06-11T09:45:46.671167074+01:00 stderr F [223] 2025/06/11 08:45:46.671100 [WRN] Resetting stream cluster state for 'A > B'",
+            "Oct 24 13:50:39 host nats-b[7261]: [7261] 2023/10/24 13:50:39.100000 [WRN] Resetting stream cluster state for 'A > B'",
+            "Dec  1 15:50:27 host nats-server[7261]: [7261] 2026/12/01 15:50:27.100000 [INF]   Version:  2.10.25",
+            // a time `split` does not take: the whole line is searched for a head
+            "2026-11-31T15:50:27.123456+00:00 node-1 nats-server[8368]: [8368] x Resetting stream cluster state for 'A > B'",
+            "Nox 24 13:50:39 host nats-b[7261]: [7261] 2023/10/24 13:50:39.100000 [INF] x Will not reset stream",
+            // a syslog tag `split` does not read, or no nats-server prefix after it
+            "2026-12-01T15:50:27.123456+00:00 node-1 nats server: [8368] 2026/12/01 15:50:27.123456 [INF] Will not reset",
+            "2026-12-01T15:50:27.123456+00:00 node-1 nats-server[8368]: Will not reset stream, server resources exceeded",
+            "<28>Feb  4 09:00:01 nats-server[715]: Listening for route connections on 0.0.0.0:6222 and more words",
+            // stern --timestamps' TAB: left to the full check
+            "2023-12-12T15:22:01-08:00\t[33] 2023/12/12 23:22:01.000001 [ERR] 127.0.0.1:4222 - cid:5 - Client parser ERROR",
             "stream 'A > B' errored, account resources exceeded, and more words here",
             "{\"server_id\":\"NABC\",\"now\":\"2026-11-26T14:17:08Z\",\"streams\":1}",
         ] {

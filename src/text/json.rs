@@ -43,6 +43,27 @@ pub(crate) fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
     }
 }
 
+/// [`string_end`] for a string that holds no escape: `None` at a `\`
+/// (the pass gate skips only keys it can compare as they stand).
+#[inline]
+pub(crate) fn plain_string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    while let Some(w) = word::at(b, i) {
+        let marks = word::marks(w, b'"', b'\\');
+        if marks != 0 {
+            i += (marks.trailing_zeros() / 8) as usize;
+            return (*b.get(i)? == b'"').then_some(i);
+        }
+        i += 8;
+    }
+    loop {
+        match *b.get(i)? {
+            b'"' => return Some(i),
+            b'\\' => return None,
+            _ => i += 1,
+        }
+    }
+}
+
 /// Given `i` at the first byte of a value, returns the index just past it.
 fn value_end(b: &[u8], i: usize) -> Option<usize> {
     match *b.get(i)? {

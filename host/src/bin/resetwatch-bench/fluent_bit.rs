@@ -258,27 +258,44 @@ fn nats_loop(g: &mut Gen, _: usize) -> (String, bool) {
 
 fn kubernetes(g: &mut Gen, _: usize) -> (String, bool) {
     let (line, event) = nats_line(g, true);
+    (kubernetes_record(&g.rfc3339(), &line), event)
+}
+
+/// A CRI line as the `kubernetes` filter hands it on (read with the `json`
+/// parser): the kubelet's fields first, then the line, then the pod's
+/// metadata. Also the fuel benchmark's Kubernetes row.
+pub(crate) fn kubernetes_record(time: &str, line: &str) -> String {
     let mut rec = String::with_capacity(640);
     rec.push_str(r#"{"time":""#);
-    rec.push_str(&g.rfc3339());
+    rec.push_str(time);
     rec.push_str(r#"","stream":"stderr","_p":"F","log":"#);
-    rec.push_str(&serde_json::to_string(&line).unwrap_or_default());
+    rec.push_str(&serde_json::to_string(line).unwrap_or_default());
     // What the kubernetes filter adds for a pod of the official NATS chart.
     rec.push_str(
         r#","kubernetes":{"pod_name":"nats-0","namespace_name":"nats","pod_id":"6f1c2d7e-3b4a-4c5d-9e8f-0a1b2c3d4e5f","labels":{"app.kubernetes.io/component":"nats","app.kubernetes.io/instance":"nats","app.kubernetes.io/name":"nats","apps.kubernetes.io/pod-index":"0","controller-revision-hash":"nats-5d8f9c7b6d","statefulset.kubernetes.io/pod-name":"nats-0"},"annotations":{"checksum/config":"1b2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e"},"host":"node-1","container_name":"nats","docker_id":"9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b","container_hash":"docker.io/library/nats@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0","container_image":"docker.io/library/nats:2.10.25-alpine"}}"#,
     );
-    (rec, event)
+    rec
 }
 
 fn rsyslog(g: &mut Gen, _: usize) -> (String, bool) {
     let (line, event) = nats_line(g, true);
-    (format!("{} node-1 nats-server[8368]: {line}", g.rfc3339().replace('Z', "+00:00")), event)
+    (rsyslog_line(&g.rfc3339(), &line), event)
+}
+
+/// rsyslog's default file format around `line` (`time` in RFC 3339 UTC).
+pub(crate) fn rsyslog_line(time: &str, line: &str) -> String {
+    format!("{} node-1 nats-server[8368]: {line}", time.replace('Z', "+00:00"))
 }
 
 fn journal(g: &mut Gen, _: usize) -> (String, bool) {
     let (line, event) = nats_line(g, true);
+    (journal_line(&g.rfc3339(), &line), event)
+}
+
+/// `journalctl -o short-iso` around `line` (`time` in RFC 3339 UTC).
+pub(crate) fn journal_line(time: &str, line: &str) -> String {
     // short-iso: seconds and a numeric zone, `2026-11-26T10:00:00+0000`.
-    (format!("{}+0000 node-1 nats-server[8368]: {line}", &g.rfc3339()[..19]), event)
+    format!("{}+0000 node-1 nats-server[8368]: {line}", &time[..19])
 }
 
 /// Pair `i / 2` on stream `S<i/2 mod 100000>`: every line an event, and

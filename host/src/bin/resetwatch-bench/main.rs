@@ -56,6 +56,16 @@ fn ts(i: usize) -> String {
     resetwatch_host::text::nats_time(1_795_687_200_000_000 + i as i64 * 1000)
 }
 
+/// [`ts`] as the RFC 3339 UTC time a wrapper prints.
+fn rfc3339(i: usize) -> String {
+    resetwatch::clock::rfc3339(1_795_687_200_000_000 + i as i64 * 1000, 0)
+}
+
+/// The ordinary NATS line of record `i`: an `[INF]` line of the corpus.
+fn ordinary(i: usize) -> String {
+    format!("[8368] {} [INF] 127.0.0.1:16222 - rid:19 - Route connection created", ts(i))
+}
+
 /// Makes the records of one kind from an index.
 type Maker = Box<dyn Fn(usize) -> Vec<String>>;
 
@@ -72,9 +82,15 @@ fn kinds() -> Vec<(&'static str, Maker)> {
                 )]
             }),
         ),
+        ("ordinary NATS line ([INF])", Box::new(|i| vec![ordinary(i)])),
         (
-            "ordinary NATS line ([INF])",
-            Box::new(|i| vec![format!("[8368] {} [INF] 127.0.0.1:16222 - rid:19 - Route connection created", ts(i))]),
+            "Kubernetes record, ordinary NATS line ([INF])",
+            Box::new(|i| vec![fluent_bit::kubernetes_record(&rfc3339(i), &ordinary(i))]),
+        ),
+        ("rsyslog line, ordinary NATS line ([INF])", Box::new(|i| vec![fluent_bit::rsyslog_line(&rfc3339(i), &ordinary(i))])),
+        (
+            "journald short-iso line, ordinary NATS line ([INF])",
+            Box::new(|i| vec![fluent_bit::journal_line(&rfc3339(i), &ordinary(i))]),
         ),
         (
             "NATS warning, not a loop ([WRN])",
@@ -188,7 +204,9 @@ fn fuel_of(h: &mut FluentBitHost, make: &dyn Fn(usize) -> Vec<String>, n: usize,
     let (mut total, mut bytes, mut count) = (0u64, 0usize, 0usize);
     for i in 0..n {
         for (k, line) in make(i).into_iter().enumerate() {
-            let rec = record(&line);
+            // A maker of whole records (Kubernetes) starts them with `{`,
+            // which no log line here does.
+            let rec = if line.starts_with('{') { line } else { record(&line) };
             let r = h.call(b"nats.bench", 1_764_166_628 + i as i64, 0, rec.as_bytes())?;
             anyhow::ensure!(!r.outcome.is_dropped(), "record dropped: {:?}", r.outcome);
             if matches!(rows, Rows::Line(j) if j != k) {
@@ -218,7 +236,7 @@ fn wasm_cost() -> anyhow::Result<()> {
         let (m, _) = fuel(&mut host(&mvp, false)?, &*make, 1000)?;
         let target = match i {
             0 | 1 => format!("<= 1/B: {}", if l / len <= 1.0 { "met" } else { "MISSED" }),
-            2 => format!("<= 3/B: {}", if l / len <= 3.0 { "met" } else { "MISSED" }),
+            5 => format!("<= 3/B: {}", if l / len <= 3.0 { "met" } else { "MISSED" }),
             _ => "-".to_string(),
         };
         println!("| {name} | {len:.0} | {base:.0} | {l:.0} | {:.2} | {f:.0} | {:.2} | {m:.0} | {target} |", l / len, f / len);
