@@ -59,10 +59,15 @@ impl Shell {
     /// prefix resetwatch does not know (they are read all the same).
     fn report_unknown_layouts(&mut self) {
         for u in self.filter.unknown_layouts_mut().take_new() {
+            // The name as a JSON string (what `{:?}` printed, without
+            // linking the Debug escaper into the module).
+            let mut source = Vec::new();
+            resetwatch::json::write_str(&mut source, &u.source);
             report(&format!(
-                "[resetwatch] source {:?}: a NATS event line behind a prefix resetwatch does not know, read anyway \
+                "[resetwatch] source {}: a NATS event line behind a prefix resetwatch does not know, read anyway \
                  (the record's time is used when the line's own cannot be read); first line: {}",
-                u.source, u.example
+                String::from_utf8_lossy(&source),
+                u.example
             ));
         }
     }
