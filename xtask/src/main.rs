@@ -391,6 +391,8 @@ fn floors() -> Result<PathBuf> {
                 let mut cmd = Command::new(&wamrc);
                 cmd.args(["--target=x86_64", "--cpu=x86-64", "-o"]).arg(out.join(format!("{name}-x86_64.aot")));
                 cmd.arg(out.join(format!("{name}.wasm")));
+                // wamrc talks on stdout, which is the benchmark's Markdown: to stderr.
+                cmd.stdout(std::io::stderr());
                 run(cmd)?;
             }
         }

@@ -619,6 +619,13 @@ fn write_confs(o: &Options, kind: &Kind, rows: &[Row], input: &Path, what: &str)
         .map_err(|e| e.to_string())
 }
 
+/// Empties a row's state directory: every run starts with no state.
+fn fresh_state(dir: Option<&Path>) -> Result<(), String> {
+    let Some(dir) = dir else { return Ok(()) };
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))
+}
+
 /// Runs every row on the corpus and on its short head, `runs` rounds,
 /// alternated; the state directory, when there is one, is emptied first.
 fn measure(
@@ -633,10 +640,7 @@ fn measure(
         eprintln!("bench: {name} round {}/{}", round + 1, o.runs);
         for ((row, long), short) in rows.iter_mut().zip(long).zip(short) {
             for (conf, into) in [(long, &mut row.cpu), (short, &mut row.short_cpu)] {
-                if let Some(dir) = &row.spec.state_dir {
-                    let _ = fs::remove_dir_all(dir);
-                    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-                }
+                fresh_state(row.spec.state_dir.as_deref())?;
                 let u = run_once(fluent_bit, conf)?;
                 into.push(u.cpu);
                 row.rss_kib = row.rss_kib.max(u.rss_kib);
@@ -695,7 +699,8 @@ pub fn run(o: &Options) -> Result<(), String> {
                 }
                 eprintln!("bench: {} callgrind {}", kind.name, row.spec.name);
                 let fb = counting.as_deref().unwrap_or(&o.fluent_bit);
-                let count = |conf: &Path| match callgrind(fb, conf, &out) {
+                let state_dir = row.spec.state_dir.clone();
+                let count = |conf: &Path| match fresh_state(state_dir.as_deref()).and_then(|()| callgrind(fb, conf, &out)) {
                     Err(why) if why == WRGSBASE => Err(None),
                     other => other.map_err(Some),
                 };
@@ -708,7 +713,9 @@ pub fn run(o: &Options) -> Result<(), String> {
                         eprintln!("bench: valgrind refused WAMR's wrgsbase; counting on a copy without it ({patched} sites)");
                         counting = Some(copy);
                         let fb = counting.as_deref().unwrap_or(&o.fluent_bit);
+                        fresh_state(row.spec.state_dir.as_deref())?;
                         let a = callgrind(fb, &cg_long[i], &out)?;
+                        fresh_state(row.spec.state_dir.as_deref())?;
                         let b = callgrind(fb, &cg_head[i], &out)?;
                         row.instructions = Some((a, b));
                     }
