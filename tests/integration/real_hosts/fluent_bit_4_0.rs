@@ -23,7 +23,8 @@ fn both(test: &str) -> Option<(PathBuf, PathBuf)> {
 }
 
 /// `fluent-bit.conf` on `module`, its tail reading 1 KiB at a time (so the
-/// s05 loop spans many chunks), with `state_dir` in resetwatch.json or not.
+/// s05 loop spans many chunks), with `state_dir` in resetwatch.json or not;
+/// without `Exit_On_Eof`: run it with [`run_until_quiet`].
 fn chunked(tree: &Tree, module: &str, state_dir: bool) -> Config {
     if state_dir {
         let conf = tree.path("examples/fluent-bit/resetwatch.json");
@@ -35,7 +36,7 @@ fn chunked(tree: &Tree, module: &str, state_dir: bool) -> Config {
     }
     Config::example("fluent-bit.conf")
         .module(&real_host::root().join("dist").join(module).display().to_string())
-        .replace("    Exit_On_Eof       On\n", "    Exit_On_Eof       On\n    Buffer_Chunk_Size 1k\n")
+        .replace("    Exit_On_Eof       On\n", "    Buffer_Chunk_Size 1k\n")
 }
 
 #[test]
@@ -62,8 +63,8 @@ fn fluent_bit_4_0_2_refuses_the_rustc_modules_with_the_documented_error_and_pass
 fn chunked_on_both(old: &Path, new: &Path, state_dir: bool, name: &str) -> (Run, Run) {
     let make = |tree: &Tree| chunked(tree, "resetwatch-mvp.wasm", state_dir);
     std::thread::scope(|s| {
-        let on_new = s.spawn(|| run_against_do_nothing(new, &format!("{name}-5.1.1"), &make, &run_to_end));
-        let on_old = run_against_do_nothing(old, &format!("{name}-4.0.2"), &make, &run_to_end);
+        let on_new = s.spawn(|| run_against_do_nothing(new, &format!("{name}-5.1.1"), &make, &run_until_quiet));
+        let on_old = run_against_do_nothing(old, &format!("{name}-4.0.2"), &make, &run_until_quiet);
         (on_old, on_new.join().unwrap())
     })
 }
@@ -148,8 +149,8 @@ fn a_loop_on_sixty_streams_at_once_alerts_over_many_chunks_on_4_0_2_exactly_as_o
             .replace("tests/data/corpus/s05_pair_reset_loop_catchup_no_leader_v2.10.25/n*.log", "input/n1.log")
     };
     let (on_old, on_new) = std::thread::scope(|s| {
-        let on_new = s.spawn(|| run_against_do_nothing(&new, "sixty-5.1.1", &make, &run_to_end));
-        (run_against_do_nothing(&old, "sixty-4.0.2", &make, &run_to_end), on_new.join().unwrap())
+        let on_new = s.spawn(|| run_against_do_nothing(&new, "sixty-5.1.1", &make, &run_until_quiet));
+        (run_against_do_nothing(&old, "sixty-4.0.2", &make, &run_until_quiet), on_new.join().unwrap())
     });
     assert!(on_old.fluent_bit.instantiations() > 10, "the loop did not span many chunks");
     let state = std::fs::metadata(on_old.tree.path("examples/fluent-bit/state/resetwatch.state")).unwrap().len();
