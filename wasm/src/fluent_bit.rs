@@ -20,8 +20,9 @@ const NULL_RECORD: &[u8] = b"{\"resetwatch_error\":\"record not received: it did
 struct Shell {
     filter: Filter,
     out: Vec<u8>,
-    /// When the state is written (after every change while it is small).
-    schedule: state_file::Schedule,
+    /// When the state is written (after every change while it is small);
+    /// `None` without `state_dir`.
+    schedule: Option<state_file::Schedule>,
     /// A failed save is reported once, not on every record.
     save_failed: bool,
 }
@@ -50,7 +51,7 @@ fn start() -> Shell {
         report(&line);
     }
     let newest = tracker.newest_host().map(|t| t.div_euclid(resetwatch::clock::SECOND));
-    let schedule = state_file::Schedule::new(tracker.stats.changes, newest);
+    let schedule = tracker.config().state_dir.is_some().then(|| state_file::Schedule::new(tracker.stats.changes, newest));
     Shell { filter: Filter::from_tracker(tracker), out: Vec::new(), schedule, save_failed: false }
 }
 
@@ -76,7 +77,8 @@ impl Shell {
     /// says so (NATS events that matter: rare).
     fn persist(&mut self, now: i64) {
         let changes = self.filter.tracker().stats.changes;
-        if self.filter.config().state_dir.is_none() || !self.schedule.due(changes, now) {
+        let Some(schedule) = self.schedule.as_mut() else { return };
+        if !schedule.due(changes, now) {
             return;
         }
         let len = match state_file::save(self.filter.config(), self.filter.tracker()) {
@@ -90,16 +92,16 @@ impl Shell {
                 0
             }
         };
-        self.schedule.written(changes, len, now);
+        schedule.written(changes, len, now);
     }
 
     /// The gate for the next records: also shut from the second a waiting
     /// write is due, so that a record then goes the whole way and writes it.
     fn gate(&self) -> PassGate {
         let gate = self.filter.pass_gate();
-        match self.schedule.wait_until(self.filter.tracker().stats.changes) {
-            Some(due) if self.filter.config().state_dir.is_some() => gate.shut_from(due.clamp(0, u32::MAX as i64) as u32),
-            _ => gate,
+        match self.schedule.and_then(|s| s.wait_until(self.filter.tracker().stats.changes)) {
+            Some(due) => gate.shut_from(due.clamp(0, u32::MAX as i64) as u32),
+            None => gate,
         }
     }
 }
