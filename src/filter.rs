@@ -42,6 +42,8 @@ pub struct Filter {
     last_tag: (Vec<u8>, String),
     /// [`PassGate`]'s lengths of the message keys after the first.
     other_keys: u64,
+    /// The key lengths that may name a record's source, for the config.
+    source_keys: record::SourceKeys,
 }
 
 /// Event lines found behind a prefix resetwatch does not know
@@ -342,7 +344,9 @@ impl Filter {
             })
             .collect();
         let other_keys = tracker.config().message_keys.iter().skip(1).fold(0, |m, k| m | 1u64 << k.len().min(63));
+        let source_keys = record::SourceKeys::of(tracker.config());
         Filter {
+            source_keys,
             tracker,
             key_prefixes,
             alert_buf: Vec::new(),
@@ -531,7 +535,7 @@ impl Filter {
         };
         let cfg = self.tracker.config();
         let source = match origin {
-            Origin::Record(top, tag) => record::source_in(top, cfg, tag, &l),
+            Origin::Record(top, tag) => record::source_in(top, cfg, self.source_keys, tag, &l),
             Origin::Line(given) => std::borrow::Cow::Owned(record::pick_source(None, &l, given, cfg)),
         };
         if l.stamp.is_none() {

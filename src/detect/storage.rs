@@ -15,7 +15,7 @@ use crate::alert::{Severity, Status};
 use crate::detect::lru::Lru;
 use crate::input::jsz::{Jsz, StreamLimit, MAX_STREAMS};
 use crate::text::clock::{Micros, SECOND};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 /// Growth is measured over at most this much of the past...
 const GROWTH_WINDOW: Micros = 300 * SECOND;
@@ -105,6 +105,14 @@ pub(crate) struct Storage {
     /// Set when a snapshot changed a server's verdict (inflated or not), so
     /// that a shell that saves state on change keeps the previous verdict.
     pub verdict_changed: bool,
+    /// The server each log source last linked ([`Storage::link`]), so that
+    /// a banner `ID:` line finds the one it replaces without a look at
+    /// every server. An entry may outlive its server or link (then it is
+    /// checked and skipped); pruned when it outgrows the servers.
+    linked: HashMap<String, String>,
+    /// `false` when a restored state gave one log source to two servers
+    /// (no state this code writes does): `link` then looks at every server.
+    linked_exact: bool,
 }
 
 impl ServerStorage {
@@ -144,7 +152,7 @@ impl ServerStorage {
 
 impl Storage {
     pub fn new(max_servers: usize) -> Self {
-        Storage { servers: Lru::new(max_servers), verdict_changed: false }
+        Storage { servers: Lru::new(max_servers), verdict_changed: false, linked: HashMap::new(), linked_exact: true }
     }
 
     pub fn len(&self) -> usize {
@@ -162,12 +170,15 @@ impl Storage {
     /// reservation: that server's storage alert resolves.
     pub fn link(&mut self, server_id: &str, source: &str) -> Vec<(String, Change)> {
         let mut resolved = Vec::new();
-        let stale: Vec<String> = self
-            .servers
-            .iter_oldest_first()
-            .filter(|(id, s)| *id != server_id && s.log_source.as_deref() == Some(source))
-            .map(|(id, _)| id.clone())
-            .collect();
+        let is_stale = |id: &str, s: &ServerStorage| id != server_id && s.log_source.as_deref() == Some(source);
+        // Every server but this one that `source` printed the ID of: the
+        // one `linked` names, as each link leaves one server per source.
+        let stale: Vec<String> = if self.linked_exact {
+            let last = self.linked.get(source).filter(|id| self.servers.peek(*id).is_some_and(|s| is_stale(id, s)));
+            last.cloned().into_iter().collect()
+        } else {
+            self.servers.iter_oldest_first().filter(|(id, s)| is_stale(id, s)).map(|(id, _)| id.clone()).collect()
+        };
         for id in stale {
             let Some(s) = self.servers.peek_mut(&id) else { continue };
             s.log_source = None;
@@ -192,7 +203,24 @@ impl Storage {
         }
         let (s, _) = self.servers.get_or_insert_with(&server_id.to_string(), ServerStorage::default);
         s.log_source = Some(source.to_string());
+        self.note_link(source, server_id);
         resolved
+    }
+
+    /// Keeps `linked` for a link of `source` to `id`, within twice the
+    /// servers kept: past that, only the entries still true stay.
+    fn note_link(&mut self, source: &str, id: &str) {
+        match self.linked.get_mut(source) {
+            Some(last) if last == id => {}
+            Some(last) => id.clone_into(last),
+            None => {
+                self.linked.insert(source.to_string(), id.to_string());
+            }
+        }
+        if self.linked.len() > 2 * self.servers.len().max(1) {
+            let servers = &self.servers;
+            self.linked.retain(|src, id| servers.peek(id.as_str()).is_some_and(|s| s.log_source.as_deref() == Some(src)));
+        }
     }
 
     /// Takes one snapshot from the record source `source`, at `time` (its
@@ -299,6 +327,13 @@ impl Storage {
 
     /// Puts back a saved entry.
     pub fn restore(&mut self, id: &str, s: ServerStorage) {
+        if let Some(source) = s.log_source.clone() {
+            let taken = self.linked.get(&source).is_some_and(|other| {
+                other != id && self.servers.peek(other.as_str()).is_some_and(|o| o.log_source.as_ref() == Some(&source))
+            });
+            self.linked_exact &= !taken;
+            self.linked.insert(source, id.to_string());
+        }
         let mut s = Some(s);
         self.servers.get_or_insert_with(&id.to_string(), || s.take().unwrap_or_default());
     }
@@ -460,6 +495,40 @@ pub(crate) mod tests {
         let r = storage(&got);
         assert_eq!(r.len(), 1);
         assert_eq!((r[0].status, r[0].server_id.as_str()), (Status::Resolved, N1_ID));
+    }
+
+    /// The servers a log source is linked to (banner `ID:`), oldest first.
+    fn linked_to(st: &Storage, source: &str) -> Vec<String> {
+        st.servers
+            .iter_oldest_first()
+            .filter(|(_, s)| s.log_source.as_deref() == Some(source))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// A new ID unlinks the server its source printed before, found through
+    /// `linked` (no look at every server), through evictions and with
+    /// `linked` bounded; a restored state giving one source to two
+    /// servers is read by looking at every server.
+    #[test]
+    fn a_banner_id_unlinks_the_previous_server_of_its_source() {
+        let mut st = Storage::new(4);
+        for i in 0..150 {
+            let source = ["a", "b", "c"][i % 3];
+            st.link(&format!("ID{i}"), source);
+            assert_eq!(linked_to(&st, source), [format!("ID{i}")], "after link {i}");
+            for other in ["a", "b", "c"] {
+                assert!(linked_to(&st, other).len() <= 1, "{other} after link {i}");
+            }
+            assert!(st.linked.len() <= 2 * 4 + 1, "{} entries", st.linked.len());
+        }
+        let mut st = Storage::new(4);
+        for id in ["X", "Y"] {
+            st.restore(id, ServerStorage { log_source: Some("a".into()), ..ServerStorage::default() });
+        }
+        assert!(!st.linked_exact);
+        st.link("Z", "a");
+        assert_eq!(linked_to(&st, "a"), ["Z"]);
     }
 
     #[test]

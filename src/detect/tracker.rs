@@ -641,13 +641,14 @@ impl Tracker {
     }
 
     /// The version in force for `source`: its banner's, else the configured one.
-    fn version(&self, source: &str, server: &ServerInfo) -> Option<String> {
+    /// Borrowed: a reset line asks it, and a copy would be an allocation.
+    fn version<'s>(&'s self, source: &str, server: &'s ServerInfo) -> Option<&'s str> {
         server
             .version
-            .clone()
-            .or_else(|| self.cfg.server_versions.get(source).cloned())
-            .or_else(|| server.name.as_ref().and_then(|n| self.cfg.server_versions.get(n).cloned()))
-            .or_else(|| self.cfg.server_version.clone())
+            .as_deref()
+            .or_else(|| self.cfg.server_versions.get(source).map(String::as_str))
+            .or_else(|| server.name.as_ref().and_then(|n| self.cfg.server_versions.get(n)).map(String::as_str))
+            .or(self.cfg.server_version.as_deref())
     }
 
     fn reset(&mut self, source: &str, names: Names<'_>, t: Micros, shift: Micros, host_now: Micros) {
@@ -656,7 +657,7 @@ impl Tracker {
         let leak_rule = {
             let none = ServerInfo::default();
             let server = self.sources.peek(source).map_or(&none, |s| &s.server);
-            self.version(source, server).as_deref().and_then(known_leak) != Some(false)
+            self.version(source, server).and_then(known_leak) != Some(false)
         };
         let key = KeyRef { source, stream: names };
         let st = stream_entry(&mut self.streams, &mut self.stats, &mut self.firing, key);
@@ -854,7 +855,7 @@ impl Tracker {
         let Some(st) = self.streams.peek(&key as &dyn KeyNames) else { return };
         let Some(ep) = &st.episode else { return };
         let server = self.sources.peek(key.source).map(|s| s.server.clone()).unwrap_or_default();
-        let version = self.version(key.source, &server);
+        let version = self.version(key.source, &server).map(str::to_string);
         let clock = self.sources.peek(key.source).and_then(|s| s.clock).unwrap_or(ep.active());
         let known_leak = version.as_deref().and_then(known_leak);
         let max_bytes = server.id.as_deref().and_then(|id| self.storage.max_bytes(id, key.stream.account, key.stream.stream));
@@ -917,7 +918,7 @@ impl Tracker {
         let log_source = c.log_source.clone();
         let server = log_source.as_ref().and_then(|s| self.sources.peek(s)).map(|s| s.server.clone()).unwrap_or_default();
         let version = match &log_source {
-            Some(s) => self.version(s, &server),
+            Some(s) => self.version(s, &server).map(str::to_string),
             None => server.version.clone().or_else(|| self.cfg.server_version.clone()),
         };
         // Streams looping on this server now: their source printed this ID.

@@ -718,15 +718,27 @@ fn fraction_end(b: &[u8], at: usize) -> Option<usize> {
 /// none, or for the forms the gate leaves to it (`t` or a space for `T`).
 #[inline(always)]
 fn rfc3339_len(b: &[u8]) -> Option<usize> {
-    // One length check for the 19 bytes every such time has.
-    let t: &[u8; 19] = b.get(..19)?.try_into().ok()?;
-    let (year, month, day) = (digits2(t[0], t[1]).and(digits2(t[2], t[3])), digits2(t[5], t[6])?, digits2(t[8], t[9])?);
-    let (hour, minute, second) = (digits2(t[11], t[12])?, digits2(t[14], t[15])?, digits2(t[17], t[18])?);
-    let seps = t[4] == b'-' && t[7] == b'-' && t[10] == b'T';
-    if year.is_none() || !seps || t[13] != b':' || t[16] != b':' {
+    // The 19 bytes every such time has as three words (at 0, 8 and 11),
+    // checked a word at a time: the separators by one mask each, the
+    // digits by one test each, the fields' ranges from the digits' values.
+    let (w0, w1, w2) = (word::at(b, 0)?, word::at(b, 8)?, word::at(b, 11)?);
+    let seps = w0 & 0xff00_00ff_0000_0000 == 0x2d00_002d_0000_0000 // `-` at 4 and 7
+        && w1 & 0x0000_ff00_00ff_0000 == 0x0000_3a00_0054_0000 // `T` at 10, `:` at 13
+        && w2 & 0x0000_ff00_0000_0000 == 0x0000_3a00_0000_0000; // `:` at 16
+                                                                // Each byte's digit value (`t`), and bit 7 of each byte that is no digit.
+    let (t0, t1, t2) = (w0 ^ (b'0' as u64 * LO), w1 ^ (b'0' as u64 * LO), w2 ^ (b'0' as u64 * LO));
+    let not_digit = |t: u64| (t.wrapping_add(0x76 * LO) | t) & HI;
+    let digits = not_digit(t0) & 0x0080_8000_8080_8080 == 0 // 0-3, 5, 6
+        && not_digit(t1) & 0x8080_0080_8000_8080 == 0 // 8, 9, 11, 12, 14, 15
+        && not_digit(t2) & 0x8080_0000_0000_0000 == 0; // 17, 18
+    if !seps || !digits {
         return None;
     }
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour >= 24 || minute >= 60 || second >= 61 {
+    // The two digits starting at byte `k` of a digit-value word.
+    let two = |t: u64, k: u32| ((t >> (8 * k)) & 0xff) * 10 + ((t >> (8 * k + 8)) & 0xff);
+    let (month, day, hour, minute, second) = (two(t0, 5), two(t1, 0), two(t1, 3), two(t1, 6), two(t2, 6));
+    // `x.wrapping_sub(1) < n` is `1..=n`: a range's `contains` is a call in wasm.
+    if month.wrapping_sub(1) >= 12 || day.wrapping_sub(1) >= 31 || hour >= 24 || minute >= 60 || second >= 61 {
         return None;
     }
     let e = fraction_end(b, 19)?;
@@ -767,7 +779,10 @@ fn syslog_time_len(b: &[u8]) -> Option<usize> {
     ];
     // One length check for the 15 bytes every such time has.
     let t: &[u8; 15] = b.get(..15)?.try_into().ok()?;
-    if !MONTHS.contains(&name) || t[3] != b' ' || t[6] != b' ' {
+    // Not `contains`: that is a call in wasm (opt-level `z`).
+    #[allow(clippy::manual_contains)]
+    let month = MONTHS.iter().any(|&m| m == name);
+    if !month || t[3] != b' ' || t[6] != b' ' {
         return None;
     }
     let day = match (t[4], t[5]) {
@@ -775,7 +790,7 @@ fn syslog_time_len(b: &[u8]) -> Option<usize> {
         (x, y) => digits2(x, y)?,
     };
     let (hour, minute, second) = (digits2(t[7], t[8])?, digits2(t[10], t[11])?, digits2(t[13], t[14])?);
-    if t[9] != b':' || t[12] != b':' || !(1..=31).contains(&day) || hour >= 24 || minute >= 60 || second >= 61 {
+    if t[9] != b':' || t[12] != b':' || day.wrapping_sub(1) >= 31 || hour >= 24 || minute >= 60 || second >= 61 {
         return None;
     }
     fraction_end(b, 15)
@@ -823,15 +838,22 @@ pub(crate) fn gate_wrapper_end(zoned: bool, b: &[u8]) -> Option<usize> {
     }
     // `syslog_tag`: one or two tokens, the last ending in `:` and a space.
     let first = blank_at(b, i)?;
-    let ends_tag = |end: usize| b[end - 1] == b':' && b[end] == b' ';
-    if ends_tag(first) {
+    if ends_tag(b, first) {
         return Some(first + 1);
     }
     if b[first] != b' ' {
         return None;
     }
     let second = blank_at(b, first + 1)?;
-    (second > first + 1 && ends_tag(second)).then_some(second + 1)
+    (second > first + 1 && ends_tag(b, second)).then_some(second + 1)
+}
+
+/// Whether the token before the blank at `end` ends in `:` and that blank
+/// is a space: a syslog tag's end. A function, not a closure: opt-level
+/// `z` left the closure a call in wasm.
+#[inline(always)]
+fn ends_tag(b: &[u8], end: usize) -> bool {
+    matches!(b.get(end.wrapping_sub(1)..end.wrapping_add(1)), Some(&[b':', b' ']))
 }
 
 /// What `split`'s wrapper step does with a line that starts with an RFC

@@ -39,14 +39,63 @@ pub fn message_at(record: &[u8], start: usize) -> Option<String> {
 /// the host's `tag` as the last resort (its rotation suffix dropped,
 /// [`tag_source`]).
 pub fn source(record: &[u8], cfg: &Config, tag: &str, line: &Line<'_>) -> String {
-    source_in(&TopMembers::read(record), cfg, tag_base(tag), line).into_owned()
+    source_in(&TopMembers::read(record), cfg, SourceKeys::of(cfg), tag_base(tag), line).into_owned()
 }
 
 /// [`source`] on a record whose members were read already, borrowed from
 /// the record or the tag when it can be: the usual answer needs no copy.
-/// `tag_base` is the tag as [`tag_base`] leaves it.
-pub(crate) fn source_in<'a>(top: &TopMembers<'a>, cfg: &Config, tag_base: &'a str, line: &Line<'_>) -> Cow<'a, str> {
-    pick_source_or(Some(top), line, || Cow::Borrowed(tag_base), cfg)
+/// `tag_base` is the tag as [`tag_base`] leaves it; `keys` is
+/// [`SourceKeys::of`] `cfg`, made once by a caller that reads many records.
+pub(crate) fn source_in<'a>(
+    top: &TopMembers<'a>,
+    cfg: &Config,
+    keys: SourceKeys,
+    tag_base: &'a str,
+    line: &Line<'_>,
+) -> Cow<'a, str> {
+    pick_source_or(Some(top), line, || Cow::Borrowed(tag_base), cfg, keys)
+}
+
+/// The paths [`pick_source`] reads, after the configured pod keys and
+/// before the configured host keys (which the same list ends with).
+const SOURCE_PATHS: [&str; 4] = ["kubernetes.pod_namespace", "kubernetes.pod_name", "container_name", "file"];
+
+/// Every path [`pick_source`] may read, or whose first name a record's key
+/// may be (`SYSLOG_IDENTIFIER` is read only beside `_HOSTNAME`).
+fn source_paths(cfg: &Config) -> impl Iterator<Item = &str> {
+    [cfg.namespace_key.as_str(), cfg.pod_key.as_str()]
+        .into_iter()
+        .chain(SOURCE_PATHS)
+        .chain(cfg.host_keys.iter().map(String::as_str))
+}
+
+/// The lengths a record key must have to be one of [`source_paths`] or the
+/// first name of one: bit `n` set when a path ends or has a `.` at `n`
+/// (bit 63: 63 or more). A key of any other length (the usual `log`)
+/// names no source, which one test of this mask says instead of a
+/// comparison with every path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SourceKeys(u64);
+
+impl SourceKeys {
+    /// The mask for `cfg`'s paths.
+    pub(crate) fn of(cfg: &Config) -> SourceKeys {
+        let mut bits = 0u64;
+        for p in source_paths(cfg) {
+            for (i, c) in p.bytes().enumerate() {
+                if c == b'.' {
+                    bits |= 1 << i.min(63);
+                }
+            }
+            bits |= 1 << p.len().min(63);
+        }
+        SourceKeys(bits)
+    }
+
+    /// Whether a key `len` bytes long may be a path or a path's first names.
+    fn may_be(self, len: usize) -> bool {
+        (self.0 >> len.min(63)) & 1 != 0
+    }
 }
 
 /// The one rule for which server a line came from, for every host. The
@@ -68,7 +117,7 @@ pub(crate) fn source_in<'a>(top: &TopMembers<'a>, cfg: &Config, tag_base: &'a st
 ///    file name).
 pub fn pick_source(record: Option<&[u8]>, line: &Line<'_>, fallback: &str, cfg: &Config) -> String {
     let top = record.map(TopMembers::read);
-    pick_source_or(top.as_ref(), line, || Cow::Borrowed(fallback), cfg).into_owned()
+    pick_source_or(top.as_ref(), line, || Cow::Borrowed(fallback), cfg, SourceKeys::of(cfg)).into_owned()
 }
 
 /// A record's top-level members as [`Members`] yields them, read once (and
@@ -139,26 +188,19 @@ fn pick_source_or<'a>(
     line: &Line<'_>,
     fallback: impl FnOnce() -> Cow<'a, str>,
     cfg: &Config,
+    keys: SourceKeys,
 ) -> Cow<'a, str> {
     let top: &[(Member<'a>, bool)] = record.map_or(&[], TopMembers::all);
     // A record none of whose keys can be one of the paths below, or the
     // first name of one ([`find_in`]), names no source of its own: the
-    // usual tail record, `log` alone, is answered by this one pass.
-    let paths = [
-        cfg.namespace_key.as_str(),
-        cfg.pod_key.as_str(),
-        "kubernetes.pod_namespace",
-        "kubernetes.pod_name",
-        "container_name",
-        "file",
-    ];
+    // usual tail record, `log` alone, is answered by this one pass (its
+    // key's length alone, mostly).
     let may_name = |key: &[u8], path: &str| {
         let p = path.as_bytes();
         p.starts_with(key) && p.get(key.len()).is_none_or(|&c| c == b'.')
     };
-    let own = top.iter().any(|(m, escaped)| {
-        *escaped || paths.iter().copied().chain(cfg.host_keys.iter().map(String::as_str)).any(|p| may_name(m.key, p))
-    });
+    let own =
+        top.iter().any(|(m, escaped)| *escaped || (keys.may_be(m.key.len()) && source_paths(cfg).any(|p| may_name(m.key, p))));
     if !own {
         return bounded(line.origin().map_or_else(fallback, Cow::Owned));
     }
@@ -166,12 +208,12 @@ fn pick_source_or<'a>(
         record?;
         find_in(top, path).and_then(json::string_value).filter(|s| !s.is_empty())
     };
-    for (ns, pod) in [(cfg.namespace_key.as_str(), cfg.pod_key.as_str()), ("kubernetes.pod_namespace", "kubernetes.pod_name")] {
+    for (ns, pod) in [(cfg.namespace_key.as_str(), cfg.pod_key.as_str()), (SOURCE_PATHS[0], SOURCE_PATHS[1])] {
         if let (Some(ns), Some(pod)) = (text(ns), text(pod)) {
             return bounded(Cow::Owned(format!("{ns}/{pod}")));
         }
     }
-    if let Some(c) = text("container_name") {
+    if let Some(c) = text(SOURCE_PATHS[2]) {
         let c = match c {
             Cow::Borrowed(c) => Cow::Borrowed(c.trim_start_matches('/')),
             Cow::Owned(c) => Cow::Owned(c.trim_start_matches('/').to_string()),
@@ -183,7 +225,7 @@ fn pick_source_or<'a>(
     if let Some(o) = line.origin() {
         return bounded(Cow::Owned(o));
     }
-    if let Some(f) = text("file") {
+    if let Some(f) = text(SOURCE_PATHS[3]) {
         return bounded(Cow::Owned(file_source(&f, true)));
     }
     for k in &cfg.host_keys {
@@ -424,6 +466,34 @@ mod tests {
         let start = message_start(record.as_bytes(), &cfg.message_keys);
         let text = start.and_then(|s| message_at(record.as_bytes(), s)).unwrap_or_default();
         source(record.as_bytes(), &cfg, tag, &crate::input::line::split(text.as_bytes()))
+    }
+
+    /// The mask may only say "no" for a key that names no source: every
+    /// path's every head (a name up to a `.`, or the whole path) passes it,
+    /// for the default paths and configured ones; `log`, the usual key,
+    /// does not.
+    #[test]
+    fn the_source_key_mask_passes_every_path_head() {
+        let custom = Config {
+            namespace_key: "kube.meta.ns".into(),
+            pod_key: "pod_of_it".into(),
+            host_keys: vec!["hostname".into(), "a_key_longer_than_sixty_three_bytes_for_the_last_bit_of_the_mask.x".into()],
+            ..Config::default()
+        };
+        for cfg in [Config::default(), custom] {
+            let keys = SourceKeys::of(&cfg);
+            for path in source_paths(&cfg) {
+                let heads = path.match_indices('.').map(|(i, _)| i).chain([path.len()]);
+                for end in heads {
+                    assert!(keys.may_be(end), "{path:?} up to {end}");
+                }
+            }
+            assert!(!keys.may_be("log".len()));
+            assert!(!keys.may_be("message".len()));
+        }
+        // And the answer is the one a comparison with every path gives.
+        let rec = br#"{"log":"x","file":"/var/log/nats/n1.log"}"#;
+        assert_eq!(source(rec, &Config::default(), "t", &crate::input::line::split(b"x")), "nats/n1");
     }
 
     #[test]

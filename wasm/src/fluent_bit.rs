@@ -175,3 +175,20 @@ unsafe fn filter_record(
         record
     }
 }
+
+extern "C" {
+    /// The linker's constructor list (empty today).
+    fn __wasm_call_ctors();
+}
+
+/// The WASI reactor's entry, which hosts call once after instantiating
+/// (WAMR, as Fluent Bit embeds it, and wasmtime). Without it wasm-ld
+/// treats the module as a command and wraps every export in a function
+/// that also calls libc's destructors after it: three more calls on every
+/// record, which WAMR's interpreter pays for.
+#[no_mangle]
+pub extern "C" fn _initialize() {
+    // SAFETY: called once, by the host, before any other export (the
+    // reactor contract); the constructors are the linker's own.
+    unsafe { __wasm_call_ctors() }
+}

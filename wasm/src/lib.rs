@@ -13,6 +13,9 @@
 #[cfg(all(target_arch = "wasm32", target_os = "wasi", target_env = "p1"))]
 pub mod fluent_bit;
 
+#[cfg(all(target_arch = "wasm32", target_os = "wasi", target_env = "p1"))]
+mod memcmp;
+
 #[cfg(all(target_arch = "wasm32", target_os = "wasi", target_env = "p2"))]
 pub mod component;
 

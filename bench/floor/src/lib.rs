@@ -20,3 +20,19 @@ pub extern "C" fn resetwatch_filter(
 ) -> *const u8 {
     record
 }
+
+#[cfg(target_arch = "wasm32")]
+extern "C" {
+    fn __wasm_call_ctors();
+}
+
+/// The WASI reactor's entry, exactly as resetwatch's Fluent Bit shell has it
+/// (wasm/src/fluent_bit.rs): without it wasm-ld wraps the export in a
+/// function that calls libc's destructors after every record, a cost that
+/// is the link mode's, not the filter's.
+#[cfg(target_arch = "wasm32")]
+#[no_mangle]
+pub extern "C" fn _initialize() {
+    // SAFETY: the linker's constructor list, run once by the host.
+    unsafe { __wasm_call_ctors() }
+}
