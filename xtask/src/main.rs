@@ -156,14 +156,19 @@ fn wasip1_with_allocator(dist: &Path) -> Result<PathBuf> {
     copy_artifact(&wasip1_output(), &dist.join("resetwatch.wasm"))
 }
 
-/// `dist/resetwatch-mvp.wasm`: `dist/resetwatch.wasm` rewritten by binaryen's
-/// `wasm-opt` to WebAssembly MVP, for Fluent Bit before 4.0.3, whose WAMR
-/// refuses the reference-types encoding current rustc emits. The lowering
-/// passes replace sign-extension, bulk-memory (`memory.copy`/`fill`) and
-/// saturating float-to-int instructions with MVP code; writing with MVP
-/// features only drops the overlong `call_indirect` encoding and the
-/// target-features section. No optimisation pass runs: the code is the
-/// linked module's, instruction for instruction, except what is lowered.
+/// `dist/resetwatch-mvp.wasm`: `dist/resetwatch.wasm` rewritten by binaryen
+/// to WebAssembly MVP, for Fluent Bit before 4.0.3, whose WAMR refuses the
+/// reference-types encoding current rustc emits. binaryen's lowering passes
+/// replace sign-extension, bulk-memory (`memory.copy`/`fill`) and saturating
+/// float-to-int instructions with MVP code; writing with MVP features only
+/// drops the overlong `call_indirect` encoding and the target-features
+/// section. No optimisation pass runs: the code is the linked module's,
+/// instruction for instruction, except what is lowered.
+///
+/// `memory.copy`/`fill` become calls to two functions binaryen adds, and
+/// `tools/binaryen/mvp.mjs` rewrites those to move 8 bytes per iteration
+/// (binaryen's move one, about 17 instructions a byte: 28,078 wasmtime fuel
+/// per "apply error" event line against 16,075 for `resetwatch.wasm`).
 /// Must run right after [`wasip1_with_allocator`] (it reads its output).
 fn mvp(dist: &Path) -> Result<PathBuf> {
     let out = dist.join("resetwatch-mvp.wasm");
@@ -171,17 +176,15 @@ fn mvp(dist: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// `input` rewritten to WebAssembly MVP at `out` (see [`mvp`]).
+/// `input` rewritten to WebAssembly MVP at `out` (see [`mvp`]). The
+/// features enabled to read the input and the passes are in
+/// `tools/binaryen/mvp.mjs` (binaryen's JS API: the CLI cannot replace a
+/// function's body); without the word-wise copy and fill its output is
+/// byte for byte `wasm-opt`'s with the same options.
 fn lower_to_mvp(input: &Path, out: &Path) -> Result {
     let wasm_opt = binaryen_wasm_opt()?;
     let mut cmd = Command::new("node");
-    cmd.current_dir(root()).arg(&wasm_opt).arg(input);
-    // What rustc's wasm32-wasip1 output may use, so the input validates.
-    cmd.args(["--mvp-features", "--enable-sign-ext", "--enable-bulk-memory", "--enable-bulk-memory-opt"]);
-    cmd.args(["--enable-nontrapping-float-to-int", "--enable-reference-types", "--enable-call-indirect-overlong"]);
-    cmd.args(["--enable-mutable-globals", "--enable-multivalue"]);
-    cmd.args(["--signext-lowering", "--llvm-memory-copy-fill-lowering", "--llvm-nontrapping-fptoint-lowering"]);
-    cmd.args(["--strip-target-features", "-o"]).arg(out);
+    cmd.current_dir(root()).arg(root().join("tools/binaryen/mvp.mjs")).arg(input).arg(out);
     run(cmd)?;
     // A second pass with only MVP enabled: binaryen's validator refuses
     // anything post-MVP left over (host/src/fluent_bit/check.rs checks again).
