@@ -548,11 +548,12 @@ const LABEL_START: [u8; 256] = {
 /// or after it (then no `]` three bytes on).
 #[inline(always)]
 pub fn surely_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
-    let class = FIRST[h[0] as usize];
-    if class != NATS {
-        return class != ASK && no_wrapper_no_head(class, h, rest);
+    // nats-server's own line first, by its byte (the one byte of class `NATS`).
+    if h[0] == b'[' {
+        return nats_irrelevant(h, rest);
     }
-    nats_irrelevant(h, rest)
+    let class = FIRST[h[0] as usize];
+    class != ASK && no_wrapper_no_head(class, h, rest)
 }
 
 /// [`surely_irrelevant`] for a line that starts with `[` (`h[0]`): read
@@ -563,7 +564,8 @@ fn nats_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
     // The pid's digits as in `nats_message_start`; `n` == 0 is no pid (a
     // `[...]` prefix resetwatch does not know, or kubectl's `[pod/`), 8 may
     // be a longer pid.
-    let word = u64::from_le_bytes([h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]]);
+    // One load (bytes assembled one by one became two in wasm).
+    let Ok(word) = <[u8; 8]>::try_from(&h[1..9]).map(u64::from_le_bytes) else { return false };
     let t = word ^ 0x3030_3030_3030_3030;
     let not_digit = (t.wrapping_add(0x7676_7676_7676_7676) | t) & 0x8080_8080_8080_8080;
     let n = (not_digit.trailing_zeros() / 8) as usize;
@@ -590,11 +592,8 @@ fn nats_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
     // One space after the label, or none (banner lines keep theirs).
     // A head's first byte (`E`, ` `, `S`... start ordinary messages too):
     // then the message's first 8 bytes against every head's.
-    let after = h[n + 35];
-    if after != b' ' {
-        return HEAD[after as usize] == 0 || !may_start_head(rest, n + 35);
-    }
-    HEAD[h[n + 36] as usize] == 0 || !may_start_head(rest, n + 36)
+    let m = n + 35 + (h[n + 35] == b' ') as usize;
+    HEAD[h[m] as usize] == 0 || !may_start_head(rest, m)
 }
 
 /// The first 8 bytes (fewer for a shorter head) of every message head
@@ -890,7 +889,8 @@ fn nats_message_start(b: &[u8]) -> Option<usize> {
     // The pid's digits, eight bytes at a time: `t` holds each byte minus '0';
     // a byte is a digit when that is below 10, and the lowest byte where
     // `t + 0x76` or `t` has its top bit set is the first that is not one.
-    let word = u64::from_le_bytes([h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]]);
+    // One load (bytes assembled one by one became two in wasm).
+    let Ok(word) = <[u8; 8]>::try_from(&h[1..9]).map(u64::from_le_bytes) else { return None };
     let t = word ^ 0x3030_3030_3030_3030;
     let not_digit = (t.wrapping_add(0x7676_7676_7676_7676) | t) & 0x8080_8080_8080_8080;
     let n = (not_digit.trailing_zeros() / 8) as usize;

@@ -79,6 +79,10 @@ fn the_mvp_module_with_state_dir_alerts_over_many_chunks_on_4_0_2_exactly_as_on_
     let instances = on_old.fluent_bit.instantiations();
     assert!(instances > 10, "4.0.2 made {instances} instances: the loop did not span many chunks");
     assert_eq!(on_new.fluent_bit.instantiations(), 1, "5.1.1 keeps one instance");
+    // A WASI reactor (`_initialize`), which WAMR says of a module that is not.
+    for run in [&on_old, &on_new] {
+        assert!(!run.fluent_bit.log().contains("either a command or a reactor"), "{}", run.fluent_bit.log());
+    }
     assert_s05_alerts(&on_new.alerts, s05_tail_source);
     let alerts = |r: &Run| r.alerts.iter().map(|a| (a.tag.clone(), a.alert.clone())).collect::<Vec<_>>();
     assert_eq!(alerts(&on_old), alerts(&on_new), "the same alerts, field for field");

@@ -215,6 +215,75 @@ pub struct FluentBit {
     child: Option<Child>,
     stdout: PathBuf,
     stderr: PathBuf,
+    /// The opens of the module's first preopened directory, when that is a
+    /// directory of its own tree (not a link shared with other tests).
+    preopens: Option<Opens>,
+}
+
+/// Counts the times a directory itself is opened (inotify `IN_OPEN`, not
+/// its files'): WAMR opens each of the filter's `Accessible_Paths` for
+/// every instance it makes of the module, which 4.0.2 does for every chunk
+/// (the module's file it reads once).
+pub struct Opens {
+    fd: i32,
+    seen: std::cell::Cell<usize>,
+}
+
+impl Opens {
+    pub fn watch(path: &Path) -> Opens {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: inotify on a descriptor this value owns and a NUL-terminated path.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        assert!(fd >= 0, "inotify_init1: {}", std::io::Error::last_os_error());
+        // SAFETY: as above.
+        let wd = unsafe { libc::inotify_add_watch(fd, c.as_ptr(), libc::IN_OPEN) };
+        assert!(wd >= 0, "inotify on {}: {}", path.display(), std::io::Error::last_os_error());
+        Opens { fd, seen: std::cell::Cell::new(0) }
+    }
+
+    /// Opens so far.
+    pub fn count(&self) -> usize {
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: reads into `buf`, at most its length.
+            let n = unsafe { libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                return self.seen.get();
+            }
+            // Events are `struct inotify_event` (16 bytes) and a name of
+            // `len` bytes: none for the watched directory itself, the
+            // file's name for a file in it.
+            let mut at = 0;
+            while at + 16 <= n as usize {
+                let mask = u32::from_ne_bytes(buf[at + 4..at + 8].try_into().unwrap());
+                let len = u32::from_ne_bytes(buf[at + 12..at + 16].try_into().unwrap()) as usize;
+                if mask & libc::IN_OPEN != 0 && len == 0 {
+                    self.seen.set(self.seen.get() + 1);
+                }
+                at += 16 + len;
+            }
+        }
+    }
+}
+
+impl Drop for Opens {
+    fn drop(&mut self) {
+        // SAFETY: the descriptor `watch` made, closed once.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+/// The first `Accessible_Paths` (classic) or `accessible_paths` (YAML)
+/// directory the configuration at `config` names, resolved against `cwd`
+/// as Fluent Bit resolves it.
+fn preopened_dir(config: &Path, cwd: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(config).ok()?;
+    text.lines().find_map(|l| {
+        let l = l.trim_start();
+        let rest = l.strip_prefix("Accessible_Paths").or_else(|| l.strip_prefix("accessible_paths:"))?;
+        Some(cwd.join(rest.split([',', ' ']).find(|p| !p.is_empty())?))
+    })
 }
 
 impl FluentBit {
@@ -226,16 +295,21 @@ impl FluentBit {
         let stem = config.file_name().unwrap().to_string_lossy().to_string();
         let stdout = cwd.join(format!("{stem}.stdout"));
         let stderr = cwd.join(format!("{stem}.stderr"));
-        let child = Command::new(program)
+        let mut child = Command::new(program);
+        child
             .arg("-c")
             .arg(config)
             .current_dir(cwd)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).unwrap())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-        FluentBit { child: Some(child), stdout, stderr }
+            .stderr(std::fs::File::create(&stderr).unwrap());
+        // Watched before the start, so that the first instance counts; only
+        // a directory that is the tree's own (a link's opens are every test's).
+        let preopens = preopened_dir(config, cwd)
+            .filter(|d| std::fs::symlink_metadata(d).is_ok_and(|md| md.is_dir()))
+            .map(|d| Opens::watch(&d));
+        let child = child.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        FluentBit { child: Some(child), stdout, stderr, preopens }
     }
 
     /// Waits for Fluent Bit to exit on its own (`Exit_On_Eof`,
@@ -287,10 +361,10 @@ impl FluentBit {
         String::from_utf8_lossy(&std::fs::read(&self.stderr).unwrap_or_default()).into_owned()
     }
 
-    /// How many times WAMR instantiated the module: it says once per
-    /// instance that a reactor without `_initialize` is neither kind.
+    /// How many times Fluent Bit instantiated the module: the opens of its
+    /// first preopened directory (see [`Opens`]), the tree's own.
     pub fn instantiations(&self) -> usize {
-        self.log().matches("a module with WASI apis should be either a command or a reactor").count()
+        self.preopens.as_ref().expect("the filter's Accessible_Paths is a directory of the tree").count()
     }
 }
 
