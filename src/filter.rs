@@ -161,16 +161,16 @@ impl PassGate {
         if u64::from_le_bytes(key) != self.prefix {
             return self.passes_later(rec);
         }
-        line::surely_irrelevant(line, rec.get(8..).unwrap_or_default())
+        line::surely_irrelevant_at(line, rec, 8)
     }
 
     /// [`PassGate::passes`] for a record whose message member is not the
     /// first. Out of line: a tail record's path stays as it was.
     #[inline(never)]
     fn passes_later(&self, rec: &[u8]) -> bool {
-        let Some(rest) = self.message_after_members(rec).and_then(|s| rec.get(s..)) else { return false };
-        match rest.get(..48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
-            Some(h) => line::surely_irrelevant(h, rest),
+        let Some(s) = self.message_after_members(rec) else { return false };
+        match rec.get(s..s + 48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
+            Some(h) => line::surely_irrelevant_at(h, rec, s),
             None => false,
         }
     }

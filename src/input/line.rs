@@ -548,19 +548,27 @@ const LABEL_START: [u8; 256] = {
 /// or after it (then no `]` three bytes on).
 #[inline(always)]
 pub fn surely_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
+    surely_irrelevant_at(h, rest, 0)
+}
+
+/// [`surely_irrelevant`] with `rest` given as `b[at..]`: the slice is then
+/// made only on the paths that read it, not for every record (its length
+/// was four wasm instructions on the pass gate's usual path).
+#[inline(always)]
+pub fn surely_irrelevant_at(h: &[u8; 48], b: &[u8], at: usize) -> bool {
     // nats-server's own line first, by its byte (the one byte of class `NATS`).
     if h[0] == b'[' {
-        return nats_irrelevant(h, rest);
+        return nats_irrelevant(h, b, at);
     }
     let class = FIRST[h[0] as usize];
-    class != ASK && no_wrapper_no_head(class, h, rest)
+    class != ASK && no_wrapper_no_head(class, h, b.get(at..).unwrap_or_default())
 }
 
 /// [`surely_irrelevant`] for a line that starts with `[` (`h[0]`): read
 /// as nats-server's own prefix at fixed offsets (also behind a wrapper,
 /// [`wrapped_irrelevant`]).
 #[inline(always)]
-fn nats_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
+fn nats_irrelevant(h: &[u8; 48], b: &[u8], at: usize) -> bool {
     // The pid's digits as in `nats_message_start`; `n` == 0 is no pid (a
     // `[...]` prefix resetwatch does not know, or kubectl's `[pod/`), 8 may
     // be a longer pid.
@@ -570,7 +578,7 @@ fn nats_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
     let not_digit = (t.wrapping_add(0x7676_7676_7676_7676) | t) & 0x8080_8080_8080_8080;
     let n = (not_digit.trailing_zeros() / 8) as usize;
     if n == 0 {
-        return h[1..5] != *b"pod/" && !may_hold_event_head(rest);
+        return h[1..5] != *b"pod/" && !may_hold_event_head(b.get(at..).unwrap_or_default());
     }
     if n >= 8 {
         return false;
@@ -593,7 +601,7 @@ fn nats_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
     // A head's first byte (`E`, ` `, `S`... start ordinary messages too):
     // then the message's first 8 bytes against every head's.
     let m = n + 35 + (h[n + 35] == b' ') as usize;
-    HEAD[h[m] as usize] == 0 || !may_start_head(rest, m)
+    HEAD[h[m] as usize] == 0 || !may_start_head(b, at + m)
 }
 
 /// The first 8 bytes (fewer for a shorter head) of every message head
@@ -669,9 +677,9 @@ fn no_wrapper_no_head(class: u8, h: &[u8; 48], rest: &[u8]) -> bool {
 /// asks the full check: the line may then be searched for a head.
 #[inline(never)]
 fn wrapped_irrelevant(zoned: bool, b: &[u8]) -> bool {
-    let Some(inner) = gate_wrapper_end(zoned, b).and_then(|p| b.get(p..)) else { return false };
-    match inner.get(..48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
-        Some(h) if h[0] == b'[' => nats_irrelevant(h, inner),
+    let Some(p) = gate_wrapper_end(zoned, b) else { return false };
+    match b.get(p..p + 48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
+        Some(h) if h[0] == b'[' => nats_irrelevant(h, b, p),
         _ => false,
     }
 }
