@@ -21,6 +21,7 @@ mod fluent_bit_jsz;
 mod fuzz_corpus_wasm;
 mod harness_selftest;
 mod install;
+mod memcmp;
 mod mvp_lowering;
 mod nats_cluster;
 mod parity;
