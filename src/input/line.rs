@@ -732,7 +732,8 @@ fn rfc3339_len(b: &[u8]) -> Option<usize> {
     let seps = w0 & 0xff00_00ff_0000_0000 == 0x2d00_002d_0000_0000 // `-` at 4 and 7
         && w1 & 0x0000_ff00_00ff_0000 == 0x0000_3a00_0054_0000 // `T` at 10, `:` at 13
         && w2 & 0x0000_ff00_0000_0000 == 0x0000_3a00_0000_0000; // `:` at 16
-                                                                // Each byte's digit value (`t`), and bit 7 of each byte that is no digit.
+
+    // Each byte's digit value (`t`), and bit 7 of each byte that is no digit.
     let (t0, t1, t2) = (w0 ^ (b'0' as u64 * LO), w1 ^ (b'0' as u64 * LO), w2 ^ (b'0' as u64 * LO));
     let not_digit = |t: u64| (t.wrapping_add(0x76 * LO) | t) & HI;
     let digits = not_digit(t0) & 0x0080_8000_8080_8080 == 0 // 0-3, 5, 6
