@@ -127,6 +127,9 @@ fn may_matter_at(rec: &[u8], start: usize) -> bool {
 /// `{"key":"`, or after a few plain string members: Kubernetes' `time`,
 /// `stream`, `_p`) and its line one [`line::surely_irrelevant`] rules out
 /// (nats-server's own, or inside a syslog, journald or CRI wrapper).
+/// Besides the filter's answer it keeps what it learned of the records'
+/// wrappers ([`line::WrapperMemo`]); [`PassGate::renew`] takes the next
+/// answer and keeps that.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PassGate {
     /// The record's first 8 bytes, little-endian: `{"log":"`.
@@ -137,11 +140,13 @@ pub struct PassGate {
     /// or more): a member with a key of that length is never skipped,
     /// since the filter would take its string as the line.
     other_keys: u64,
+    /// The last syslog or journald wrapper read the long way.
+    wrapper: line::WrapperMemo,
 }
 
 impl PassGate {
     /// A gate that lets nothing by (before the filter exists).
-    pub const SHUT: PassGate = PassGate { prefix: 0, before_sec: 0, other_keys: u64::MAX };
+    pub const SHUT: PassGate = PassGate { prefix: 0, before_sec: 0, other_keys: u64::MAX, wrapper: line::WrapperMemo::EMPTY };
 
     /// How many members may come before the message key, and within how
     /// many bytes of the record: bounded work, the full path past them.
@@ -149,9 +154,10 @@ impl PassGate {
     const SPAN: usize = 512;
 
     /// Whether a record at host time `time_sec` (and any fraction of it)
-    /// can be passed on as it is without reading it further.
+    /// can be passed on as it is without reading it further. A wrapper it
+    /// had to read the long way it learns.
     #[inline(always)]
-    pub fn passes(&self, time_sec: u32, rec: &[u8]) -> bool {
+    pub fn passes(&mut self, time_sec: u32, rec: &[u8]) -> bool {
         if time_sec >= self.before_sec {
             return false;
         }
@@ -161,16 +167,16 @@ impl PassGate {
         if u64::from_le_bytes(key) != self.prefix {
             return self.passes_later(rec);
         }
-        line::surely_irrelevant_at(line, rec, 8)
+        line::surely_irrelevant_at(line, rec, 8, &mut self.wrapper)
     }
 
     /// [`PassGate::passes`] for a record whose message member is not the
     /// first. Out of line: a tail record's path stays as it was.
     #[inline(never)]
-    fn passes_later(&self, rec: &[u8]) -> bool {
+    fn passes_later(&mut self, rec: &[u8]) -> bool {
         let Some(s) = self.message_after_members(rec) else { return false };
         match rec.get(s..s + 48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
-            Some(h) => line::surely_irrelevant_at(h, rec, s),
+            Some(h) => line::surely_irrelevant_at(h, rec, s, &mut self.wrapper),
             None => false,
         }
     }
@@ -247,6 +253,13 @@ impl PassGate {
     /// own deadline: a state write that waits).
     pub fn shut_from(self, sec: u32) -> PassGate {
         PassGate { before_sec: self.before_sec.min(sec), ..self }
+    }
+
+    /// Take the filter's next answer ([`Filter::pass_gate`], after a record
+    /// went through it) and keep what this gate learned of the wrappers: a
+    /// fact about layouts, true whatever the filter holds.
+    pub fn renew(&mut self, next: PassGate) {
+        *self = PassGate { wrapper: self.wrapper, ..next };
     }
 }
 
@@ -381,6 +394,7 @@ impl Filter {
                     prefix: u64::from_le_bytes(key),
                     before_sec: due.clamp(0, u32::MAX as i64) as u32,
                     other_keys: self.other_keys,
+                    wrapper: line::WrapperMemo::EMPTY,
                 }
             }
             _ => PassGate::SHUT,
@@ -950,8 +964,10 @@ mod tests {
     /// One record through the gate and `filter_one` at host second `sec`:
     /// whether the gate passed it (and then `filter_one` passed it on
     /// unchanged and changed nothing) and whether it carried an alert.
-    fn gate_and_filter(f: &mut Filter, src: &str, sec: u32, rec: &str, out: &mut Vec<u8>) -> (bool, bool) {
-        let gate = f.pass_gate();
+    fn gate_and_filter(f: &mut Filter, gate: &mut PassGate, src: &str, sec: u32, rec: &str, out: &mut Vec<u8>) -> (bool, bool) {
+        // As the Fluent Bit shell keeps it: the filter's answer, and what the
+        // gate learned of earlier records' wrappers.
+        gate.renew(f.pass_gate());
         let before = state(f);
         let alert = f.filter_one(src, sec as i64 * SECOND + 999_999, rec.as_bytes(), out);
         let passed = gate.passes(sec, rec.as_bytes());
@@ -1003,13 +1019,14 @@ mod tests {
             let mut f = Filter::new(Config { warning_pairs: 1, critical_pairs: 2, ..Config::default() });
             let mut out = Vec::new();
             let (mut passed, mut shut, mut alerts) = (0, 0, 0);
+            let mut gate = PassGate::SHUT;
             for (i, (src, l)) in all.iter().enumerate() {
                 let rec = gate_layouts(l, host_time(l)).swap_remove(k).1;
                 // hours of host time between records, so that resolutions fall due
                 let sec = 1_800_000_000 + i as u32 * 3000;
-                let gate = f.pass_gate();
-                shut += (gate == PassGate::SHUT || sec >= gate.before_sec) as usize;
-                let (p, a) = gate_and_filter(&mut f, src, sec, &rec, &mut out);
+                let next = f.pass_gate();
+                shut += (next == PassGate::SHUT || sec >= next.before_sec) as usize;
+                let (p, a) = gate_and_filter(&mut f, &mut gate, src, sec, &rec, &mut out);
                 passed += p as usize;
                 alerts += a as usize;
             }
@@ -1057,8 +1074,11 @@ mod tests {
         ];
         let mut f = Filter::new(Config::default());
         let mut out = Vec::new();
+        // One gate for all: what it learns of one record's wrapper must not
+        // open it for the next.
+        let mut gate = PassGate::SHUT;
         for (what, rec) in &shut {
-            assert!(!gate_and_filter(&mut f, "n1", 1_800_000_000, rec, &mut out).0, "{what}: {rec}");
+            assert!(!gate_and_filter(&mut f, &mut gate, "n1", 1_800_000_000, rec, &mut out).0, "{what}: {rec}");
         }
         // Another first key: the CRI record's `log` is then a later key's,
         // and the filter reads it (an event line here).
@@ -1069,7 +1089,8 @@ mod tests {
         let cri = format!(
             "{{\"time\":\"2026-11-26T14:17:08.683482Z\",\"stream\":\"stderr\",\"_p\":\"F\",\"log\":{reset},\"msg\":{l}}}"
         );
-        assert!(!gate_and_filter(&mut msg_first, "n1", 1_800_000_000, &cri, &mut out).0, "{cri}");
+        let mut fresh = PassGate::SHUT;
+        assert!(!gate_and_filter(&mut msg_first, &mut fresh, "n1", 1_800_000_000, &cri, &mut out).0, "{cri}");
         assert_eq!(msg_first.tracker().stats.events, 1, "{cri}");
         // and what it does read
         let pass = [
@@ -1082,7 +1103,7 @@ mod tests {
             ("four members before log", format!("{{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"log\":{l}}}")),
         ];
         for (what, rec) in &pass {
-            assert!(gate_and_filter(&mut f, "n1", 1_800_000_000, rec, &mut out).0, "{what}: {rec}");
+            assert!(gate_and_filter(&mut f, &mut gate, "n1", 1_800_000_000, rec, &mut out).0, "{what}: {rec}");
         }
     }
 

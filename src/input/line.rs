@@ -548,20 +548,32 @@ const LABEL_START: [u8; 256] = {
 /// or after it (then no `]` three bytes on).
 #[inline(always)]
 pub fn surely_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
-    surely_irrelevant_at(h, rest, 0)
+    let mut nothing_learned = WrapperMemo::EMPTY;
+    surely_irrelevant_at(h, rest, 0, &mut nothing_learned)
 }
 
 /// [`surely_irrelevant`] with `rest` given as `b[at..]`: the slice is then
 /// made only on the paths that read it, not for every record (its length
-/// was four wasm instructions on the pass gate's usual path).
+/// was four wasm instructions on the pass gate's usual path). `memo` is
+/// what the gate learned of earlier lines' wrappers ([`WrapperMemo`]); it
+/// changes where this line's wrapper had to be read the long way.
 #[inline(always)]
-pub fn surely_irrelevant_at(h: &[u8; 48], b: &[u8], at: usize) -> bool {
+pub fn surely_irrelevant_at(h: &[u8; 48], b: &[u8], at: usize, memo: &mut WrapperMemo) -> bool {
     // nats-server's own line first, by its byte (the one byte of class `NATS`).
     if h[0] == b'[' {
         return nats_irrelevant(h, b, at);
     }
     let class = FIRST[h[0] as usize];
-    class != ASK && no_wrapper_no_head(class, h, b.get(at..).unwrap_or_default())
+    class != ASK && no_wrapper_no_head(class, h, b.get(at..).unwrap_or_default(), memo)
+}
+
+/// How many digits follow the `[` at `h[0]` (the pid of `[pid] `), eight
+/// bytes at a time ([`word::not_digits`]); 8 for eight or more. One load:
+/// the bytes assembled one by one became two in wasm.
+#[inline(always)]
+fn pid_len(h: &[u8; 48]) -> usize {
+    let Ok(w) = <[u8; 8]>::try_from(&h[1..9]).map(u64::from_le_bytes) else { return 0 };
+    (word::not_digits(w ^ (b'0' as u64 * LO)).trailing_zeros() / 8) as usize
 }
 
 /// [`surely_irrelevant`] for a line that starts with `[` (`h[0]`): read
@@ -569,14 +581,9 @@ pub fn surely_irrelevant_at(h: &[u8; 48], b: &[u8], at: usize) -> bool {
 /// [`wrapped_irrelevant`]).
 #[inline(always)]
 fn nats_irrelevant(h: &[u8; 48], b: &[u8], at: usize) -> bool {
-    // The pid's digits as in `nats_message_start`; `n` == 0 is no pid (a
-    // `[...]` prefix resetwatch does not know, or kubectl's `[pod/`), 8 may
-    // be a longer pid.
-    // One load (bytes assembled one by one became two in wasm).
-    let Ok(word) = <[u8; 8]>::try_from(&h[1..9]).map(u64::from_le_bytes) else { return false };
-    let t = word ^ 0x3030_3030_3030_3030;
-    let not_digit = (t.wrapping_add(0x7676_7676_7676_7676) | t) & 0x8080_8080_8080_8080;
-    let n = (not_digit.trailing_zeros() / 8) as usize;
+    // `n` == 0 is no pid (a `[...]` prefix resetwatch does not know, or
+    // kubectl's `[pod/`), 8 may be a longer pid.
+    let n = pid_len(h);
     if n == 0 {
         return h[1..5] != *b"pod/" && !may_hold_event_head(b.get(at..).unwrap_or_default());
     }
@@ -653,11 +660,11 @@ fn may_start_head(rest: &[u8], at: usize) -> bool {
 /// head's `'` or `W`. Out of line, so that nats-server's own lines pay
 /// nothing for it.
 #[inline(never)]
-fn no_wrapper_no_head(class: u8, h: &[u8; 48], rest: &[u8]) -> bool {
+fn no_wrapper_no_head(class: u8, h: &[u8; 48], rest: &[u8], memo: &mut WrapperMemo) -> bool {
     // The shapes `split` sends to `zoned_prefix` and `journal_prefix`.
     let zoned = class == DIGIT && h[4] == b'-' && h[7] == b'-';
     if zoned || ((class == UPPER || class == MONTH) && h[3] == b' ' && h[9] == b':') {
-        return wrapped_irrelevant(zoned, rest);
+        return wrapped_irrelevant(zoned, rest, memo);
     }
     if class == MONTH {
         return false; // a head may start the line
@@ -671,13 +678,14 @@ fn no_wrapper_no_head(class: u8, h: &[u8; 48], rest: &[u8]) -> bool {
 /// [`surely_irrelevant`] for a line with an RFC 3339 time first
 /// (`zoned`: CRI, rsyslog, `journalctl -o short-iso`) or a journald
 /// `short` time: the wrapper is read at fixed offsets and with a word
-/// scan for the syslog tag's blanks ([`gate_wrapper_end`]), landing where
-/// `split` lands, and nats-server's prefix after it is read as on a bare
-/// line. Any other outcome (a wrapper it cannot place, no `[` after it)
-/// asks the full check: the line may then be searched for a head.
+/// scan for the syslog tag's blanks ([`gate_wrapper_end`]), or found the
+/// same as the last one read so ([`WrapperMemo`]), landing where `split`
+/// lands, and nats-server's prefix after it is read as on a bare line.
+/// Any other outcome (a wrapper it cannot place, no `[` after it) asks the
+/// full check: the line may then be searched for a head.
 #[inline(never)]
-fn wrapped_irrelevant(zoned: bool, b: &[u8]) -> bool {
-    let Some(p) = gate_wrapper_end(zoned, b) else { return false };
+fn wrapped_irrelevant(zoned: bool, b: &[u8], memo: &mut WrapperMemo) -> bool {
+    let Some(p) = memo.wrapper_end(zoned, b) else { return false };
     match b.get(p..p + 48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
         Some(h) if h[0] == b'[' => nats_irrelevant(h, b, p),
         _ => false,
@@ -707,9 +715,8 @@ fn fraction_end(b: &[u8], at: usize) -> Option<usize> {
     }
     let mut j = at + 1;
     for _ in 0..3 {
-        // The first byte that is no digit, as for the pid in `surely_irrelevant`.
-        let t = word::at(b, j)? ^ (b'0' as u64 * LO);
-        let not_digit = (t.wrapping_add(0x76 * LO) | t) & HI;
+        // The first byte that is no digit.
+        let not_digit = word::not_digits(word::at(b, j)? ^ (b'0' as u64 * LO));
         if not_digit != 0 {
             let end = j + (not_digit.trailing_zeros() / 8) as usize;
             return Some(if end == at + 1 { at } else { end });
@@ -719,12 +726,13 @@ fn fraction_end(b: &[u8], at: usize) -> Option<usize> {
     None
 }
 
-/// The length of the time `clock::parse_rfc3339` reads at the start of
-/// `b` (`2026-12-01T15:50:27.123456+00:00`, `...Z`, `...+0000`), by the same
-/// rules (digits, field ranges, both zone spellings); `None` when it reads
-/// none, or for the forms the gate leaves to it (`t` or a space for `T`).
+/// Where the zone of the time `clock::parse_rfc3339` reads at the start of
+/// `b` begins (`2026-12-01T15:50:27.123456+00:00`: at `+`), by the same
+/// rules (digits, field ranges); `None` when it reads none, or for the
+/// forms the gate leaves to it (`t` or a space for `T`). [`zone_end`]
+/// reads the zone.
 #[inline(always)]
-fn rfc3339_len(b: &[u8]) -> Option<usize> {
+fn rfc3339_zone_at(b: &[u8]) -> Option<usize> {
     // The 19 bytes every such time has as three words (at 0, 8 and 11),
     // checked a word at a time: the separators by one mask each, the
     // digits by one test each, the fields' ranges from the digits' values.
@@ -733,27 +741,41 @@ fn rfc3339_len(b: &[u8]) -> Option<usize> {
         && w1 & 0x0000_ff00_00ff_0000 == 0x0000_3a00_0054_0000 // `T` at 10, `:` at 13
         && w2 & 0x0000_ff00_0000_0000 == 0x0000_3a00_0000_0000; // `:` at 16
 
-    // Each byte's digit value (`t`), and bit 7 of each byte that is no digit.
+    // Each byte's digit value, and the digits' places tested at once.
     let (t0, t1, t2) = (w0 ^ (b'0' as u64 * LO), w1 ^ (b'0' as u64 * LO), w2 ^ (b'0' as u64 * LO));
-    let not_digit = |t: u64| (t.wrapping_add(0x76 * LO) | t) & HI;
-    let digits = not_digit(t0) & 0x0080_8000_8080_8080 == 0 // 0-3, 5, 6
-        && not_digit(t1) & 0x8080_0080_8000_8080 == 0 // 8, 9, 11, 12, 14, 15
-        && not_digit(t2) & 0x8080_0000_0000_0000 == 0; // 17, 18
+    let digits = word::not_digits(t0) & 0x0080_8000_8080_8080 == 0 // 0-3, 5, 6
+        && word::not_digits(t1) & 0x8080_0080_8000_8080 == 0 // 8, 9, 11, 12, 14, 15
+        && word::not_digits(t2) & 0x8080_0000_0000_0000 == 0; // 17, 18
     if !seps || !digits {
         return None;
     }
-    // The two digits starting at byte `k` of a digit-value word.
-    let two = |t: u64, k: u32| ((t >> (8 * k)) & 0xff) * 10 + ((t >> (8 * k + 8)) & 0xff);
-    let (month, day, hour, minute, second) = (two(t0, 5), two(t1, 0), two(t1, 3), two(t1, 6), two(t2, 6));
+    // Every two-digit field's value at once, in the byte of its first
+    // digit: `10·d[k] + d[k+1]` of the digit bytes `fields` keeps (at most
+    // 99 a byte, so no byte carries into the next).
+    let values = |t: u64, fields: u64| {
+        let d = t & fields;
+        d.wrapping_mul(10).wrapping_add(d >> 8)
+    };
+    let (v0, v1, v2) = (values(t0, 0x00ff_ff00_0000_0000), values(t1, 0xffff_00ff_ff00_ffff), values(t2, 0xffff_0000_0000_0000));
+    // The day (byte 0), hour (3) and minute (6) over 31, 23 and 59, in one
+    // add: a byte over its bound reaches bit 7.
+    let over = v1.wrapping_add(0x0044_0000_6800_0060) & 0x0080_0000_8000_0080;
     // `x.wrapping_sub(1) < n` is `1..=n`: a range's `contains` is a call in wasm.
-    if month.wrapping_sub(1) >= 12 || day.wrapping_sub(1) >= 31 || hour >= 24 || minute >= 60 || second >= 61 {
+    let (month, day, second) = ((v0 >> 40) & 0xff, v1 & 0xff, (v2 >> 48) & 0xff);
+    if over != 0 || month.wrapping_sub(1) >= 12 || day == 0 || second >= 61 {
         return None;
     }
-    let e = fraction_end(b, 19)?;
+    fraction_end(b, 19)
+}
+
+/// The end of the zone at `e` of an RFC 3339 time ([`rfc3339_zone_at`]):
+/// `Z`, `+hh:mm`, or `+hhmm` (`journalctl -o short-iso` before systemd
+/// 249), by `clock::parse_rfc3339`'s rules.
+#[inline(always)]
+fn zone_end(b: &[u8], e: usize) -> Option<usize> {
     match *b.get(e)? {
         b'Z' | b'z' => Some(e + 1),
         b'+' | b'-' => {
-            // `+hh:mm`, or `+hhmm` (`journalctl -o short-iso` before systemd 249).
             let colon = *b.get(e + 3)? == b':';
             let (h, m) = (two_digits(b, e + 1)?, two_digits(b, if colon { e + 4 } else { e + 3 })?);
             (h <= 23 && m <= 59).then_some(if colon { e + 6 } else { e + 5 })
@@ -825,9 +847,29 @@ fn blank_at(b: &[u8], i: usize) -> Option<usize> {
 /// `split` would take no wrapper; where it answers, `split` lands there too
 /// (checked against [`split_wrapper_end`] by the tests and the `line`
 /// fuzz target).
-#[inline(always)]
+#[cfg(any(test, fuzzing))]
 pub(crate) fn gate_wrapper_end(zoned: bool, b: &[u8]) -> Option<usize> {
-    let n = if zoned { rfc3339_len(b)? } else { syslog_time_len(b)? };
+    wrapper_end_from(zoned, b, time_zone_at(zoned, b)?)
+}
+
+/// Where the zone of the time at the start of `b` begins, or, for a
+/// journald time (no zone), where the time ends.
+#[inline(always)]
+fn time_zone_at(zoned: bool, b: &[u8]) -> Option<usize> {
+    if zoned {
+        rfc3339_zone_at(b)
+    } else {
+        syslog_time_len(b)
+    }
+}
+
+/// [`gate_wrapper_end`] from `e`, where the time's zone begins (or, with
+/// no zone, the time ends). What it answers depends on the bytes from `e`
+/// to that answer alone (and on the line going on 8 bytes past it): the
+/// premise of [`WrapperMemo`].
+#[inline(always)]
+fn wrapper_end_from(zoned: bool, b: &[u8], e: usize) -> Option<usize> {
+    let n = if zoned { zone_end(b, e)? } else { e };
     if b.get(n) != Some(&b' ') || matches!(b.get(n + 1), None | Some(b' ' | b'\t' | b'\\')) {
         return None;
     }
@@ -854,6 +896,122 @@ pub(crate) fn gate_wrapper_end(zoned: bool, b: &[u8]) -> Option<usize> {
     }
     let second = blank_at(b, first + 1)?;
     (second > first + 1 && ends_tag(b, second)).then_some(second + 1)
+}
+
+/// What the pass gate learned of the last wrapper it read the long way
+/// ([`gate_wrapper_end`]): the bytes from its time's zone (or, with no
+/// zone, the time's end) to where `split` leaves the line and the byte
+/// there, e.g. `+00:00 node-1 nats-server[8368]: [`. A line from the same wrapper has
+/// the same bytes after its own time, and six word compares then replace
+/// reading the zone and scanning the syslog tag (on an rsyslog line, about
+/// 330 of the gate's 880 wasm instructions).
+///
+/// Why equal bytes give the same answer: [`wrapper_end_from`] decides on
+/// the bytes from `e` to its answer `p` alone (its word scans read up to 8
+/// past `p`, which any line the gate reads on has, and ignore them). The
+/// CRI test reads the 9 bytes after the time's space: past `p` only for a
+/// `[` right after the space (the memo's last byte, which fails it) or a
+/// syslog tag under 9 bytes, whose `:` fails it. So a line with those
+/// bytes after a time of the same kind lands as far from its time. The
+/// tests check it against [`gate_wrapper_end`] on every pair of their
+/// lines, and the `line` fuzz target on each input against lines of the
+/// usual wrappers and against copies of itself with a byte changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrapperMemo {
+    /// The bytes, 8 to a word, little-endian, zero past `len`.
+    words: [u64; 6],
+    /// Which bytes of each word are the memo's ([`leading`]).
+    masks: [u64; 6],
+    /// How many bytes (0: nothing learned, at most 48).
+    len: u8,
+    /// Whether they follow an RFC 3339 time (else a journald one): the
+    /// bytes alone do not tell, since an RFC 3339 time without a zone is
+    /// followed by what follows a journald time, and is no wrapper's.
+    zoned: bool,
+}
+
+/// 48 bytes `0xff`, then 48 zeros: the 48 from `48 - len` on keep the
+/// first `len` bytes of 48 ([`WrapperMemo`]'s masks: six loads where
+/// working them out cost a few hundred wasm instructions).
+static LEADING: [u8; 96] = {
+    let mut t = [0u8; 96];
+    let mut i = 0;
+    while i < 48 {
+        t[i] = 0xff;
+        i += 1;
+    }
+    t
+};
+
+impl WrapperMemo {
+    /// Nothing learned yet.
+    pub const EMPTY: WrapperMemo = WrapperMemo { words: [0; 6], masks: [0; 6], len: 0, zoned: false };
+
+    /// [`gate_wrapper_end`], by the memo when the line's bytes after its
+    /// time are the memo's, else the long way (learning this wrapper).
+    #[inline(always)]
+    pub(crate) fn wrapper_end(&mut self, zoned: bool, b: &[u8]) -> Option<usize> {
+        let e = time_zone_at(zoned, b)?;
+        // 48 bytes to compare, and the 8 after them that the long way may read.
+        let w: &[u8; 48] = b.get(e..e + 56)?.get(..48)?.try_into().ok()?;
+        if let Some(p) = self.recall(zoned, w) {
+            return Some(e + p);
+        }
+        let p = wrapper_end_from(zoned, b, e)?;
+        self.learn(zoned, w, p - e + 1);
+        Some(p)
+    }
+
+    /// Where the wrapper ends from `w`'s start (a time's zone) when `w`
+    /// starts with the memo's bytes.
+    #[inline(always)]
+    fn recall(&self, zoned: bool, w: &[u8; 48]) -> Option<usize> {
+        if self.len == 0 || self.zoned != zoned {
+            return None;
+        }
+        let (w, m, v) = (words(w), &self.masks, &self.words);
+        let differ = ((w[0] ^ v[0]) & m[0])
+            | ((w[1] ^ v[1]) & m[1])
+            | ((w[2] ^ v[2]) & m[2])
+            | ((w[3] ^ v[3]) & m[3])
+            | ((w[4] ^ v[4]) & m[4])
+            | ((w[5] ^ v[5]) & m[5]);
+        (differ == 0).then_some(self.len as usize - 1)
+    }
+
+    /// Keep the first `len` bytes of `w` (from the time's zone on), when
+    /// they fit.
+    #[cold]
+    #[inline(never)]
+    fn learn(&mut self, zoned: bool, w: &[u8; 48], len: usize) {
+        let Some(m) = leading(len).filter(|_| len != 0) else { return };
+        let (w, m) = (words(w), words(m));
+        self.words = [w[0] & m[0], w[1] & m[1], w[2] & m[2], w[3] & m[3], w[4] & m[4], w[5] & m[5]];
+        self.masks = m;
+        self.len = len as u8;
+        self.zoned = zoned;
+    }
+}
+
+/// The mask of the first `len` bytes of 48 ([`LEADING`]); `None` past 48.
+#[inline(always)]
+fn leading(len: usize) -> Option<&'static [u8; 48]> {
+    LEADING.get(48usize.checked_sub(len)?..)?.get(..48)?.try_into().ok()
+}
+
+/// The six words of `w`, little-endian: six loads (a closure or a loop
+/// stays a call, or a `memcpy` per word, in wasm at opt-level `z`).
+#[inline(always)]
+fn words(w: &[u8; 48]) -> [u64; 6] {
+    [word_of(w, 0), word_of(w, 8), word_of(w, 16), word_of(w, 24), word_of(w, 32), word_of(w, 40)]
+}
+
+/// The word at byte `k` of `w`, little-endian.
+#[inline(always)]
+fn word_of(w: &[u8; 48], k: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&w[k..k + 8]);
+    u64::from_le_bytes(a)
 }
 
 /// Whether the token before the blank at `end` ends in `:` and that blank
@@ -895,14 +1053,7 @@ fn nats_message_start(b: &[u8]) -> Option<usize> {
     // index below is known to be in bounds (no check per byte); shorter
     // lines take `split`.
     let h: &[u8; 48] = b.get(..48)?.try_into().ok()?;
-    // The pid's digits, eight bytes at a time: `t` holds each byte minus '0';
-    // a byte is a digit when that is below 10, and the lowest byte where
-    // `t + 0x76` or `t` has its top bit set is the first that is not one.
-    // One load (bytes assembled one by one became two in wasm).
-    let Ok(word) = <[u8; 8]>::try_from(&h[1..9]).map(u64::from_le_bytes) else { return None };
-    let t = word ^ 0x3030_3030_3030_3030;
-    let not_digit = (t.wrapping_add(0x7676_7676_7676_7676) | t) & 0x8080_8080_8080_8080;
-    let n = (not_digit.trailing_zeros() / 8) as usize;
+    let n = pid_len(h);
     // n == 8: no non-digit within the word (a pid this long is not NATS's).
     if n == 0 || n >= 8 || h[n + 1] != b']' || h[n + 2] != b' ' {
         return None;
@@ -1683,6 +1834,99 @@ mod tests {
             "{\"server_id\":\"NABC\",\"now\":\"2026-11-26T14:17:08Z\",\"streams\":1}",
         ] {
             assert!(!check_surely(l.as_bytes()), "{l}");
+        }
+    }
+
+    #[test]
+    fn the_gate_reads_a_wrappers_time_fields_as_split_does_at_their_bounds() {
+        // Each field of an rsyslog time at and past its bounds: the gate
+        // takes the wrapper exactly where `split` does.
+        let fields: [(usize, &[&str]); 6] = [
+            (5, &["00", "01", "09", "10", "12", "13", "19", "99"]),
+            (8, &["00", "01", "29", "31", "32", "39", "40"]),
+            (11, &["00", "09", "19", "20", "23", "24", "29", "30"]),
+            (14, &["00", "09", "50", "59", "60", "69", "99"]),
+            (17, &["00", "09", "59", "60", "61", "69", "99"]),
+            (0, &["0000", "1970", "2026", "9999"]),
+        ];
+        let base =
+            "2026-11-26T14:17:08.682791+00:00 n1 nats-server[8368]: [8368] 2026/11/26 14:17:08.682791 [INF] Server is ready";
+        let mut taken = 0;
+        for (at, values) in fields {
+            for v in values {
+                let l = format!("{}{v}{}", &base[..at], &base[at + v.len()..]);
+                let split_end = split_wrapper_end(true, l.as_bytes());
+                let want = (split_end > 0).then_some(split_end);
+                assert_eq!(gate_wrapper_end(true, l.as_bytes()), want, "{l}");
+                taken += want.is_some() as usize;
+            }
+        }
+        assert!(taken > 20, "{taken}");
+    }
+
+    #[test]
+    fn the_wrapper_memo_answers_for_the_next_line_of_a_wrapper_and_only_as_the_gate_does() {
+        let ready = "[8368] 2026/11/26 14:17:08.682791 [INF] Server is ready for connections";
+        // (zoned, the line the memo learns, a later line of the same wrapper, one of another)
+        let rows = [
+            (
+                true,
+                "2026-11-26T14:17:08.682791+00:00 n1 nats-server[8368]: ",
+                "2026-11-27T01:59:59.1+00:00 n1 nats-server[8368]: ",
+                "2026-11-26T14:17:08.682791+00:00 n2 nats-server[8368]: ",
+            ),
+            (
+                true,
+                "2026-11-26T14:17:08+0000 node-1 nats-server[8368]: ",
+                "2026-12-31T23:59:60+0000 node-1 nats-server[8368]: ",
+                "2026-11-26T14:17:08+0100 node-1 nats-server[8368]: ",
+            ),
+            (
+                true,
+                "2026-11-26T14:17:08.682791Z stderr F ",
+                "2026-11-26T14:17:09.000000001Z stderr F ",
+                "2026-11-26T14:17:08.682791Z stderr P ",
+            ),
+            (true, "2026-11-26T14:17:08Z ", "2026-11-26T14:17:09.5Z ", "2026-11-26T14:17:08Z nats-server[8368]: "),
+            (
+                false,
+                "Nov 26 14:17:08 n1 nats-server[8368]: ",
+                "Dec  1 00:00:00.123456 n1 nats-server[8368]: ",
+                "Nov 26 14:17:08 n1 nats-server[8369]: ",
+            ),
+            // after a journald time as after an RFC 3339 one with no zone, which `split` takes for no wrapper
+            (
+                false,
+                "Nov 26 14:17:08 n1 nats-server[8368]: ",
+                "Nov 26 14:17:09 n1 nats-server[8368]: ",
+                "2026-11-26T14:17:08 n1 nats-server[8368]: ",
+            ),
+        ];
+        let all: Vec<String> = rows.iter().flat_map(|r| [r.1, r.2, r.3]).map(|w| format!("{w}{ready}")).collect();
+        for (zoned, learn, same, other) in rows {
+            let (learn, same, other) = (format!("{learn}{ready}"), format!("{same}{ready}"), format!("{other}{ready}"));
+            let mut memo = WrapperMemo::EMPTY;
+            assert_eq!(memo.wrapper_end(zoned, learn.as_bytes()), gate_wrapper_end(zoned, learn.as_bytes()), "{learn}");
+            let recall = |memo: &WrapperMemo, l: &str| {
+                let e = time_zone_at(zoned, l.as_bytes()).unwrap();
+                memo.recall(zoned, l.as_bytes()[e..e + 48].try_into().unwrap()).map(|p| e + p)
+            };
+            assert_eq!(recall(&memo, &same), gate_wrapper_end(zoned, same.as_bytes()), "{same}");
+            assert!(recall(&memo, &same).is_some(), "{same}");
+            if time_zone_at(zoned, other.as_bytes()).is_some() {
+                assert_eq!(recall(&memo, &other), None, "{other}");
+            }
+            // and whatever it learned, on every line of every row, read
+            // after either kind of time
+            for l in &all {
+                crate::fuzzing::check_wrapper(l.as_bytes());
+                for z in [true, false] {
+                    let mut m = memo;
+                    if let Some(p) = m.wrapper_end(z, l.as_bytes()) {
+                        assert_eq!(Some(p), gate_wrapper_end(z, l.as_bytes()), "learned on {learn}, asked {l} (zoned: {z})");
+                    }
+                }
+            }
         }
     }
 

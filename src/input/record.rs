@@ -39,13 +39,14 @@ pub fn message_at(record: &[u8], start: usize) -> Option<String> {
 /// the host's `tag` as the last resort (its rotation suffix dropped,
 /// [`tag_source`]).
 pub fn source(record: &[u8], cfg: &Config, tag: &str, line: &Line<'_>) -> String {
-    source_in(&TopMembers::read(record), cfg, SourceKeys::of(cfg), tag_base(tag), line).into_owned()
+    source_in(&TopMembers::read(record), cfg, SourceKeys::ANY, tag_base(tag), line).into_owned()
 }
 
 /// [`source`] on a record whose members were read already, borrowed from
 /// the record or the tag when it can be: the usual answer needs no copy.
 /// `tag_base` is the tag as [`tag_base`] leaves it; `keys` is
-/// [`SourceKeys::of`] `cfg`, made once by a caller that reads many records.
+/// [`SourceKeys::of`] `cfg`, made once by a caller that reads many records
+/// ([`SourceKeys::ANY`] for one record).
 pub(crate) fn source_in<'a>(
     top: &TopMembers<'a>,
     cfg: &Config,
@@ -78,6 +79,10 @@ fn source_paths(cfg: &Config) -> impl Iterator<Item = &str> {
 pub(crate) struct SourceKeys(u64);
 
 impl SourceKeys {
+    /// Every length: each key is compared with every path (a caller that
+    /// reads one record gains nothing from making the mask first).
+    pub(crate) const ANY: SourceKeys = SourceKeys(u64::MAX);
+
     /// The mask for `cfg`'s paths.
     pub(crate) fn of(cfg: &Config) -> SourceKeys {
         let mut bits = 0u64;
@@ -117,7 +122,7 @@ impl SourceKeys {
 ///    file name).
 pub fn pick_source(record: Option<&[u8]>, line: &Line<'_>, fallback: &str, cfg: &Config) -> String {
     let top = record.map(TopMembers::read);
-    pick_source_or(top.as_ref(), line, || Cow::Borrowed(fallback), cfg, SourceKeys::of(cfg)).into_owned()
+    pick_source_or(top.as_ref(), line, || Cow::Borrowed(fallback), cfg, SourceKeys::ANY).into_owned()
 }
 
 /// A record's top-level members as [`Members`] yields them, read once (and

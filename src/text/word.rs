@@ -22,3 +22,12 @@ pub(crate) fn marks(w: u64, x: u8, y: u8) -> u64 {
     let q = w ^ (y as u64 * LO);
     ((p.wrapping_sub(LO) & !p) | (q.wrapping_sub(LO) & !q)) & HI
 }
+
+/// Bit 7 set in every byte of `t` that is no ASCII digit, where `t` is a
+/// word with `'0'` taken off each byte (`w ^ (b'0' as u64 * LO)`, each
+/// digit's value then). The lowest set bit marks the first such byte
+/// exactly; a carry may mark a byte above it as well, never one less.
+#[inline(always)]
+pub(crate) fn not_digits(t: u64) -> u64 {
+    (t.wrapping_add(0x76 * LO) | t) & HI
+}

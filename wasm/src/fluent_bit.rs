@@ -106,8 +106,9 @@ impl Shell {
     }
 }
 
-/// A copy of `SHELL`'s [`PassGate`], refreshed after every record that
-/// went the whole way: the usual record is answered from it alone.
+/// `SHELL`'s [`PassGate`], renewed after every record that went the whole
+/// way: the usual record is answered from it alone (and it learns the
+/// records' wrappers as it goes).
 static mut GATE: PassGate = PassGate::SHUT;
 
 /// The export Fluent Bit calls (`Function_Name resetwatch_filter`).
@@ -127,7 +128,8 @@ pub unsafe extern "C" fn resetwatch_filter(
     if !record.is_null() {
         // SAFETY: the host copied `record_len` bytes (plus a NUL) at `record`;
         // `GATE` as `SHELL` below.
-        let (rec, gate) = unsafe { (std::slice::from_raw_parts(record, record_len as usize), *std::ptr::addr_of!(GATE)) };
+        let (rec, gate) =
+            unsafe { (std::slice::from_raw_parts(record, record_len as usize), &mut *std::ptr::addr_of_mut!(GATE)) };
         // Nothing to read and nothing due: passed on as it is, no frame set up.
         if gate.passes(time_sec, rec) {
             return record;
@@ -167,7 +169,7 @@ unsafe fn filter_record(
     shell.report_unknown_layouts();
     shell.persist(time_sec as i64);
     // SAFETY: as for `SHELL`.
-    unsafe { *std::ptr::addr_of_mut!(GATE) = shell.gate() };
+    unsafe { (*std::ptr::addr_of_mut!(GATE)).renew(shell.gate()) };
     if alert {
         shell.out.push(0);
         shell.out.as_ptr()
