@@ -928,6 +928,10 @@ pub struct WrapperMemo {
     /// bytes alone do not tell, since an RFC 3339 time without a zone is
     /// followed by what follows a journald time, and is no wrapper's.
     zoned: bool,
+    /// Whether the last line it was asked of missed it: a memo is replaced
+    /// on the second miss in a row, so that a line from another program
+    /// now and then does not unseat the usual wrapper.
+    missed: bool,
 }
 
 /// 48 bytes `0xff`, then 48 zeros: the 48 from `48 - len` on keep the
@@ -945,20 +949,26 @@ static LEADING: [u8; 96] = {
 
 impl WrapperMemo {
     /// Nothing learned yet.
-    pub const EMPTY: WrapperMemo = WrapperMemo { words: [0; 6], masks: [0; 6], len: 0, zoned: false };
+    pub const EMPTY: WrapperMemo = WrapperMemo { words: [0; 6], masks: [0; 6], len: 0, zoned: false, missed: false };
 
     /// [`gate_wrapper_end`], by the memo when the line's bytes after its
-    /// time are the memo's, else the long way (learning this wrapper).
+    /// time are the memo's, else the long way (learning this wrapper when
+    /// nothing is learned or the line before missed too).
     #[inline(always)]
     pub(crate) fn wrapper_end(&mut self, zoned: bool, b: &[u8]) -> Option<usize> {
         let e = time_zone_at(zoned, b)?;
         // 48 bytes to compare, and the 8 after them that the long way may read.
         let w: &[u8; 48] = b.get(e..e + 56)?.get(..48)?.try_into().ok()?;
         if let Some(p) = self.recall(zoned, w) {
+            self.missed = false;
             return Some(e + p);
         }
         let p = wrapper_end_from(zoned, b, e)?;
-        self.learn(zoned, w, p - e + 1);
+        if self.len == 0 || self.missed {
+            self.learn(zoned, w, p - e + 1);
+        } else {
+            self.missed = true;
+        }
         Some(p)
     }
 
@@ -980,16 +990,19 @@ impl WrapperMemo {
     }
 
     /// Keep the first `len` bytes of `w` (from the time's zone on), when
-    /// they fit.
+    /// they fit and end in nats-server's `[`: a memo of any other wrapper's
+    /// line (another program's, in the same syslog file) would only ever
+    /// lead to the full check.
     #[cold]
     #[inline(never)]
     fn learn(&mut self, zoned: bool, w: &[u8; 48], len: usize) {
-        let Some(m) = leading(len).filter(|_| len != 0) else { return };
+        let Some(m) = leading(len).filter(|_| len != 0 && w[len - 1] == b'[') else { return };
         let (w, m) = (words(w), words(m));
         self.words = [w[0] & m[0], w[1] & m[1], w[2] & m[2], w[3] & m[3], w[4] & m[4], w[5] & m[5]];
         self.masks = m;
         self.len = len as u8;
         self.zoned = zoned;
+        self.missed = false;
     }
 }
 
@@ -1915,7 +1928,23 @@ mod tests {
             assert!(recall(&memo, &same).is_some(), "{same}");
             if time_zone_at(zoned, other.as_bytes()).is_some() {
                 assert_eq!(recall(&memo, &other), None, "{other}");
+                // One line of another wrapper leaves the memo as it was; a
+                // second in a row replaces it.
+                let mut m = memo;
+                m.wrapper_end(zoned, other.as_bytes());
+                assert!(recall(&m, &same).is_some(), "{other} once");
+                m.wrapper_end(zoned, other.as_bytes());
+                assert_eq!(recall(&m, &other).is_some(), gate_wrapper_end(zoned, other.as_bytes()).is_some(), "{other} twice");
             }
+            // Lines of other programs in the same file are not learned.
+            let systemd = format!(
+                "{}systemd[1]: Started session 4 of user root, in a line long enough",
+                &learn[..learn.find(" n").unwrap_or(20) + 4]
+            );
+            let mut m = memo;
+            m.wrapper_end(zoned, systemd.as_bytes());
+            m.wrapper_end(zoned, systemd.as_bytes());
+            assert!(recall(&m, &same).is_some(), "{systemd}");
             // and whatever it learned, on every line of every row, read
             // after either kind of time
             for l in &all {
