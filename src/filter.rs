@@ -128,8 +128,8 @@ fn may_matter_at(rec: &[u8], start: usize) -> bool {
 /// `stream`, `_p`) and its line one [`line::surely_irrelevant`] rules out
 /// (nats-server's own, or inside a syslog, journald or CRI wrapper).
 /// Besides the filter's answer it keeps what it learned of the records'
-/// wrappers ([`line::WrapperMemo`]); [`PassGate::renew`] takes the next
-/// answer and keeps that.
+/// lines ([`line::LineMemo`]: nats-server's pid, the wrapper around it);
+/// [`PassGate::renew`] takes the next answer and keeps that.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PassGate {
     /// The record's first 8 bytes, little-endian: `{"log":"`.
@@ -140,13 +140,13 @@ pub struct PassGate {
     /// or more): a member with a key of that length is never skipped,
     /// since the filter would take its string as the line.
     other_keys: u64,
-    /// The last syslog or journald wrapper read the long way.
-    wrapper: line::WrapperMemo,
+    /// What it learned of the lines it read the long way.
+    memo: line::LineMemo,
 }
 
 impl PassGate {
     /// A gate that lets nothing by (before the filter exists).
-    pub const SHUT: PassGate = PassGate { prefix: 0, before_sec: 0, other_keys: u64::MAX, wrapper: line::WrapperMemo::EMPTY };
+    pub const SHUT: PassGate = PassGate { prefix: 0, before_sec: 0, other_keys: u64::MAX, memo: line::LineMemo::EMPTY };
 
     /// How many members may come before the message key, and within how
     /// many bytes of the record: bounded work, the full path past them.
@@ -154,8 +154,8 @@ impl PassGate {
     const SPAN: usize = 512;
 
     /// Whether a record at host time `time_sec` (and any fraction of it)
-    /// can be passed on as it is without reading it further. A wrapper it
-    /// had to read the long way it learns.
+    /// can be passed on as it is without reading it further. What it had
+    /// to read the long way it learns ([`line::LineMemo`]).
     #[inline(always)]
     pub fn passes(&mut self, time_sec: u32, rec: &[u8]) -> bool {
         if time_sec >= self.before_sec {
@@ -167,7 +167,7 @@ impl PassGate {
         if u64::from_le_bytes(key) != self.prefix {
             return self.passes_later(rec);
         }
-        line::surely_irrelevant_at(line, rec, 8, &mut self.wrapper)
+        line::surely_irrelevant_at(line, rec, 8, &mut self.memo)
     }
 
     /// [`PassGate::passes`] for a record whose message member is not the
@@ -176,7 +176,7 @@ impl PassGate {
     fn passes_later(&mut self, rec: &[u8]) -> bool {
         let Some(s) = self.message_after_members(rec) else { return false };
         match rec.get(s..s + 48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
-            Some(h) => line::surely_irrelevant_at(h, rec, s, &mut self.wrapper),
+            Some(h) => line::surely_irrelevant_at(h, rec, s, &mut self.memo),
             None => false,
         }
     }
@@ -259,7 +259,7 @@ impl PassGate {
     /// went through it) and keep what this gate learned of the wrappers: a
     /// fact about layouts, true whatever the filter holds.
     pub fn renew(&mut self, next: PassGate) {
-        *self = PassGate { wrapper: self.wrapper, ..next };
+        *self = PassGate { memo: self.memo, ..next };
     }
 }
 
@@ -394,7 +394,7 @@ impl Filter {
                     prefix: u64::from_le_bytes(key),
                     before_sec: due.clamp(0, u32::MAX as i64) as u32,
                     other_keys: self.other_keys,
-                    wrapper: line::WrapperMemo::EMPTY,
+                    memo: line::LineMemo::EMPTY,
                 }
             }
             _ => PassGate::SHUT,

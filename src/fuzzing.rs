@@ -182,6 +182,9 @@ const WRAPPERS: [&str; 4] = [
     "Nov 26 14:17:08 n1 nats-server[8368]: [8368] 2026/11/26 14:17:08.682791 [INF] Server is ready for connections",
 ];
 
+/// nats-server's own line, for [`check_quick`]'s memo.
+const BARE: &str = "[8368] 2026/11/26 14:17:08.682791 [INF] 127.0.0.1:16222 - rid:19 - Route connection created";
+
 /// A memo's answer on `b`, read after either kind of time, is
 /// `gate_wrapper_end`'s, where it gives one.
 fn check_memo(memo: line::WrapperMemo, b: &[u8]) {
@@ -204,6 +207,20 @@ fn check_quick(data: &[u8], matters: bool) {
     if let Some(h) = data.get(..48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
         if line::surely_irrelevant(h, data) {
             assert!(!matters && data[0] != b'{', "quick check rules out a line that may matter");
+        }
+        // and after learning the usual lines, or this one (`LineMemo`)
+        for learned in WRAPPERS.iter().map(|w| w.as_bytes()).chain([BARE.as_bytes(), data]) {
+            let mut memo = line::LineMemo::EMPTY;
+            if let Some(l) = learned.get(..48).and_then(|l| <&[u8; 48]>::try_from(l).ok()) {
+                line::surely_irrelevant_at(l, learned, 0, &mut memo);
+            }
+            if line::surely_irrelevant_at(h, data, 0, &mut memo) {
+                let (what, learned) = (String::from_utf8_lossy(data), String::from_utf8_lossy(learned));
+                assert!(
+                    !matters && data[0] != b'{',
+                    "quick check, having read {learned:?}, rules out {what:?}, which may matter"
+                );
+            }
         }
     }
 }

@@ -548,23 +548,85 @@ const LABEL_START: [u8; 256] = {
 /// or after it (then no `]` three bytes on).
 #[inline(always)]
 pub fn surely_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
-    let mut nothing_learned = WrapperMemo::EMPTY;
+    let mut nothing_learned = LineMemo::EMPTY;
     surely_irrelevant_at(h, rest, 0, &mut nothing_learned)
 }
 
 /// [`surely_irrelevant`] with `rest` given as `b[at..]`: the slice is then
 /// made only on the paths that read it, not for every record (its length
 /// was four wasm instructions on the pass gate's usual path). `memo` is
-/// what the gate learned of earlier lines' wrappers ([`WrapperMemo`]); it
-/// changes where this line's wrapper had to be read the long way.
+/// what the gate learned of earlier lines ([`LineMemo`]); it changes where
+/// this line had to be read the long way.
 #[inline(always)]
-pub fn surely_irrelevant_at(h: &[u8; 48], b: &[u8], at: usize, memo: &mut WrapperMemo) -> bool {
+pub fn surely_irrelevant_at(h: &[u8; 48], b: &[u8], at: usize, memo: &mut LineMemo) -> bool {
+    // The pid the line before printed: nats-server's own line, and its
+    // pid's length known without reading it.
+    if let Some(n) = memo.pid.recall(h) {
+        return nats_irrelevant_after(h, b, at, n);
+    }
     // nats-server's own line first, by its byte (the one byte of class `NATS`).
     if h[0] == b'[' {
-        return nats_irrelevant(h, b, at);
+        return nats_irrelevant(h, b, at, &mut memo.pid);
     }
     let class = FIRST[h[0] as usize];
     class != ASK && no_wrapper_no_head(class, h, b.get(at..).unwrap_or_default(), memo)
+}
+
+/// What the pass gate learned of the lines it read the long way, so that
+/// the next line like them is read with a few word compares: nats-server's
+/// `[pid] ` ([`PidMemo`]) and the syslog or journald wrapper around it
+/// ([`WrapperMemo`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineMemo {
+    pid: PidMemo,
+    wrapper: WrapperMemo,
+}
+
+impl LineMemo {
+    /// Nothing learned yet.
+    pub const EMPTY: LineMemo = LineMemo { pid: PidMemo::EMPTY, wrapper: WrapperMemo::EMPTY };
+}
+
+/// The first bytes of the last nats-server line whose pid the gate read
+/// ([`pid_len`]): `[`, the pid's digits and the byte after them (`[8368]`).
+/// A line that starts with the same bytes has a pid as long: [`pid_len`]
+/// reads those bytes alone. One masked compare then replaces the `[` test
+/// and the digit scan (about 30 wasm instructions of an ordinary line's
+/// 96).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PidMemo {
+    /// The bytes, little-endian, zero past them.
+    word: u64,
+    /// Which bytes of the word are the memo's; 0 with `word` 1 matches no line.
+    mask: u64,
+    /// The pid's length, 1 to 6.
+    len: u8,
+}
+
+impl PidMemo {
+    const EMPTY: PidMemo = PidMemo { word: 1, mask: 0, len: 0 };
+
+    /// The pid's length when `h` starts with the memo's bytes.
+    #[inline(always)]
+    fn recall(&self, h: &[u8; 48]) -> Option<usize> {
+        let Ok(w) = <[u8; 8]>::try_from(&h[..8]).map(u64::from_le_bytes) else { return None };
+        // `& 7` tells the compiler what `learn` keeps: no bounds checks after.
+        (w & self.mask == self.word).then_some((self.len & 7) as usize)
+    }
+
+    /// [`pid_len`], learning the line's first bytes when the pid is 1 to 6
+    /// digits (the memo's word holds 8 bytes: `[`, the digits, the byte after).
+    #[inline(always)]
+    fn learn(&mut self, h: &[u8; 48]) -> usize {
+        let n = pid_len(h);
+        if n.wrapping_sub(1) < 6 {
+            let Ok(w) = <[u8; 8]>::try_from(&h[..8]).map(u64::from_le_bytes) else { return n };
+            self.mask = u64::MAX >> (64 - 8 * (n + 2));
+            self.word = w & self.mask;
+            self.len = n as u8;
+        }
+        n
+    }
 }
 
 /// How many digits follow the `[` at `h[0]` (the pid of `[pid] `), eight
@@ -580,35 +642,41 @@ fn pid_len(h: &[u8; 48]) -> usize {
 /// as nats-server's own prefix at fixed offsets (also behind a wrapper,
 /// [`wrapped_irrelevant`]).
 #[inline(always)]
-fn nats_irrelevant(h: &[u8; 48], b: &[u8], at: usize) -> bool {
+fn nats_irrelevant(h: &[u8; 48], b: &[u8], at: usize, pid: &mut PidMemo) -> bool {
     // `n` == 0 is no pid (a `[...]` prefix resetwatch does not know, or
     // kubectl's `[pod/`), 8 may be a longer pid.
-    let n = pid_len(h);
+    let n = pid.learn(h);
     if n == 0 {
         return h[1..5] != *b"pod/" && !may_hold_event_head(b.get(at..).unwrap_or_default());
     }
     if n >= 8 {
         return false;
     }
+    nats_irrelevant_after(h, b, at, n)
+}
+
+/// [`nats_irrelevant`] past the `[` and the `n` digits of the pid.
+#[inline(always)]
+fn nats_irrelevant_after(h: &[u8; 48], b: &[u8], at: usize, n: usize) -> bool {
     // After `[pid] `: a digit starts the time (0x3a-0x3f pass too: then no
     // prefix at all); `[` would be a line without time.
-    if (h[n + 3] as u32) >> 4 != 3 {
+    // The time's fraction's dot at n+22, and the label's first letter (no
+    // colour code) at n+31.
+    if (h[n + 3] as u32) >> 4 != 3 || h[n + 22] != b'.' || LABEL_START[h[n + 31] as usize] == 0 {
         return false;
     }
-    // `.uuuuuu ` at n+22: the fraction's dot and the space after it, in one load.
-    let Some(frac) = h.get(n + 22..n + 30).and_then(|s| <[u8; 8]>::try_from(s).ok()) else { return false };
-    if u64::from_le_bytes(frac) & 0xff00_0000_0000_00ff != 0x2000_0000_0000_002e {
+    // ` [LVL] ` at n+29, in one load from n+28 (the fraction's last digit,
+    // not tested): the space after the fraction, the label's brackets, one
+    // space after it (banner lines keep their own after that; a line with
+    // none is left to the full check). Not from n+29: the message's first
+    // byte below was then taken from the word, two instructions more.
+    let Some(w) = h.get(n + 28..n + 36).and_then(|s| <[u8; 8]>::try_from(s).ok()) else { return false };
+    if u64::from_le_bytes(w) & 0xffff_0000_00ff_ff00 != 0x205d_0000_005b_2000 {
         return false;
     }
-    // `[LVL]` at n+30: a label's first letter (no colour code), `]` after it.
-    if LABEL_START[h[n + 31] as usize] == 0 || h[n + 34] != b']' {
-        return false;
-    }
-    // One space after the label, or none (banner lines keep theirs).
     // A head's first byte (`E`, ` `, `S`... start ordinary messages too):
     // then the message's first 8 bytes against every head's.
-    let m = n + 35 + (h[n + 35] == b' ') as usize;
-    HEAD[h[m] as usize] == 0 || !may_start_head(b, at + m)
+    HEAD[h[n + 36] as usize] == 0 || !may_start_head(b, at + n + 36)
 }
 
 /// The first 8 bytes (fewer for a shorter head) of every message head
@@ -660,7 +728,7 @@ fn may_start_head(rest: &[u8], at: usize) -> bool {
 /// head's `'` or `W`. Out of line, so that nats-server's own lines pay
 /// nothing for it.
 #[inline(never)]
-fn no_wrapper_no_head(class: u8, h: &[u8; 48], rest: &[u8], memo: &mut WrapperMemo) -> bool {
+fn no_wrapper_no_head(class: u8, h: &[u8; 48], rest: &[u8], memo: &mut LineMemo) -> bool {
     // The shapes `split` sends to `zoned_prefix` and `journal_prefix`.
     let zoned = class == DIGIT && h[4] == b'-' && h[7] == b'-';
     if zoned || ((class == UPPER || class == MONTH) && h[3] == b' ' && h[9] == b':') {
@@ -684,10 +752,13 @@ fn no_wrapper_no_head(class: u8, h: &[u8; 48], rest: &[u8], memo: &mut WrapperMe
 /// Any other outcome (a wrapper it cannot place, no `[` after it) asks the
 /// full check: the line may then be searched for a head.
 #[inline(never)]
-fn wrapped_irrelevant(zoned: bool, b: &[u8], memo: &mut WrapperMemo) -> bool {
-    let Some(p) = memo.wrapper_end(zoned, b) else { return false };
+fn wrapped_irrelevant(zoned: bool, b: &[u8], memo: &mut LineMemo) -> bool {
+    let Some(p) = memo.wrapper.wrapper_end(zoned, b) else { return false };
     match b.get(p..p + 48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
-        Some(h) if h[0] == b'[' => nats_irrelevant(h, b, p),
+        Some(h) => match memo.pid.recall(h) {
+            Some(n) => nats_irrelevant_after(h, b, p, n),
+            None => h[0] == b'[' && nats_irrelevant(h, b, p, &mut memo.pid),
+        },
         _ => false,
     }
 }
@@ -1847,6 +1918,41 @@ mod tests {
             "{\"server_id\":\"NABC\",\"now\":\"2026-11-26T14:17:08Z\",\"streams\":1}",
         ] {
             assert!(!check_surely(l.as_bytes()), "{l}");
+        }
+    }
+
+    #[test]
+    fn the_pid_memo_knows_a_line_by_its_pid_and_the_byte_after_it() {
+        let rest = " 2026/11/26 14:17:08.682791 [INF] 127.0.0.1:16222 - rid:19 - Route connection created";
+        // (the line learned, whether it is learned, lines it knows, lines it does not)
+        let rows: [(&str, bool, &[&str], &[&str]); 4] = [
+            ("[8368]", true, &["[8368]"], &["[8369]", "[83681]", "[836]", "[8368", "(8368]", "[8368}"]),
+            ("[1]", true, &["[1]"], &["[12]", "[2]", "[1 ", "[]"]),
+            ("[123456]", true, &["[123456]"], &["[1234567]", "[12345]", "[123457]"]),
+            ("[1234567]", false, &[], &["[1234567]", "[1]"]),
+        ];
+        let line = |p: &str| format!("{p}{rest}");
+        let all: Vec<String> = rows.iter().flat_map(|r| r.2.iter().chain(r.3.iter()).map(|p| line(p))).collect();
+        for (learn, learned, known, unknown) in rows {
+            let l = line(learn);
+            let mut memo = PidMemo::EMPTY;
+            assert_eq!(memo.learn(l.as_bytes()[..48].try_into().unwrap()), pid_len(l.as_bytes()[..48].try_into().unwrap()));
+            assert_eq!(memo != PidMemo::EMPTY, learned, "{learn}");
+            for p in known {
+                let l = line(p);
+                let h: &[u8; 48] = l.as_bytes()[..48].try_into().unwrap();
+                assert_eq!(memo.recall(h), Some(pid_len(h)), "learned {learn}, asked {p}");
+            }
+            for p in unknown {
+                assert_eq!(memo.recall(line(p).as_bytes()[..48].try_into().unwrap()), None, "learned {learn}, asked {p}");
+            }
+            // what it knows, it knows as `pid_len` does
+            for l in &all {
+                let h: &[u8; 48] = l.as_bytes()[..48].try_into().unwrap();
+                if let Some(n) = memo.recall(h) {
+                    assert_eq!(n, pid_len(h), "learned {learn}, asked {l}");
+                }
+            }
         }
     }
 
