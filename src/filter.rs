@@ -256,8 +256,8 @@ impl PassGate {
     }
 
     /// Take the filter's next answer ([`Filter::pass_gate`], after a record
-    /// went through it) and keep what this gate learned of the wrappers: a
-    /// fact about layouts, true whatever the filter holds.
+    /// went through it) and keep what this gate learned of the lines (their
+    /// pid and wrapper): facts about layouts, true whatever the filter holds.
     pub fn renew(&mut self, next: PassGate) {
         *self = PassGate { memo: self.memo, ..next };
     }

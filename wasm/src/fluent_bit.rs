@@ -108,7 +108,7 @@ impl Shell {
 
 /// `SHELL`'s [`PassGate`], renewed after every record that went the whole
 /// way: the usual record is answered from it alone (and it learns the
-/// records' wrappers as it goes).
+/// records' pid and wrapper as it goes).
 static mut GATE: PassGate = PassGate::SHUT;
 
 /// The export Fluent Bit calls (`Function_Name resetwatch_filter`).
