@@ -326,3 +326,44 @@ fn the_alertmanager_example_posts_both_alert_kinds_that_alertmanager_holds() {
     }
     alertmanager_example(&fb, None, "alertmanager");
 }
+
+/// The lean example on the s05 loop as rsyslog's or journald's file format
+/// writes it (each node's lines behind one wrapper, `n1 nats-server[...]: `),
+/// so that the pass gate reads the wrapper once and then knows it
+/// (`line::WrapperMemo`): the same four alerts as on the bare files, every
+/// other record as the do-nothing filter passes it.
+fn wrapped_s05(program: &Path, name: &str, wrap: fn(&str, &str, &str) -> String) {
+    let make = |tree: &Tree| {
+        for node in ["n1", "n2", "n3"] {
+            let text = std::fs::read_to_string(crate::support::real_host::root().join(S05).join(format!("{node}.log"))).unwrap();
+            let mut out = String::new();
+            for line in text.lines() {
+                // `[pid] yyyy/mm/dd hh:mm:ss.uuuuuu ...`: the wrapper's time from the line's own.
+                let t = line
+                    .split_once("] ")
+                    .map(|(_, r)| r)
+                    .filter(|r| r.len() > 26)
+                    .map(|r| &r[..26])
+                    .unwrap_or("2025/06/11 08:45:46.671100");
+                let rfc = format!("{}T{}", t[..10].replace('/', "-"), &t[11..]);
+                out.push_str(&wrap(&rfc, node, line));
+                out.push('\n');
+            }
+            tree.write(&format!("wrapped/{node}.log"), out);
+        }
+        Config::example("fluent-bit-lean.conf").replace(&format!("{S05}/n*.log"), "wrapped/n*.log")
+    };
+    let run = run_against_do_nothing(program, name, &make, &run_to_end);
+    // The wrapper's host names the source (docs/detection.md), not the file.
+    assert_s05_alerts(&run.alerts, str::to_string);
+}
+
+#[test]
+#[ignore = "real-host tier: cargo xtask real-hosts"]
+fn the_lean_example_alerts_on_the_s05_loop_in_rsyslog_and_journald_files_as_on_the_bare_ones() {
+    let Some(fb) = fluent_bit("the_lean_example_alerts_on_the_s05_loop_in_rsyslog_and_journald_files_as_on_the_bare_ones") else {
+        return;
+    };
+    wrapped_s05(&fb, "s05-rsyslog", |rfc, node, line| format!("{rfc}+00:00 {node} nats-server[8368]: {line}"));
+    wrapped_s05(&fb, "s05-journald", |rfc, node, line| format!("{}+0000 {node} nats-server[8368]: {line}", &rfc[..19]));
+}
