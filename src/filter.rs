@@ -10,6 +10,7 @@ use crate::input::jsz;
 use crate::input::line;
 use crate::input::record;
 use crate::text::clock::Micros;
+use crate::text::word;
 
 /// What a record turned out to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,11 +143,17 @@ pub struct PassGate {
     other_keys: u64,
     /// What it learned of the lines it read the long way.
     memo: line::LineMemo,
+    /// The last CRI record's time bytes 9 to 16 and 17 to 24 (the date and
+    /// the hour: they change seldom), kept only when they hold no `"` or `\\`
+    /// (0 at first, which holds neither): a word equal to one holds neither
+    /// either, which one compare tells instead of [`word::marks`].
+    time_words: [u64; 2],
 }
 
 impl PassGate {
     /// A gate that lets nothing by (before the filter exists).
-    pub const SHUT: PassGate = PassGate { prefix: 0, before_sec: 0, other_keys: u64::MAX, memo: line::LineMemo::EMPTY };
+    pub const SHUT: PassGate =
+        PassGate { prefix: 0, before_sec: 0, other_keys: u64::MAX, memo: line::LineMemo::EMPTY, time_words: [0; 2] };
 
     /// How many members may come before the message key, and within how
     /// many bytes of the record: bounded work, the full path past them.
@@ -171,40 +178,99 @@ impl PassGate {
     }
 
     /// [`PassGate::passes`] for a record whose message member is not the
-    /// first. Out of line: a tail record's path stays as it was.
+    /// first. Out of line: a tail record's path stays as it was. The CRI
+    /// record's shape is read here; any other is read out of line again
+    /// ([`PassGate::message_after_members`]): WAMR's interpreter copies every
+    /// constant of a function into its frame on each call.
     #[inline(never)]
     fn passes_later(&mut self, rec: &[u8]) -> bool {
-        let Some(s) = self.message_after_members(rec) else { return false };
+        match self.cri_message_start(rec) {
+            Some(s) => self.line_passes(rec, s),
+            None => self.passes_after_members(rec),
+        }
+    }
+
+    /// [`PassGate::passes_later`] for a record that is not the CRI parser's:
+    /// its members read one by one. Out of line, and answering a `bool`
+    /// (an `Option` returned from a call is written to memory and read back).
+    #[inline(never)]
+    fn passes_after_members(&mut self, rec: &[u8]) -> bool {
+        match self.message_after_members(rec) {
+            Some(s) => self.line_passes(rec, s),
+            None => false,
+        }
+    }
+
+    /// The gate's answer for the record's line, which starts at `s`.
+    #[inline(always)]
+    fn line_passes(&mut self, rec: &[u8], s: usize) -> bool {
         match rec.get(s..s + 48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
             Some(h) => line::surely_irrelevant_at(h, rec, s, &mut self.memo),
             None => false,
         }
     }
 
-    /// [`PassGate::message_after_members`] for the record Fluent Bit's CRI
-    /// parser and `kubernetes` filter make (host/src/bin/resetwatch-bench/fluent_bit.rs,
+    /// Where the message starts in the record Fluent Bit's CRI parser and
+    /// `kubernetes` filter make (host/src/bin/resetwatch-bench/fluent_bit.rs,
     /// `kubernetes_record`): `{"time":"<time>","stream":"stdout","_p":"F","log":"`
-    /// (or `stderr`, `P`), read with one scan for the time's end and five
-    /// word comparisons instead of a scan of each member.
+    /// (or `stderr`, `P`), read in the record's first 128 bytes: the time's
+    /// closing quote within its first 32 bytes ([`time_quote`]), then five
+    /// word comparisons. `None` for anything else, which
+    /// [`PassGate::message_after_members`] reads member by member.
     #[inline(always)]
-    fn cri_message_start(&self, b: &[u8]) -> Option<usize> {
-        use crate::text::{json, word};
+    fn cri_message_start(&mut self, rec: &[u8]) -> Option<usize> {
+        let b: &[u8; 128] = rec.get(..128)?.try_into().ok()?;
         let w = |s: &[u8; 8]| u64::from_le_bytes(*s);
         // `time`, `stream` and `_p` must not be other message keys' lengths.
-        if word::at(b, 0)? != w(b"{\"time\":") || *b.get(8)? != b'"' || self.other_keys & (1 << 2 | 1 << 4 | 1 << 6) != 0 {
+        if word_of(b, 0) != w(b"{\"time\":") || b[8] != b'"' || self.other_keys & (1 << 2 | 1 << 4 | 1 << 6) != 0 {
             return None;
         }
         // `","stream":"stdout","_p":"F","log":"` after the time's closing
         // quote (the last key the first message key, as in `{"log":"`).
-        let e = json::plain_string_end(b, 9)?;
-        let (w1, w2, w3) = (word::at(b, e + 8)?, word::at(b, e + 16)?, word::at(b, e + 24)?);
+        let e = self.time_quote(b)?;
+        let (w1, w2, w3) = (word_of(b, e + 8), word_of(b, e + 16), word_of(b, e + 24));
         let stream = (w1 == w(b"m\":\"stdo") && w2 == w(b"ut\",\"_p\"")) || (w1 == w(b"m\":\"stde") && w2 == w(b"rr\",\"_p\""));
         let partial = matches!((w3 >> 16) as u8, b'F' | b'P') && w3 & !(0xff << 16) == w(b":\"\0\",\"lo");
-        let ok = word::at(b, e)? == w(b"\",\"strea")
-            && stream
-            && partial
-            && word::at(b, e + 28)? == (self.prefix & !0xff) | b',' as u64;
+        let ok =
+            word_of(b, e) == w(b"\",\"strea") && stream && partial && word_of(b, e + 28) == (self.prefix & !0xff) | b',' as u64;
         ok.then_some(e + 36)
+    }
+
+    /// The closing quote of the CRI record's time string (from byte 9 of
+    /// `b`): [`crate::text::json::plain_string_end`]'s answer when it lies
+    /// within 32 bytes, four words tested with no loop and no bounds check;
+    /// `None` past them or at a `\\` (the member scan then reads the record).
+    #[inline(always)]
+    fn time_quote(&mut self, b: &[u8; 128]) -> Option<usize> {
+        let (m0, m1) = (self.time_marks(b, 0), self.time_marks(b, 1));
+        let (m2, m3) = (quote_marks(b, 25), quote_marks(b, 33));
+        let (k, m) = if m0 != 0 {
+            (9, m0)
+        } else if m1 != 0 {
+            (17, m1)
+        } else if m2 != 0 {
+            (25, m2)
+        } else {
+            (33, m3)
+        };
+        // `& 63` bounds it for the compiler: the words after it need no check.
+        let e = (k + (m.trailing_zeros() / 8) as usize) & 63;
+        (m != 0 && b[e] == b'"').then_some(e)
+    }
+
+    /// [`quote_marks`] of the time's word `slot` (at byte 9 or 17), 0 at
+    /// once when it is [`PassGate::time_words`]' (kept when it has none).
+    #[inline(always)]
+    fn time_marks(&mut self, b: &[u8; 128], slot: usize) -> u64 {
+        let w = word_of(b, 9 + 8 * slot);
+        if w == self.time_words[slot & 1] {
+            return 0;
+        }
+        let m = word::marks(w, b'"', b'\\');
+        if m == 0 {
+            self.time_words[slot & 1] = w;
+        }
+        m
     }
 
     /// Where the first message key's string starts (just inside its quote)
@@ -218,9 +284,6 @@ impl PassGate {
     fn message_after_members(&self, rec: &[u8]) -> Option<usize> {
         use crate::text::{json, word};
         let b = rec.get(..rec.len().min(Self::SPAN))?;
-        if let Some(start) = self.cri_message_start(b) {
-            return Some(start);
-        }
         if *b.first()? != b'{' {
             return None;
         }
@@ -259,8 +322,24 @@ impl PassGate {
     /// went through it) and keep what this gate learned of the lines (their
     /// pid and wrapper): facts about layouts, true whatever the filter holds.
     pub fn renew(&mut self, next: PassGate) {
-        *self = PassGate { memo: self.memo, ..next };
+        *self = PassGate { memo: self.memo, time_words: self.time_words, ..next };
     }
+}
+
+/// [`word::marks`] of `"` and `\\` in the word at `k` of `b`. A function
+/// with a constant argument, not a closure: opt-level `z` left the closure
+/// a call in wasm.
+#[inline(always)]
+fn quote_marks(b: &[u8; 128], k: usize) -> u64 {
+    word::marks(word_of(b, k), b'"', b'\\')
+}
+
+/// The word at byte `k` of `b`, little-endian (a slice of the array, so
+/// that a bound the compiler knows leaves no check: `copy_from_slice` at a
+/// computed `k` stayed a call).
+#[inline(always)]
+fn word_of(b: &[u8; 128], k: usize) -> u64 {
+    word::at(b, k).unwrap_or(0)
 }
 
 /// A host's time for a record or line, in the microseconds the detector
@@ -395,6 +474,7 @@ impl Filter {
                     before_sec: due.clamp(0, u32::MAX as i64) as u32,
                     other_keys: self.other_keys,
                     memo: line::LineMemo::EMPTY,
+                    time_words: [0; 2],
                 }
             }
             _ => PassGate::SHUT,
@@ -1049,6 +1129,49 @@ mod tests {
         // a first key other than three bytes long: no 8-byte prefix
         let msg = Filter::new(Config { message_keys: vec!["message".into()], ..Config::default() });
         assert_eq!(msg.pass_gate(), PassGate::SHUT);
+    }
+
+    #[test]
+    fn the_cri_records_line_is_found_where_the_member_scan_finds_it() {
+        // Fluent Bit's CRI record with times of every length up to 35 bytes
+        // (containerd's nanoseconds and a zone), plain and with a `"`, a
+        // `\` or an escape at each of their bytes: the CRI path
+        // (`cri_message_start`, its time memo kept from record to record)
+        // answers only where the member scan answers the same, and answers
+        // the plain ones whose time ends within 32 bytes.
+        let full = "2025-06-11T09:45:46.671167074+01:00";
+        let l = serde_json::to_string("[8368] 2026/11/26 14:17:03.570812 [INF] Creating JetStream metadata controller").unwrap();
+        let mut gate = Filter::new(Config::default()).pass_gate();
+        let (mut fast, mut cases) = (0, 0);
+        for len in 0..=full.len() {
+            let plain = &full[..len];
+            let mut times = vec![(plain.to_string(), true)];
+            for i in 0..len {
+                for x in ["\"", "\\", "\\\"", "x"] {
+                    times.push((format!("{}{x}{}", &plain[..i], &plain[i + 1..]), x == "x"));
+                }
+            }
+            for (time, clean) in times {
+                for (stream, p) in [("stderr", "F"), ("stdout", "P"), ("stdin", "F"), ("stderr", "X")] {
+                    let rec = format!(
+                        "{{\"time\":\"{time}\",\"stream\":\"{stream}\",\"_p\":\"{p}\",\"log\":{l},\"kubernetes\":{{\"pod_name\":\"nats-0\"}}}}"
+                    );
+                    let (got, want) = (gate.cri_message_start(rec.as_bytes()), gate.message_after_members(rec.as_bytes()));
+                    if got.is_some() {
+                        assert_eq!(got, want, "{rec}");
+                        fast += 1;
+                    }
+                    let usual = clean && len <= 31 && stream != "stdin" && p != "X";
+                    assert_eq!(got.is_some(), usual, "{rec}");
+                    cases += 1;
+                }
+            }
+        }
+        assert!(fast > 1000 && gate.time_words != [0; 2], "{fast} of {cases}");
+        // Shorter than 128 bytes: left to the member scan, which reads it.
+        let short = "{\"time\":\"t\",\"stream\":\"stderr\",\"_p\":\"F\",\"log\":\"[1] x\"}";
+        assert_eq!(gate.cri_message_start(short.as_bytes()), None);
+        assert_eq!(gate.message_after_members(short.as_bytes()), Some(short.find("[1]").unwrap()));
     }
 
     #[test]

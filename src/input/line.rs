@@ -499,26 +499,18 @@ const FIRST: [u8; 256] = {
     t
 };
 
-/// `starts_head` as a table: 1 where a head may start.
-const HEAD: [u8; 256] = {
-    let mut t = [0; 256];
+/// 1 on every byte that cannot start nats-server's level label (which
+/// starts with `I`, `W`, `E`, `D`, `T` or `F`: `INF`, `WRN`, `ERR`, `DBG`,
+/// `TRC`, `FTL`). Set where the answer is "no", so that the gate's test is
+/// a load and a branch, not a load, a compare and a branch (LLVM turns a
+/// table with one run of ones back into a range test, but not this one).
+const NOT_LABEL_START: [u8; 256] = {
+    let mut t = [1; 256];
     let mut c = 0;
     while c < 256 {
-        t[c] = starts_head(c as u8) as u8;
-        c += 1;
-    }
-    t
-};
-
-/// 1 on the first letters of nats-server's level labels (`INF`, `WRN`,
-/// `ERR`, `DBG`, `TRC`, `FTL`). A table load costs 3 wasm instructions;
-/// LLVM turns a table with one run of ones (`A`-`Z`) back into a 6-instruction
-/// range test, but not this one.
-const LABEL_START: [u8; 256] = {
-    let mut t = [0; 256];
-    let mut c = 0;
-    while c < 256 {
-        t[c] = matches!(c as u8, b'I' | b'W' | b'E' | b'D' | b'T' | b'F') as u8;
+        if matches!(c as u8, b'I' | b'W' | b'E' | b'D' | b'T' | b'F') {
+            t[c] = 0;
+        }
         c += 1;
     }
     t
@@ -564,12 +556,32 @@ pub fn surely_irrelevant_at(h: &[u8; 48], b: &[u8], at: usize, memo: &mut LineMe
     if let Some(n) = memo.pid.recall(h) {
         return nats_irrelevant_after(h, b, at, n);
     }
+    unrecalled_irrelevant(h, b, at, memo)
+}
+
+/// [`surely_irrelevant_at`] for a line the pid memo does not know. Out of
+/// line: WAMR's interpreter copies every constant a function uses into its
+/// frame on each call (about 12 of Fluent Bit's instructions a 4-byte cell,
+/// docs/performance.md), so the path every record takes holds only the
+/// constants it reads. Here: a wrapped line's (the wrapper memo's path);
+/// the rest is out of line again.
+#[inline(never)]
+fn unrecalled_irrelevant(h: &[u8; 48], b: &[u8], at: usize, memo: &mut LineMemo) -> bool {
     // nats-server's own line first, by its byte (the one byte of class `NATS`).
     if h[0] == b'[' {
         return nats_irrelevant(h, b, at, &mut memo.pid);
     }
     let class = FIRST[h[0] as usize];
-    class != ASK && no_wrapper_no_head(class, h, b.get(at..).unwrap_or_default(), memo)
+    if class == ASK {
+        return false;
+    }
+    // The shapes `split` sends to `zoned_prefix` and `journal_prefix`.
+    let zoned = class == DIGIT && h[4] == b'-' && h[7] == b'-';
+    let rest = b.get(at..).unwrap_or_default();
+    if zoned || ((class == UPPER || class == MONTH) && h[3] == b' ' && h[9] == b':') {
+        return wrapped_irrelevant(zoned, rest, memo);
+    }
+    unwrapped_irrelevant(class, rest)
 }
 
 /// What the pass gate learned of the lines it read the long way, so that
@@ -641,7 +653,7 @@ fn pid_len(h: &[u8; 48]) -> usize {
 /// [`surely_irrelevant`] for a line that starts with `[` (`h[0]`): read
 /// as nats-server's own prefix at fixed offsets (also behind a wrapper,
 /// [`wrapped_irrelevant`]).
-#[inline(always)]
+#[inline(never)]
 fn nats_irrelevant(h: &[u8; 48], b: &[u8], at: usize, pid: &mut PidMemo) -> bool {
     // `n` == 0 is no pid (a `[...]` prefix resetwatch does not know, or
     // kubectl's `[pod/`), 8 may be a longer pid.
@@ -662,7 +674,7 @@ fn nats_irrelevant_after(h: &[u8; 48], b: &[u8], at: usize, n: usize) -> bool {
     // prefix at all); `[` would be a line without time.
     // The time's fraction's dot at n+22, and the label's first letter (no
     // colour code) at n+31.
-    if (h[n + 3] as u32) >> 4 != 3 || h[n + 22] != b'.' || LABEL_START[h[n + 31] as usize] == 0 {
+    if (h[n + 3] as u32) >> 4 != 3 || h[n + 22] != b'.' || NOT_LABEL_START[h[n + 31] as usize] != 0 {
         return false;
     }
     // ` [LVL] ` at n+29, in one load from n+28 (the fraction's last digit,
@@ -675,24 +687,39 @@ fn nats_irrelevant_after(h: &[u8; 48], b: &[u8], at: usize, n: usize) -> bool {
         return false;
     }
     // A head's first byte (`E`, ` `, `S`... start ordinary messages too):
-    // then the message's first 8 bytes against every head's.
-    HEAD[h[n + 36] as usize] == 0 || !may_start_head(b, at + n + 36)
+    // then the message's first 8 bytes against the one head they can be.
+    let head = HEAD_BY_FIRST[h[n + 36] as usize];
+    if head == 0 {
+        return true;
+    }
+    let head = if head == BANNER { HEAD_BY_THIRD[h[n + 38] as usize] } else { head };
+    !starts_with_head(b, at + n + 36, head)
 }
 
 /// The first 8 bytes (fewer for a shorter head) of every message head
-/// `event::may_matter` looks for, as a little-endian word and its mask.
-const HEAD8: [(u64, u64); 10] = [
-    prefix8(b"Error applying entries to '"), // also `Error applying stream/consumer entries`
-    prefix8(b"Resetting stream cluster state for '"),
-    prefix8(b"Detected bad stream state, resetting '"),
-    prefix8(b"Will not reset stream"),
-    prefix8(b"stream '"),
-    prefix8(b"Stream '"),
-    prefix8(b"  Version:"),
-    prefix8(b"  Name:"),
-    prefix8(b"  ID:"),
-    prefix8(b"  Max Storage:"),
-];
+/// `event::may_matter` looks for, as a little-endian word and its mask,
+/// after a first entry no word matches ([`HEAD_BY_FIRST`] indexes it).
+const HEAD8: [(u64, u64); 16] = {
+    let heads: [&[u8]; 10] = [
+        b"Error applying entries to '", // also `Error applying stream/consumer entries`
+        b"Resetting stream cluster state for '",
+        b"Detected bad stream state, resetting '",
+        b"Will not reset stream",
+        b"stream '",
+        b"Stream '",
+        b"  Version:",
+        b"  Name:",
+        b"  ID:",
+        b"  Max Storage:",
+    ];
+    let mut t = [(1, 0); 16];
+    let mut k = 0;
+    while k < heads.len() {
+        t[k + 1] = prefix8(heads[k]);
+        k += 1;
+    }
+    t
+};
 
 const fn prefix8(h: &[u8]) -> (u64, u64) {
     let (mut p, mut m, mut i) = (0u64, 0u64, 0);
@@ -704,36 +731,57 @@ const fn prefix8(h: &[u8]) -> (u64, u64) {
     (p, m)
 }
 
-/// Whether the message at `at` in `rest` may start with a head: `false`
-/// only when its first 8 bytes are none of [`HEAD8`]'s (so no head, which
-/// is at least that long or shorter and all there, starts it).
-#[inline(never)]
-fn may_start_head(rest: &[u8], at: usize) -> bool {
-    let Some(w) = word::at(rest, at) else { return true };
-    // By the first byte, as `event::may_matter` does: one or two compares.
-    match w as u8 {
-        b'E' => w == HEAD8[0].0,
-        b'R' => w == HEAD8[1].0,
-        b'D' => w == HEAD8[2].0,
-        b'W' => w == HEAD8[3].0,
-        b's' => w == HEAD8[4].0,
-        b'S' => w == HEAD8[5].0,
-        _ => HEAD8[6..].iter().any(|&(p, m)| w & m == p),
+/// The [`HEAD8`] entry of the one head a message starting with this byte
+/// can be; 0 for none, [`BANNER`] for a space (the banner's four heads,
+/// told apart by their third byte, [`HEAD_BY_THIRD`]). No two other heads
+/// share a first byte, so one masked compare answers where a call with a
+/// search did (a call is a frame in WAMR's interpreter).
+const HEAD_BY_FIRST: [u8; 256] = head_index(0);
+const HEAD_BY_THIRD: [u8; 256] = head_index(2);
+const BANNER: u8 = 15;
+
+/// [`HEAD8`]'s entries by their byte `at`: the banner's heads (two spaces
+/// first) by their third byte, the others by their first, where every
+/// banner head has [`BANNER`].
+const fn head_index(at: usize) -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut k = 1;
+    while k < HEAD8.len() {
+        let (p, m) = HEAD8[k];
+        let banner = p as u8 == b' ';
+        if m != 0 && banner == (at == 2) {
+            let key = (p >> (8 * at)) as u8 as usize;
+            assert!(t[key] == 0, "two heads share a key");
+            t[key] = k as u8;
+        } else if m != 0 && at == 0 {
+            t[b' ' as usize] = BANNER;
+        }
+        k += 1;
     }
+    // The bytes `FIRST` takes for heads' first are exactly these.
+    let mut c = 0;
+    while at == 0 && c < 256 {
+        assert!(starts_head(c as u8) == (t[c] != 0), "starts_head and HEAD8 differ");
+        c += 1;
+    }
+    t
 }
 
-/// [`surely_irrelevant`] for a line that does not start with `[`: a
-/// syslog or journald wrapper around nats-server's own line
-/// ([`wrapped_irrelevant`]), or no wrapper at all and `rest` holds no
-/// head's `'` or `W`. Out of line, so that nats-server's own lines pay
-/// nothing for it.
+/// Whether the message at `at` in `rest` may start with [`HEAD8`]'s head
+/// `k`: `false` only when its first 8 bytes are not that head's (so the
+/// head, at least that long or shorter and all there, does not start it).
+#[inline(always)]
+fn starts_with_head(rest: &[u8], at: usize, k: u8) -> bool {
+    let Some(w) = word::at(rest, at) else { return true };
+    let (p, m) = HEAD8[k as usize & 15];
+    w & m == p
+}
+
+/// [`surely_irrelevant`] for a line that starts with neither `[` nor a
+/// wrapper's time: `rest` holds no head's `'` or `W`. Out of line, so that
+/// nats-server's own lines pay nothing for it.
 #[inline(never)]
-fn no_wrapper_no_head(class: u8, h: &[u8; 48], rest: &[u8], memo: &mut LineMemo) -> bool {
-    // The shapes `split` sends to `zoned_prefix` and `journal_prefix`.
-    let zoned = class == DIGIT && h[4] == b'-' && h[7] == b'-';
-    if zoned || ((class == UPPER || class == MONTH) && h[3] == b' ' && h[9] == b':') {
-        return wrapped_irrelevant(zoned, rest, memo);
-    }
+fn unwrapped_irrelevant(class: u8, rest: &[u8]) -> bool {
     if class == MONTH {
         return false; // a head may start the line
     }
@@ -751,7 +799,7 @@ fn no_wrapper_no_head(class: u8, h: &[u8; 48], rest: &[u8], memo: &mut LineMemo)
 /// lands, and nats-server's prefix after it is read as on a bare line.
 /// Any other outcome (a wrapper it cannot place, no `[` after it) asks the
 /// full check: the line may then be searched for a head.
-#[inline(never)]
+#[inline(always)]
 fn wrapped_irrelevant(zoned: bool, b: &[u8], memo: &mut LineMemo) -> bool {
     let Some(p) = memo.wrapper.wrapper_end(zoned, b) else { return false };
     match b.get(p..p + 48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
@@ -1048,13 +1096,27 @@ impl WrapperMemo {
             self.missed = false;
             return Some(e + p);
         }
-        let p = wrapper_end_from(zoned, b, e)?;
+        // 0 is no end: the wrapper's end is past its time's zone.
+        match self.wrapper_end_from(zoned, b, e, w) {
+            0 => None,
+            p => Some(p),
+        }
+    }
+
+    /// [`WrapperMemo::wrapper_end`] the long way (learning the wrapper when
+    /// the memo missed twice in a row), 0 for none: out of line, so that
+    /// its constants are not copied into the frame of every wrapped line's
+    /// check, and answering a number (an `Option` returned from a call is
+    /// written to memory and read back).
+    #[inline(never)]
+    fn wrapper_end_from(&mut self, zoned: bool, b: &[u8], e: usize, w: &[u8; 48]) -> usize {
+        let Some(p) = wrapper_end_from(zoned, b, e) else { return 0 };
         if self.len == 0 || self.missed {
             self.learn(zoned, w, p - e + 1);
         } else {
             self.missed = true;
         }
-        Some(p)
+        p
     }
 
     /// Where the wrapper ends from `w`'s start (a time's zone) when `w`
@@ -1886,6 +1948,37 @@ mod tests {
             }
         }
         sure
+    }
+
+    #[test]
+    fn the_gate_tells_each_head_by_its_first_eight_bytes() {
+        // Every head `event::may_matter` looks for, after nats-server's
+        // prefix: the gate asks the full check (`HEAD_BY_FIRST`,
+        // `HEAD_BY_THIRD`, one masked compare); with any one of its first
+        // eight bytes changed (or cut short), the quick answer, which the
+        // full check agrees with.
+        let prefix = "[8368] 2026/11/26 14:17:08.682791 [WRN] ";
+        let mut quick = 0;
+        for &(p, m) in &HEAD8[1..11] {
+            let len = (64 - m.leading_zeros()) as usize / 8;
+            let head: Vec<u8> = p.to_le_bytes()[..len].to_vec();
+            let line = |head: &[u8]| [prefix.as_bytes(), head, b"A > B' xxxxxxxxxxxxxxxx"].concat();
+            assert!(!check_surely(&line(&head)), "{:?}", String::from_utf8_lossy(&head));
+            for i in 0..len {
+                for x in [b'x', b' ', head[i] ^ 0x20] {
+                    let mut near = head.clone();
+                    near[i] = x;
+                    quick += check_surely(&line(&near)) as usize;
+                }
+            }
+        }
+        // Only the changes that make another head (`s`/`S`, a space) are not quick.
+        assert!(quick >= 150, "{quick}");
+        // A message shorter than a head's 8 bytes at the record's end: asked.
+        assert!(!surely_irrelevant(
+            &[prefix.as_bytes(), b"Errorxxx"].concat()[..48].try_into().unwrap(),
+            &[prefix.as_bytes(), b"Error"].concat()
+        ));
     }
 
     #[test]
