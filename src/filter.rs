@@ -143,8 +143,8 @@ pub struct PassGate {
     other_keys: u64,
     /// What it learned of the lines it read the long way.
     memo: line::LineMemo,
-    /// The last CRI record's time bytes 9 to 16 and 17 to 24 (the date and
-    /// the hour: they change seldom), kept only when they hold no `"` or `\\`
+    /// The last CRI record's time bytes 9 to 16 and 17 to 24 (`2026-11-`,
+    /// `26T10:00`: they change once a minute), kept only when they hold no `"` or `\\`
     /// (0 at first, which holds neither): a word equal to one holds neither
     /// either, which one compare tells instead of [`word::marks`].
     time_words: [u64; 2],
@@ -181,7 +181,8 @@ impl PassGate {
     /// first. Out of line: a tail record's path stays as it was. The CRI
     /// record's shape is read here; any other is read out of line again
     /// ([`PassGate::message_after_members`]): WAMR's interpreter copies every
-    /// constant of a function into its frame on each call.
+    /// constant of a function into its frame and sets up each of its locals
+    /// on each call (`line::unrecalled_irrelevant`).
     #[inline(never)]
     fn passes_later(&mut self, rec: &[u8]) -> bool {
         match self.cri_message_start(rec) {
@@ -336,7 +337,8 @@ fn quote_marks(b: &[u8; 128], k: usize) -> u64 {
 
 /// The word at byte `k` of `b`, little-endian (a slice of the array, so
 /// that a bound the compiler knows leaves no check: `copy_from_slice` at a
-/// computed `k` stayed a call).
+/// computed `k` stayed a call); 0 past the end, which no word compared
+/// with it is.
 #[inline(always)]
 fn word_of(b: &[u8; 128], k: usize) -> u64 {
     word::at(b, k).unwrap_or(0)

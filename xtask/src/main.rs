@@ -51,7 +51,8 @@ const USAGE: &str = "usage: cargo xtask <dist|demo|test|clippy|bench|web|nats|re
   bench  dist, then the benchmarks (Markdown on stdout; see BENCHMARKS.md)
          --fluent-bit: real Fluent Bit (FLUENT_BIT, else PATH; FLUENT_BIT_4_0 adds 4.0 rows) against do-nothing filters
          of each kind; options --records N --storm-lines N --runs N --callgrind N --startup-records N
-         --corpus NAME --filter NAME (see host/src/bin/resetwatch-bench/fluent_bit.rs)
+         --corpus NAME --filter NAME (see host/src/bin/resetwatch-bench/fluent_bit.rs); --interpreter-costs
+         prints only what WAMR's interpreter charges for each kind of wasm work
   web    build the log explorer (web/pkg/) and the Node package (dist/js-node/);
          --serve serves web/ on http://127.0.0.1:8080 (--port N for another);
          --test runs the web tests only (Node package, page in headless Chromium)";

@@ -12,6 +12,8 @@
 //! cdylibs linked exactly as resetwatch's modules are, so the difference
 //! between a module and its floor is resetwatch's own work.
 
+mod interpreter;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufWriter, Write};
@@ -42,12 +44,14 @@ pub struct Options {
     /// Fluent Bit 4.0.x (`FLUENT_BIT_4_0`): the MVP module with `state_dir`
     /// against its floor, no target (issue 15).
     pub fluent_bit_4_0: Option<PathBuf>,
+    /// Only the table of what WAMR's interpreter charges ([`interpreter`]).
+    pub interpreter_costs: bool,
 }
 
 impl Options {
     /// `resetwatch-bench fluent-bit [--records N] [--storm-lines N] [--runs N]
     /// [--callgrind N] [--startup-records N] [--corpus NAME]... [--filter NAME]...
-    /// [--dist DIR] --floors DIR`.
+    /// [--dist DIR] [--interpreter-costs] --floors DIR`.
     pub fn parse(args: &[String], root: &Path) -> Result<Options, String> {
         let fluent_bit = std::env::var_os("FLUENT_BIT")
             .map(PathBuf::from)
@@ -66,6 +70,7 @@ impl Options {
             corpora: Vec::new(),
             filters: Vec::new(),
             fluent_bit_4_0: std::env::var_os("FLUENT_BIT_4_0").map(PathBuf::from),
+            interpreter_costs: false,
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
@@ -81,6 +86,7 @@ impl Options {
                 "--filter" => o.filters.push(value()?),
                 "--floors" => o.floors = PathBuf::from(value()?),
                 "--dist" => o.dist = PathBuf::from(value()?),
+                "--interpreter-costs" => o.interpreter_costs = true,
                 other => return Err(format!("unknown option {other}")),
             }
         }
@@ -652,6 +658,9 @@ fn measure(
 
 /// Runs every corpus and prints the Markdown tables.
 pub fn run(o: &Options) -> Result<(), String> {
+    if o.interpreter_costs {
+        return interpreter::run(o);
+    }
     let io = |e: std::io::Error| e.to_string();
     fs::create_dir_all(&o.work).map_err(io)?;
     let accessible = o.work.join("config");
