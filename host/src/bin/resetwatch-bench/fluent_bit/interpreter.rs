@@ -11,7 +11,7 @@
 //! really charges for, and that a function's constants and locals cost on
 //! every call whether or not the record reaches the code that uses them.
 
-use super::{callgrind, config, corpus, wasm_section, without_gs_writes, Options, CORPORA, WRGSBASE};
+use super::{callgrind, config, corpus, fluent_bit_version, wasm_section, without_gs_writes, Options, CORPORA, WRGSBASE};
 use std::fs;
 use std::path::Path;
 
@@ -133,7 +133,7 @@ pub fn run(o: &Options) -> Result<(), String> {
     eprintln!("bench: interpreter costs, the base");
     let base = per_record("base", &module("", ""))?;
     let no_tee = per_record("no-tee", &variant(NO_TEE, Place::Body))?;
-    println!("## Real host: what WAMR's interpreter charges, in Fluent Bit's instructions\n");
+    println!("## Real host: what {}'s interpreter charges, in its instructions\n", fluent_bit_version(&o.fluent_bit));
     println!(
         "The do-nothing filter with one kind of work added {UNITS} times to its exported function; per unit, \
          Fluent Bit's instructions a record over the unchanged filter ({base:.0} a record), under callgrind \
