@@ -346,7 +346,11 @@ fn wrapped_s05(program: &Path, name: &str, wrap: fn(&str, &str, &str) -> String)
                     .map(|r| &r[..26])
                     .unwrap_or("2025/06/11 08:45:46.671100");
                 let rfc = format!("{}T{}", t[..10].replace('/', "-"), &t[11..]);
-                out.push_str(&wrap(&rfc, node, line));
+                let wrapped = wrap(&rfc, node, line);
+                // The core reads the wrapper (its host names the source),
+                // not an unknown prefix.
+                assert_eq!(resetwatch::line::split(wrapped.as_bytes()).origin().as_deref(), Some(node), "{wrapped}");
+                out.push_str(&wrapped);
                 out.push('\n');
             }
             tree.write(&format!("wrapped/{node}.log"), out);
@@ -366,4 +370,21 @@ fn the_lean_example_alerts_on_the_s05_loop_in_rsyslog_and_journald_files_as_on_t
     };
     wrapped_s05(&fb, "s05-rsyslog", |rfc, node, line| format!("{rfc}+00:00 {node} nats-server[8368]: {line}"));
     wrapped_s05(&fb, "s05-journald", |rfc, node, line| format!("{}+0000 {node} nats-server[8368]: {line}", &rfc[..19]));
+    // `journalctl -o short` (no year, no zone) and `short-precise` (the
+    // microseconds after the seconds): the gate's other time layout.
+    wrapped_s05(&fb, "s05-journald-short", |rfc, node, line| {
+        format!("{} {node} nats-server[8368]: {line}", journal_time(rfc, 19))
+    });
+    wrapped_s05(&fb, "s05-journald-precise", |rfc, node, line| {
+        format!("{} {node} nats-server[8368]: {line}", journal_time(rfc, 26))
+    });
+}
+
+/// `Nov 26 14:17:08` (`short`, `end` 19) or `Nov 26 14:17:08.682791`
+/// (`short-precise`, `end` 26) for the RFC 3339 time `rfc` (no zone).
+fn journal_time(rfc: &str, end: usize) -> String {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = rfc[5..7].parse::<usize>().map_or("Jan", |m| MONTHS[(m + 11) % 12]);
+    let day = rfc[8..10].trim_start_matches('0');
+    format!("{month} {day:>2} {}", &rfc[11..end.min(rfc.len())])
 }
