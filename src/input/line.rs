@@ -651,9 +651,9 @@ fn pid_len(h: &[u8; 48]) -> usize {
     (word::not_digits(w ^ (b'0' as u64 * LO)).trailing_zeros() / 8) as usize
 }
 
-/// [`surely_irrelevant`] for a line that starts with `[` (`h[0]`): read
-/// as nats-server's own prefix at fixed offsets (also behind a wrapper,
-/// [`wrapped_irrelevant`]).
+/// [`surely_irrelevant`] for a line that starts with `[` (`h[0]`), read as nats-server's own prefix at
+/// fixed offsets (also behind a wrapper, [`wrapped_irrelevant`]). Out of line: only a line the pid memo
+/// does not know comes here (the first, a new pid), and its pid scan's constants stay out of other frames.
 #[inline(never)]
 fn nats_irrelevant(h: &[u8; 48], b: &[u8], at: usize, pid: &mut PidMemo) -> bool {
     // `n` == 0 is no pid (a `[...]` prefix resetwatch does not know, or
