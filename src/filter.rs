@@ -223,17 +223,17 @@ impl PassGate {
         let b: &[u8; 128] = rec.get(..128)?.try_into().ok()?;
         let w = |s: &[u8; 8]| u64::from_le_bytes(*s);
         // `time`, `stream` and `_p` must not be other message keys' lengths.
-        if word_of(b, 0) != w(b"{\"time\":") || b[8] != b'"' || self.other_keys & (1 << 2 | 1 << 4 | 1 << 6) != 0 {
+        if word::of(b, 0) != w(b"{\"time\":") || b[8] != b'"' || self.other_keys & (1 << 2 | 1 << 4 | 1 << 6) != 0 {
             return None;
         }
         // `","stream":"stdout","_p":"F","log":"` after the time's closing
         // quote (the last key the first message key, as in `{"log":"`).
         let e = self.time_quote(b)?;
-        let (w1, w2, w3) = (word_of(b, e + 8), word_of(b, e + 16), word_of(b, e + 24));
+        let (w1, w2, w3) = (word::of(b, e + 8), word::of(b, e + 16), word::of(b, e + 24));
         let stream = (w1 == w(b"m\":\"stdo") && w2 == w(b"ut\",\"_p\"")) || (w1 == w(b"m\":\"stde") && w2 == w(b"rr\",\"_p\""));
         let partial = matches!((w3 >> 16) as u8, b'F' | b'P') && w3 & !(0xff << 16) == w(b":\"\0\",\"lo");
         let ok =
-            word_of(b, e) == w(b"\",\"strea") && stream && partial && word_of(b, e + 28) == (self.prefix & !0xff) | b',' as u64;
+            word::of(b, e) == w(b"\",\"strea") && stream && partial && word::of(b, e + 28) == (self.prefix & !0xff) | b',' as u64;
         ok.then_some(e + 36)
     }
 
@@ -263,7 +263,7 @@ impl PassGate {
     /// once when it is [`PassGate::time_words`]' (kept when it has none).
     #[inline(always)]
     fn time_marks(&mut self, b: &[u8; 128], slot: usize) -> u64 {
-        let w = word_of(b, 9 + 8 * slot);
+        let w = word::of(b, 9 + 8 * slot);
         if w == self.time_words[slot & 1] {
             return 0;
         }
@@ -332,16 +332,7 @@ impl PassGate {
 /// a call in wasm.
 #[inline(always)]
 fn quote_marks(b: &[u8; 128], k: usize) -> u64 {
-    word::marks(word_of(b, k), b'"', b'\\')
-}
-
-/// The word at byte `k` of `b`, little-endian (a slice of the array, so
-/// that a bound the compiler knows leaves no check: `copy_from_slice` at a
-/// computed `k` stayed a call); 0 past the end, which no word compared
-/// with it is.
-#[inline(always)]
-fn word_of(b: &[u8; 128], k: usize) -> u64 {
-    word::at(b, k).unwrap_or(0)
+    word::marks(word::of(b, k), b'"', b'\\')
 }
 
 /// A host's time for a record or line, in the microseconds the detector

@@ -1164,15 +1164,7 @@ fn leading(len: usize) -> Option<&'static [u8; 48]> {
 /// stays a call, or a `memcpy` per word, in wasm at opt-level `z`).
 #[inline(always)]
 fn words(w: &[u8; 48]) -> [u64; 6] {
-    [word_of(w, 0), word_of(w, 8), word_of(w, 16), word_of(w, 24), word_of(w, 32), word_of(w, 40)]
-}
-
-/// The word at byte `k` of `w`, little-endian.
-#[inline(always)]
-fn word_of(w: &[u8; 48], k: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&w[k..k + 8]);
-    u64::from_le_bytes(a)
+    [word::of(w, 0), word::of(w, 8), word::of(w, 16), word::of(w, 24), word::of(w, 32), word::of(w, 40)]
 }
 
 /// Whether the token before the blank at `end` ends in `:` and that blank

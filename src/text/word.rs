@@ -13,6 +13,15 @@ pub(crate) fn at(b: &[u8], i: usize) -> Option<u64> {
     b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()).map(u64::from_le_bytes)
 }
 
+/// The eight bytes at `k` of a window the caller has bounds for (`k` at
+/// most `N - 8`, or a constant), little-endian; 0 past its end. Inlined
+/// with such a `k` it is one load and no check: `copy_from_slice` at a
+/// computed `k` stayed a call in wasm.
+#[inline(always)]
+pub(crate) fn of<const N: usize>(b: &[u8; N], k: usize) -> u64 {
+    at(b, k).unwrap_or(0)
+}
+
 /// Bit 7 set in every byte of `w` that is `x` or `y`, and possibly in bytes
 /// above one that is (borrows): the lowest set bit marks the first such
 /// byte exactly, and a zero result means there is none.
