@@ -533,6 +533,36 @@ fn callgrind(fluent_bit: &Path, conf: &Path, out: &Path) -> Result<u64, String> 
         .ok_or_else(|| format!("no `Collected :` line from callgrind:\n{err}"))
 }
 
+/// [`callgrind`] of Fluent Bit on `conf`, each attempt with `state_dir`
+/// emptied first, on the copy without `wrgsbase` ([`without_gs_writes`])
+/// once valgrind has refused the real binary: `counting` is that copy,
+/// made at the first refusal and kept.
+fn counted(
+    o: &Options,
+    counting: &mut Option<PathBuf>,
+    conf: &Path,
+    out: &Path,
+    state_dir: Option<&Path>,
+) -> Result<u64, String> {
+    fresh_state(state_dir)?;
+    if let Some(copy) = counting.as_deref() {
+        return match callgrind(copy, conf, out) {
+            Err(why) if why == WRGSBASE => Err("valgrind refused a copy without wrgsbase".into()),
+            other => other,
+        };
+    }
+    match callgrind(&o.fluent_bit, conf, out) {
+        Err(why) if why == WRGSBASE => {
+            let copy = o.work.join("fluent-bit-no-gs-writes");
+            let patched = without_gs_writes(&o.fluent_bit, &copy)?;
+            eprintln!("bench: valgrind refused WAMR's wrgsbase; counting on a copy without it ({patched} sites)");
+            *counting = Some(copy);
+            counted(o, counting, conf, out, state_dir)
+        }
+        other => other,
+    }
+}
+
 /// What [`callgrind`] answers when valgrind dies on WAMR's GS base write.
 const WRGSBASE: &str = "valgrind does not decode `wrgsbase`";
 
@@ -707,30 +737,10 @@ pub fn run(o: &Options) -> Result<(), String> {
                     continue;
                 }
                 eprintln!("bench: {} callgrind {}", kind.name, row.spec.name);
-                let fb = counting.as_deref().unwrap_or(&o.fluent_bit);
-                let state_dir = row.spec.state_dir.clone();
-                let count = |conf: &Path| match fresh_state(state_dir.as_deref()).and_then(|()| callgrind(fb, conf, &out)) {
-                    Err(why) if why == WRGSBASE => Err(None),
-                    other => other.map_err(Some),
-                };
-                let got = count(&cg_long[i]).and_then(|a| count(&cg_head[i]).map(|b| (a, b)));
-                match got {
-                    Ok(pair) => row.instructions = Some(pair),
-                    Err(None) if counting.is_none() => {
-                        let copy = o.work.join("fluent-bit-no-gs-writes");
-                        let patched = without_gs_writes(&o.fluent_bit, &copy)?;
-                        eprintln!("bench: valgrind refused WAMR's wrgsbase; counting on a copy without it ({patched} sites)");
-                        counting = Some(copy);
-                        let fb = counting.as_deref().unwrap_or(&o.fluent_bit);
-                        fresh_state(row.spec.state_dir.as_deref())?;
-                        let a = callgrind(fb, &cg_long[i], &out)?;
-                        fresh_state(row.spec.state_dir.as_deref())?;
-                        let b = callgrind(fb, &cg_head[i], &out)?;
-                        row.instructions = Some((a, b));
-                    }
-                    Err(None) => return Err("valgrind refused a copy without wrgsbase".into()),
-                    Err(Some(why)) => return Err(why),
-                }
+                let state = row.spec.state_dir.as_deref();
+                let a = counted(o, &mut counting, &cg_long[i], &out, state)?;
+                let b = counted(o, &mut counting, &cg_head[i], &out, state)?;
+                row.instructions = Some((a, b));
             }
             if counting.is_some() {
                 notes.push(

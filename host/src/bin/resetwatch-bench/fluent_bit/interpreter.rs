@@ -11,7 +11,7 @@
 //! really charges for, and that a function's constants and locals cost on
 //! every call whether or not the record reaches the code that uses them.
 
-use super::{callgrind, config, corpus, fluent_bit_version, wasm_section, without_gs_writes, Options, CORPORA, WRGSBASE};
+use super::{config, corpus, counted, fluent_bit_version, wasm_section, Options, CORPORA};
 use std::fs;
 use std::path::Path;
 
@@ -110,22 +110,14 @@ pub fn run(o: &Options) -> Result<(), String> {
     corpus(nats, short_n, &short).map_err(io)?;
     // Fluent Bit's instructions a record over the first records' (start
     // taken off), for a module written from `wat`.
-    let mut fb = o.fluent_bit.clone();
+    let mut counting = None;
     let mut per_record = |name: &str, wat_text: &str| -> Result<f64, String> {
         let path = dir.join(format!("{name}.wasm"));
         fs::write(&path, wat::parse_str(wat_text).map_err(|e| format!("{name}: {e}"))?).map_err(io)?;
         let mut count = |input: &Path| -> Result<u64, String> {
             let conf = dir.join(format!("{name}-{}.conf", input.file_stem().and_then(|s| s.to_str()).unwrap_or("input")));
             fs::write(&conf, config(&o.work, input, false, Some(&wasm_section(&path, true, &accessible)))).map_err(io)?;
-            match callgrind(&fb, &conf, &dir.join("callgrind.out")) {
-                Err(why) if why == WRGSBASE => {
-                    let copy = o.work.join("fluent-bit-no-gs-writes");
-                    without_gs_writes(&o.fluent_bit, &copy)?;
-                    fb = copy;
-                    callgrind(&fb, &conf, &dir.join("callgrind.out"))
-                }
-                other => other,
-            }
+            counted(o, &mut counting, &conf, &dir.join("callgrind.out"), None)
         };
         let (a, b) = (count(&long)?, count(&short)?);
         Ok(a.saturating_sub(b) as f64 / (long_n - short_n) as f64)
