@@ -378,11 +378,10 @@ fn only_close_follows(rec: &[u8], i: usize) -> bool {
 fn fingerprint(b: &[u8]) -> u64 {
     const PRIME: u64 = 0x0100_0000_01b3;
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut words = b.chunks_exact(8);
-    for w in words.by_ref() {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(w);
-        let w = u64::from_le_bytes(a);
+    // `word::at`, one load: `chunks_exact` and `copy_from_slice` left a
+    // call a word in wasm.
+    let mut i = 0;
+    while let Some(w) = crate::text::word::at(b, i) {
         // Written out: the wasm profile (`opt-level = "z"`) unrolls no loop.
         h = (h ^ (w & 0xff)).wrapping_mul(PRIME);
         h = (h ^ ((w >> 8) & 0xff)).wrapping_mul(PRIME);
@@ -392,8 +391,9 @@ fn fingerprint(b: &[u8]) -> u64 {
         h = (h ^ ((w >> 40) & 0xff)).wrapping_mul(PRIME);
         h = (h ^ ((w >> 48) & 0xff)).wrapping_mul(PRIME);
         h = (h ^ (w >> 56)).wrapping_mul(PRIME);
+        i += 8;
     }
-    for &c in words.remainder() {
+    for &c in b.get(i..).unwrap_or_default() {
         h = (h ^ c as u64).wrapping_mul(PRIME);
     }
     h
@@ -554,7 +554,10 @@ impl Filter {
     #[inline(never)]
     fn ingest_matter(&mut self, tag: &[u8], at: HostTime, rec: &[u8], start: usize) -> Seen {
         let rest = rec.get(start..).unwrap_or_default();
-        let Some(end) = crate::text::json::string_end(rest, 0) else {
+        // An event line seldom holds an escape: then one scan finds its end
+        // and tells so, and its text needs no second look for `\\`.
+        let plain = crate::text::json::plain_string_end(rest, 0);
+        let Some(end) = plain.or_else(|| crate::text::json::string_end(rest, 0)) else {
             return if record::has_alert(rec) { Seen::Alert } else { Seen::Other };
         };
         // The record's members, read once for the alert check, the source
@@ -573,8 +576,13 @@ impl Filter {
         }
         // `record::message_at`, borrowed when the line holds no escape (no
         // copy: an allocation costs some hundreds of wasm instructions).
-        let Some(text) = rest.get(..end).and_then(crate::text::json::decode_str) else {
-            return Seen::Other;
+        let body = rest.get(..end).unwrap_or_default();
+        let text = match plain {
+            Some(_) => crate::text::json::decode_plain(body),
+            None => match crate::text::json::decode_str(body) {
+                Some(t) => t,
+                None => return Seen::Other,
+            },
         };
         if self.last_tag.0 != tag {
             self.last_tag.0.clear();

@@ -107,6 +107,10 @@ pub struct Stats {
 pub struct PairWindow {
     recent: VecDeque<Micros>,
     spilled: Option<Box<[(i64, u64); BUCKETS]>>,
+    /// `Some(true)` while `recent` is in time order, as a stream's pairs
+    /// almost always are: [`PairWindow::count`] then looks at its two ends
+    /// only. `None` when not known (not saved; worked out at the next push).
+    ordered: Option<bool>,
 }
 
 impl PairWindow {
@@ -116,6 +120,11 @@ impl PairWindow {
 
     /// Records a pair at `t`.
     pub fn push(&mut self, t: Micros, window: Micros) {
+        let ordered = match self.ordered {
+            Some(o) => o,
+            None => in_order(&self.recent),
+        };
+        self.ordered = Some(ordered && self.recent.back().is_none_or(|&last| last <= t));
         if self.recent.len() == EXACT_PAIRS {
             if let Some(old) = self.recent.pop_front() {
                 let slot = old.div_euclid(Self::width(window));
@@ -133,6 +142,32 @@ impl PairWindow {
     /// Pairs in `(now - window, now]`.
     pub fn count(&self, now: Micros, window: Micros) -> u64 {
         let start = now.saturating_sub(window);
+        let mut n = if self.ordered == Some(true) { self.ordered_count(start, now) } else { self.scanned_count(start, now) };
+        if let Some(buckets) = &self.spilled {
+            let last = Self::last_slot_before(start, Self::width(window));
+            for &(slot, k) in buckets.iter() {
+                if slot != i64::MIN && slot.saturating_add(1) > last {
+                    n += k;
+                }
+            }
+        }
+        n
+    }
+
+    /// The bucket test `(slot + 1) * w > start` (saturating) as
+    /// `slot + 1 > last_slot_before(start, w)`, for `w > 0`: the division
+    /// is made once, where the overflow-checked multiply was a call in wasm
+    /// for each bucket. Nothing exceeds `i64::MAX`.
+    fn last_slot_before(start: Micros, w: Micros) -> i64 {
+        if start == i64::MAX {
+            i64::MAX
+        } else {
+            start.div_euclid(w)
+        }
+    }
+
+    /// The pairs of `recent` in `(start, now]`, one by one.
+    fn scanned_count(&self, start: Micros, now: Micros) -> u64 {
         // Plain loops over the deque's two halves: the iterator adapters
         // cost several times the comparisons in the wasm build.
         let (a, b) = self.recent.as_slices();
@@ -143,21 +178,40 @@ impl PairWindow {
         for &t in b {
             n += (t > start && t <= now) as u64;
         }
-        if let Some(buckets) = &self.spilled {
-            let w = Self::width(window);
-            for &(slot, k) in buckets.iter() {
-                if slot != i64::MIN && slot.saturating_add(1).saturating_mul(w) > start {
-                    n += k;
-                }
-            }
-        }
         n
+    }
+
+    /// [`PairWindow::scanned_count`] of a `recent` in time order: all of
+    /// them but the oldest at or before `start` and the newest after `now`
+    /// (usually none of either: a pair is counted as it is pushed).
+    fn ordered_count(&self, start: Micros, now: Micros) -> u64 {
+        let (mut lo, mut hi) = (0, self.recent.len());
+        while hi > 0 && self.recent.get(hi - 1).is_some_and(|&t| t > now) {
+            hi -= 1;
+        }
+        while lo < hi && self.recent.get(lo).is_some_and(|&t| t <= start) {
+            lo += 1;
+        }
+        (hi - lo) as u64
     }
 
     fn clear(&mut self) {
         self.recent.clear();
         self.spilled = None;
+        self.ordered = Some(true);
     }
+}
+
+/// Whether `times` is in time order (oldest first, equal times allowed).
+fn in_order(times: &VecDeque<Micros>) -> bool {
+    let mut last = Micros::MIN;
+    for &t in times {
+        if t < last {
+            return false;
+        }
+        last = t;
+    }
+    true
 }
 
 /// The first line of a stretch of a source's lines: a re-read (tail
@@ -252,6 +306,21 @@ impl Source {
         let arrival = t.saturating_add(self.shift);
         self.clock = Some(self.clock.map_or(arrival, |c| c.max(arrival)));
         Some(arrival)
+    }
+
+    /// The stream of the latest reset cause, at arrival time `t`.
+    fn note_cause(&mut self, names: Names<'_>, t: Micros) {
+        match &mut self.last_cause {
+            // Written over in place: no copy made per apply error.
+            Some((last, at)) => {
+                last.account.clear();
+                last.account.push_str(names.account);
+                last.stream.clear();
+                last.stream.push_str(names.stream);
+                *at = t;
+            }
+            None => self.last_cause = Some((names.to_owned(), t)),
+        }
     }
 
     /// Whether a line with its own time was seen before: one of the latest
@@ -597,6 +666,12 @@ impl Tracker {
         if let EventRef::Banner(b) = &event {
             src.server.learn(b);
         }
+        // The source is at hand here: [`Tracker::cause`] would look it up again.
+        match &event {
+            EventRef::ApplyError(names, cause) if cause.resets => src.note_cause(*names, t),
+            EventRef::BadState(names) => src.note_cause(*names, t),
+            _ => {}
+        }
         if let EventRef::Banner(Banner::Id(id)) = &event {
             for (old, change) in self.storage.link(id, source) {
                 self.emit_storage(&old, change);
@@ -618,20 +693,9 @@ impl Tracker {
         }
     }
 
+    /// A reset cause for `names` at arrival time `t` (its source noted it,
+    /// [`Source::note_cause`]): it waits for its reset.
     fn cause(&mut self, source: &str, names: Names<'_>, t: Micros, cause: CauseRef<'_>) {
-        if let Some(src) = self.sources.peek_mut(source) {
-            match &mut src.last_cause {
-                // Written over in place: no copy made per apply error.
-                Some((last, at)) => {
-                    last.account.clear();
-                    last.account.push_str(names.account);
-                    last.stream.clear();
-                    last.stream.push_str(names.stream);
-                    *at = t;
-                }
-                None => src.last_cause = Some((names.to_owned(), t)),
-            }
-        }
         let key = KeyRef { source, stream: names };
         let st = stream_entry(&mut self.streams, &mut self.stats, &mut self.firing, key);
         // A cause still waiting when the next one comes went unanswered.
@@ -1031,7 +1095,7 @@ crate::text::carry::carry_struct!(default Stats {
     events, duplicates, pairs, resets_without_cause, evicted_streams, evicted_sources,
     dropped_alerts, changes, jsz_snapshots, jsz_incomplete,
 });
-crate::text::carry::carry_struct!(PairWindow { recent, spilled });
+crate::text::carry::carry_struct!(transient PairWindow { recent, spilled } { ordered });
 crate::text::carry::carry_struct!(Head { time, fingerprint, newest });
 // `seen_newest` is worked out again from `seen`.
 crate::text::carry::carry_struct!(default transient Source { clock, last_host, server, seen, last_cause, shift, newest, heads, rereading } { seen_newest });
@@ -1067,4 +1131,51 @@ pub(crate) struct Snapshot<S, K, T, G> {
     pub storage_outbox: Vec<(usize, StorageAlert)>,
     /// Per server ID (version 2 on).
     pub storage: Vec<(String, G)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::clock;
+
+    #[test]
+    fn a_window_in_time_order_counts_as_the_scan_of_every_pair() {
+        // Pushes in time order (equal times among them, past EXACT_PAIRS so
+        // that buckets fill), then two out of order; after each, every count
+        // is the one the scan of every pair gives, and so after a restore.
+        let window = 10;
+        let mut w = PairWindow::default();
+        let times: Vec<Micros> = (0..150).map(|i| i / 3 * 2).chain([5, 400, 399]).collect();
+        for (k, &t) in times.iter().enumerate() {
+            w.push(t, window);
+            assert_eq!(w.ordered, Some(k < 150), "{k}");
+            let scanned = PairWindow { ordered: Some(false), ..w.clone() };
+            let restored = PairWindow { ordered: None, ..w.clone() };
+            for now in [t - 30, t - window, t - 1, t, t + 1, t + window - 1, t + 30] {
+                assert_eq!(w.count(now, window), scanned.count(now, window), "{k} {now}");
+                assert_eq!(restored.count(now, window), scanned.count(now, window), "{k} {now}");
+            }
+            // A negative window counts nothing either way.
+            assert_eq!(w.count(t, -5), scanned.count(t, -5), "{k}");
+        }
+        let mut restored = PairWindow { recent: (0..10).collect(), spilled: None, ordered: None };
+        restored.push(10, window);
+        assert_eq!(restored.ordered, Some(true));
+    }
+
+    #[test]
+    fn a_bucket_is_in_the_window_as_the_saturating_product_says() {
+        let edges = [i64::MIN, i64::MIN + 1, -1_000_001, -7, -1, 0, 1, 2, 7, 999_999, 1_000_000, i64::MAX - 1, i64::MAX];
+        let windows = [0, 1, 31, 32, 33, 600 * clock::SECOND, i64::MAX];
+        for &window in &windows {
+            let w = PairWindow::width(window);
+            for &start in &edges {
+                let last = PairWindow::last_slot_before(start, w);
+                for &slot in edges.iter().chain(&[start / w - 1, start / w, start / w + 1]) {
+                    let product = slot.saturating_add(1).saturating_mul(w) > start;
+                    assert_eq!(slot.saturating_add(1) > last, product, "slot {slot} start {start} w {w}");
+                }
+            }
+        }
+    }
 }

@@ -351,17 +351,23 @@ pub fn string_value(raw: &[u8]) -> Option<Cow<'_, str>> {
     decode_str(inner)
 }
 
+/// [`decode_str`] of a string known to hold no `\\` ([`plain_string_end`]
+/// found its end): no escape to look for.
+pub fn decode_plain(s: &[u8]) -> Cow<'_, str> {
+    // Valid UTF-8 (always, from Fluent Bit: it escapes non-ASCII text)
+    // is checked word by word; the lossy decoder costs tens of wasm
+    // instructions a byte and gives the same text then.
+    match std::str::from_utf8(s) {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(s),
+    }
+}
+
 /// Decodes the inside of a JSON string. Invalid UTF-8 and lone surrogates
 /// become U+FFFD rather than failing: a log line is still worth reading.
 pub fn decode_str(s: &[u8]) -> Option<Cow<'_, str>> {
     if !s.contains(&b'\\') {
-        // Valid UTF-8 (always, from Fluent Bit: it escapes non-ASCII text)
-        // is checked word by word; the lossy decoder costs tens of wasm
-        // instructions a byte and gives the same text then.
-        if let Ok(t) = std::str::from_utf8(s) {
-            return Some(Cow::Borrowed(t));
-        }
-        return Some(String::from_utf8_lossy(s));
+        return Some(decode_plain(s));
     }
     let mut out: Vec<u8> = Vec::with_capacity(s.len());
     let mut i = 0;
