@@ -166,7 +166,7 @@ impl EventRef<'_> {
 }
 
 /// Message heads, checked before anything is decoded or allocated.
-const HEADS: [(&[u8], Kind); 11] = [
+const HEADS: [(&[u8], Kind); 12] = [
     (b"Error applying entries to '", Kind::Apply),
     (b"Error applying stream entries to '", Kind::Apply),
     (b"Error applying consumer entries to '", Kind::ConsumerApply),
@@ -175,6 +175,7 @@ const HEADS: [(&[u8], Kind); 11] = [
     (b"Will not reset stream", Kind::Declined),
     (b"stream '", Kind::AccountLimit),
     (b"Stream '", Kind::AccountLimit),
+    (b"  Max Storage:", Kind::MaxStorage),
     (b"  Version:", Kind::Banner),
     (b"  Name:", Kind::Banner),
     (b"  ID:", Kind::Banner),
@@ -189,12 +190,12 @@ enum Kind {
     Declined,
     AccountLimit,
     Banner,
+    MaxStorage,
 }
 
 /// The heads a message starting with `first` could begin with, so that a
 /// line is compared with the one or two it could be, not all of them (each
-/// compare is a call in wasm). The banner's `  Max Storage:` is not among
-/// them: it is the one head read apart ([`classify_ref`]).
+/// compare is a call in wasm).
 #[inline]
 fn heads_for(first: Option<&u8>) -> &'static [(&'static [u8], Kind)] {
     match first {
@@ -212,9 +213,7 @@ fn heads_for(first: Option<&u8>) -> &'static [(&'static [u8], Kind)] {
 /// at a few bytes, and works on the message still escaped inside JSON.
 #[inline]
 pub fn may_matter(message: &[u8]) -> bool {
-    let first = message.first();
-    (first == Some(&b' ') && message.starts_with(b"  Max Storage:"))
-        || heads_for(first).iter().any(|(h, _)| message.starts_with(h))
+    heads_for(message.first()).iter().any(|(h, _)| message.starts_with(h))
 }
 
 /// Classifies a decoded message (the fuzz checks' and the tests' form; the
@@ -227,11 +226,7 @@ pub fn classify(message: &str) -> Option<Event> {
 /// [`classify`], borrowed from the message.
 pub fn classify_ref(message: &str) -> Option<EventRef<'_>> {
     let m = message.as_bytes();
-    let first = m.first();
-    if first == Some(&b' ') && m.starts_with(b"  Max Storage:") {
-        return parse_size(message["  Max Storage:".len()..].trim()).map(|n| EventRef::Banner(Banner::MaxStorage(n)));
-    }
-    let &(head, kind) = heads_for(first).iter().find(|(h, _)| m.starts_with(h))?;
+    let &(head, kind) = heads_for(m.first()).iter().find(|(h, _)| m.starts_with(h))?;
     let rest = &message[head.len()..];
     match kind {
         Kind::Apply => {
@@ -257,6 +252,7 @@ pub fn classify_ref(message: &str) -> Option<EventRef<'_>> {
             let names = rest.strip_suffix_trimmed("' errored, account resources exceeded")?;
             Some(EventRef::AccountResourcesExceeded(stream_names(names)?))
         }
+        Kind::MaxStorage => parse_size(rest.trim()).map(|n| EventRef::Banner(Banner::MaxStorage(n))),
         Kind::Banner => {
             // By bytes: `split_once`'s string searcher costs a thousand wasm
             // instructions to set up.
