@@ -1066,6 +1066,9 @@ pub struct WrapperMemo {
     /// on the second miss in a row, so that a line from another program
     /// now and then does not unseat the usual wrapper.
     missed: bool,
+    /// The last time read the long way, which the next line's time is
+    /// found to be in the same minute as.
+    time: TimeMemo,
 }
 
 /// 48 bytes `0xff`, then 48 zeros: the 48 from `48 - len` on keep the
@@ -1083,14 +1086,21 @@ static LEADING: [u8; 96] = {
 
 impl WrapperMemo {
     /// Nothing learned yet.
-    pub const EMPTY: WrapperMemo = WrapperMemo { words: [0; 6], masks: [0; 6], len: 0, zoned: false, missed: false };
+    pub const EMPTY: WrapperMemo =
+        WrapperMemo { words: [0; 6], masks: [0; 6], len: 0, zoned: false, missed: false, time: TimeMemo::EMPTY };
 
     /// [`gate_wrapper_end`], by the memo when the line's bytes after its
     /// time are the memo's, else the long way (learning this wrapper when
     /// nothing is learned or the line before missed too).
     #[inline(always)]
     pub(crate) fn wrapper_end(&mut self, zoned: bool, b: &[u8]) -> Option<usize> {
-        let e = time_zone_at(zoned, b)?;
+        let e = match self.time.recall(zoned, b) {
+            0 => self.time.read(zoned, b),
+            e => e,
+        };
+        if e == 0 {
+            return None;
+        }
         // 48 bytes to compare, and the 8 after them that the long way may read.
         let w: &[u8; 48] = b.get(e..e + 56)?.get(..48)?.try_into().ok()?;
         if let Some(p) = self.recall(zoned, w) {
@@ -1151,6 +1161,120 @@ impl WrapperMemo {
         self.len = len as u8;
         self.zoned = zoned;
         self.missed = false;
+    }
+}
+
+/// What the pass gate learned of the last wrapper time it read the long
+/// way ([`time_zone_at`]): its bytes up to the minute's end (RFC 3339's
+/// first 16, `2026-11-26T14:17`; a journald time's first 12, `Nov 26
+/// 14:17`) and the shape of what follows its seconds (the fraction's
+/// digits, up to 14). A time with those same bytes holds the same date,
+/// hour and minute, which [`time_zone_at`] checked field by field; what
+/// is left is the seconds' two digits and the fraction's length, a few
+/// word tests (an rsyslog line with a 6-digit fraction: 406 fuel where
+/// the field-by-field check cost 453; a time with no fraction costs what
+/// it did).
+///
+/// Why the answer is [`time_zone_at`]'s: after the minute, it reads `:`,
+/// two digits under 61, then `fraction_end` from the byte after them. The
+/// memo tests the same `:` and digits, then that byte against the learned
+/// one and, when it is `.` or `,`, that the learned number of digits
+/// follows it and then no digit: `fraction_end`'s answer. The tests check
+/// it against [`time_zone_at`] on times in the learned minute and beside
+/// it, at the seconds' edges and with fractions of 0 to 15 digits, and the
+/// `line` fuzz target on each input through [`WrapperMemo`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TimeMemo {
+    /// The words at 0 and at `minute - 8` (`minute`: 16 or 12).
+    words: [u64; 2],
+    /// 0: nothing learned; 1: an RFC 3339 time; 2: a journald time.
+    kind: u8,
+    /// The byte after the seconds.
+    after: u8,
+    /// Which bytes of the two words after `after` must be digits (bit 7
+    /// of each clear) and which must not ([`word::not_digits`]'s marks):
+    /// the fraction's digits and the byte that ends them.
+    digit_masks: [u64; 2],
+    digit_wants: [u64; 2],
+    /// Where the time's zone begins (or, with no zone, the time ends).
+    end: u8,
+}
+
+impl TimeMemo {
+    const EMPTY: TimeMemo = TimeMemo { words: [0; 2], kind: 0, after: 0, digit_masks: [0; 2], digit_wants: [0; 2], end: 0 };
+
+    /// Where the minute of a time of the kind ends.
+    #[inline(always)]
+    fn minute(zoned: bool) -> usize {
+        if zoned {
+            16
+        } else {
+            12
+        }
+    }
+
+    /// [`time_zone_at`] of `b` when its time is in the learned one's minute
+    /// and has a fraction as long; 0 (no time ends there) otherwise.
+    #[inline(always)]
+    fn recall(&self, zoned: bool, b: &[u8]) -> usize {
+        let m = Self::minute(zoned);
+        if self.kind != 2 - zoned as u8 {
+            return 0;
+        }
+        let (Some(w0), Some(w1), Some(s), Some(f0), Some(f1)) =
+            (word::at(b, 0), word::at(b, m - 8), word::at(b, m), word::at(b, m + 3), word::at(b, m + 11))
+        else {
+            return 0;
+        };
+        // `:ss`, the digits' values under 61.
+        let t = s ^ (b'0' as u64 * LO);
+        let second = ((t >> 8) & 0xff) * 10 + ((t >> 16) & 0xff);
+        let time = w0 == self.words[0] && w1 == self.words[1] && s as u8 == b':' && word::not_digits(t) & 0x80_8000 == 0;
+        let fraction = f0 as u8 == self.after
+            && word::not_digits(f0 ^ (b'0' as u64 * LO)) & self.digit_masks[0] == self.digit_wants[0]
+            && word::not_digits(f1 ^ (b'0' as u64 * LO)) & self.digit_masks[1] == self.digit_wants[1];
+        if time && second < 61 && fraction {
+            self.end as usize
+        } else {
+            0
+        }
+    }
+
+    /// [`time_zone_at`] the long way, 0 for no time, learning the time it
+    /// reads. Out of line: its constants stay out of the frame of every
+    /// wrapped line's check.
+    #[cold]
+    #[inline(never)]
+    fn read(&mut self, zoned: bool, b: &[u8]) -> usize {
+        let Some(e) = time_zone_at(zoned, b) else { return 0 };
+        let m = Self::minute(zoned);
+        let (Some(w0), Some(w1), Some(&after)) = (word::at(b, 0), word::at(b, m - 8), b.get(m + 3)) else { return e };
+        // The fraction's digits and the byte after them, as marks in the
+        // 16 bytes from `after` on (bit 7 of byte `j`: bit `8j + 7`); none
+        // to test when no fraction can follow.
+        let (mut mask, mut want) = (0u128, 0u128);
+        if matches!(after, b'.' | b',') {
+            // `fraction_end`: `after` itself for no digit, else past them.
+            let digits = e.saturating_sub(m + 4);
+            if digits > 14 {
+                return e;
+            }
+            for j in 1..=digits + 1 {
+                mask |= 0x80 << (8 * j);
+            }
+            want = 0x80 << (8 * (digits + 1));
+        } else if e != m + 3 {
+            return e;
+        }
+        *self = TimeMemo {
+            words: [w0, w1],
+            kind: 2 - zoned as u8,
+            after,
+            digit_masks: [mask as u64, (mask >> 64) as u64],
+            digit_wants: [want as u64, (want >> 64) as u64],
+            end: e as u8,
+        };
+        e
     }
 }
 
@@ -2175,6 +2299,50 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_time_memo_answers_as_the_long_way_on_times_around_the_learned_one() {
+        let rest = " n1 nats-server[8368]: [8368] 2026/11/26 14:17:08.682791 [INF] Server is ready";
+        // (zoned, the time learned, and the fraction it learns)
+        let rows = [
+            (true, "2026-11-26T14:17", ".682791+00:00"),
+            (true, "2026-11-26T14:17", "+0000"),
+            (true, "2026-11-26T14:17", ".123456789Z"),
+            (true, "2026-11-26T14:17", ",5+01:00"),
+            (true, "2026-11-26T14:17", ".12345678901234Z"),
+            (true, "2026-11-26T14:17", ".Z"),
+            (false, "Nov 26 14:17", ""),
+            (false, "Dec  1 00:00", ".123456"),
+            (false, "Feb 29 23:59", ","),
+        ];
+        let seconds = [":08", ":00", ":59", ":60", ":61", ":99", ":6x", "08:", ":0", "x08"];
+        let fractions =
+            ["", ".", ",", ".5", ",5", ".682791", ".1234567", ".123456789", ".12345678901234", ".123456789012345", ".x", ",55"];
+        let zones = ["+00:00", "Z", "+0000", "", "-08:00"];
+        for (zoned, minute, fraction) in rows {
+            let mut memo = TimeMemo::EMPTY;
+            let learned = format!("{minute}:08{fraction}{rest}");
+            assert_eq!(memo.read(zoned, learned.as_bytes()), time_zone_at(zoned, learned.as_bytes()).unwrap(), "{learned}");
+            assert_ne!(memo.kind, 0, "{learned}");
+            let mut answered = 0;
+            for (second, f, zone) in seconds.iter().flat_map(|s| fractions.iter().flat_map(move |f| zones.map(|z| (s, f, z)))) {
+                for m in [minute.to_string(), minute.replace("17", "18"), minute.replace("26", "27")] {
+                    let line = format!("{m}{second}{f}{zone}{rest}");
+                    for z in [true, false] {
+                        let e = memo.recall(z, line.as_bytes());
+                        if e != 0 {
+                            assert_eq!(Some(e), time_zone_at(z, line.as_bytes()), "learned {learned}, asked {line} (zoned: {z})");
+                            answered += 1;
+                        }
+                    }
+                }
+            }
+            // and a later line in the minute, with the fraction as long
+            let later = format!("{minute}:59{}{rest}", fraction.replace(|c: char| c.is_ascii_digit(), "9"));
+            assert_eq!(memo.recall(zoned, later.as_bytes()), time_zone_at(zoned, later.as_bytes()).unwrap(), "{later}");
+            assert!(answered >= 4, "{learned}: {answered}");
         }
     }
 
