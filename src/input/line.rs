@@ -1191,9 +1191,9 @@ struct TimeMemo {
     kind: u8,
     /// The byte after the seconds.
     after: u8,
-    /// Which bytes of the two words after `after` must be digits (bit 7
-    /// of each clear) and which must not ([`word::not_digits`]'s marks):
-    /// the fraction's digits and the byte that ends them.
+    /// Which of the 16 bytes from `after` on (two words) must be digits
+    /// (bit 7 of each clear) and which must not ([`word::not_digits`]'s
+    /// marks): the fraction's digits and the byte that ends them.
     digit_masks: [u64; 2],
     digit_wants: [u64; 2],
     /// Where the time's zone begins (or, with no zone, the time ends).
@@ -1202,6 +1202,12 @@ struct TimeMemo {
 
 impl TimeMemo {
     const EMPTY: TimeMemo = TimeMemo { words: [0; 2], kind: 0, after: 0, digit_masks: [0; 2], digit_wants: [0; 2], end: 0 };
+
+    /// [`TimeMemo::kind`] of a time of the kind.
+    #[inline(always)]
+    fn kind(zoned: bool) -> u8 {
+        2 - zoned as u8
+    }
 
     /// Where the minute of a time of the kind ends.
     #[inline(always)]
@@ -1218,7 +1224,7 @@ impl TimeMemo {
     #[inline(always)]
     fn recall(&self, zoned: bool, b: &[u8]) -> usize {
         let m = Self::minute(zoned);
-        if self.kind != 2 - zoned as u8 {
+        if self.kind != Self::kind(zoned) {
             return 0;
         }
         let (Some(w0), Some(w1), Some(s), Some(f0), Some(f1)) =
@@ -1268,7 +1274,7 @@ impl TimeMemo {
         }
         *self = TimeMemo {
             words: [w0, w1],
-            kind: 2 - zoned as u8,
+            kind: Self::kind(zoned),
             after,
             digit_masks: [mask as u64, (mask >> 64) as u64],
             digit_wants: [want as u64, (want >> 64) as u64],
