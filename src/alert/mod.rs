@@ -8,7 +8,8 @@ pub mod alertmanager;
 pub mod storage;
 
 use crate::alert::storage::StorageAlert;
-use crate::text::clock::{rfc3339, Micros, SECOND};
+use crate::text::clock::{Micros, SECOND};
+use crate::text::decimal::Decimal;
 use crate::text::json::ObjectWriter;
 
 /// The name of the reset-loop alert.
@@ -130,95 +131,138 @@ impl Alert {
         self.last_cause.as_deref().is_some_and(|c| c.starts_with("catchup aborted, no leader"))
     }
 
-    fn where_(&self) -> String {
+    /// The server and, when its name is not the source's, the source.
+    fn where_to(&self, put: &mut dyn FnMut(&str)) {
         match &self.server_name {
-            Some(n) if *n != self.source => format!("{} ({})", n, self.source),
-            Some(n) => n.clone(),
-            None => self.source.clone(),
+            Some(n) if *n != self.source => {
+                for part in [n, " (", &self.source, ")"] {
+                    put(part);
+                }
+            }
+            Some(n) => put(n),
+            None => put(&self.source),
         }
     }
 
     /// One sentence a person can act on.
     pub fn summary(&self) -> String {
-        let stream = format!("'{} > {}'", self.account, self.stream);
-        let secs = self.window / SECOND;
-        if self.status == Status::Resolved {
-            return format!(
-                "Stream {stream} on {} stopped its reset loop after {} reset pairs; restart that server to release reservations the loop leaked.",
-                self.where_(),
-                self.pairs_total
-            );
-        }
-        let leak = match self.known_leak {
-            Some(true) => format!(
-                "on nats-server {} every reset reserves the stream's max_bytes again ({} so far), so reserved storage is climbing towards the disk limit",
-                self.server_version.as_deref().unwrap_or("?"),
-                self.leaking_resets_total
-            ),
-            Some(false) => "this release does not leak reservations, but the stream is not serving from this replica".to_string(),
-            None => "on nats-server 2.10.25 and earlier every reset reserves max_bytes again (version unknown here)".to_string(),
+        let mut s = String::new();
+        self.summary_to(&mut |part| s.push_str(part));
+        s
+    }
+
+    /// [`Alert::summary`], piece by piece: the alert's JSON escapes the
+    /// pieces as they come, with no `format!` (in wasm each costs thousands
+    /// of instructions, and an alert had a dozen).
+    fn summary_to(&self, put: &mut dyn FnMut(&str)) {
+        let stream = ["'", &self.account, " > ", &self.stream, "'"];
+        let head = |put: &mut dyn FnMut(&str)| {
+            put("Stream ");
+            stream.iter().for_each(|part| put(part));
+            put(" on ");
+            self.where_to(put);
         };
-        let cause = self.last_cause.as_deref().unwrap_or("unknown cause");
-        let action = if self.no_leader() {
+        if self.status == Status::Resolved {
+            head(put);
+            put(" stopped its reset loop after ");
+            put(Decimal::of(self.pairs_total).as_str());
+            put(" reset pairs; restart that server to release reservations the loop leaked.");
+            return;
+        }
+        let leaking = Decimal::of(self.leaking_resets_total);
+        let leak = |put: &mut dyn FnMut(&str), rule: Rule| match (self.known_leak, rule) {
+            (Some(true), _) => {
+                put("on nats-server ");
+                put(self.server_version.as_deref().unwrap_or("?"));
+                put(" every reset reserves the stream's max_bytes again (");
+                put(leaking.as_str());
+                put(" so far), so reserved storage is climbing towards the disk limit");
+            }
+            (Some(false), _) => put("this release does not leak reservations, but the stream is not serving from this replica"),
+            (None, Rule::Leak) => {
+                put("the nats-server version is unknown here, and on 2.10.25 and earlier every reset reserves max_bytes again")
+            }
+            (None, Rule::Window) => {
+                put("on nats-server 2.10.25 and earlier every reset reserves max_bytes again (version unknown here)")
+            }
+        };
+        head(put);
+        if self.rule == Rule::Leak {
+            put(" keeps resetting slowly (");
+            put(leaking.as_str());
+            put(" leaking resets this episode, each within the quiet period of the last, cause: ");
+        } else {
+            let secs = self.window / SECOND;
+            put(" is in a reset loop (");
+            put(Decimal::of(self.pairs_in_window).as_str());
+            put(" reset pairs in ");
+            if secs < 0 {
+                put("-");
+            }
+            put(Decimal::of(secs.unsigned_abs()).as_str());
+            put("s, cause: ");
+        }
+        put(self.last_cause.as_deref().unwrap_or("unknown cause"));
+        put("); ");
+        leak(put, self.rule);
+        put(": ");
+        put(if self.no_leader() {
             "restore the stream's quorum first"
         } else {
             "scale the stream to R1, restart the server, then scale back"
-        };
-        if self.rule == Rule::Leak {
-            let leak = match self.known_leak {
-                None => {
-                    "the nats-server version is unknown here, and on 2.10.25 and earlier every reset reserves max_bytes again"
-                        .to_string()
-                }
-                _ => leak,
-            };
-            return format!(
-                "Stream {stream} on {} keeps resetting slowly ({} leaking resets this episode, each within the quiet period of the last, cause: {cause}); {leak}: {action}.",
-                self.where_(),
-                self.leaking_resets_total
-            );
-        }
-        format!(
-            "Stream {stream} on {} is in a reset loop ({} reset pairs in {}s, cause: {cause}); {leak}: {action}.",
-            self.where_(),
-            self.pairs_in_window,
-            secs
-        )
+        });
+        put(".");
     }
 
     /// Steps chosen by cause; always ends with the upgrade to a fixed release.
     pub fn runbook(&self) -> Vec<String> {
-        let s = &self.stream;
-        let acc = &self.account;
-        let server = self.server_name.as_deref().unwrap_or(&self.source);
         let mut steps = Vec::new();
-        steps.push(format!(
-            "Confirm: `nats stream info {s}` (account {acc}) and the server's /jsz: reserved_storage well above the sum of its streams' max_bytes means reservations leaked."
-        ));
-        if self.no_leader() {
-            steps.push(
-                "The stream has no leader, so nothing else can apply: restore its quorum first by bringing its missing peers back (`nats server report jetstream`, `nats stream report`); a scale-down cannot apply without a leader."
-                    .to_string(),
-            );
-            steps.push(format!(
-                "Once a leader is elected the loop stops; then restart {server} (rolling, one server at a time) to release the leaked reservations."
-            ));
-            steps.push(format!(
-                "If it keeps looping with a leader present, scale it down with `nats stream edit {s} --replicas 1`, restart {server}, and scale back up with `nats stream edit {s} --replicas 3` once the R1 change has applied on every server."
-            ));
-        } else {
-            steps.push(format!("Scale the stream down: `nats stream edit {s} --replicas 1`."));
-            steps.push(format!(
-                "Wait until the R1 change has applied on every server (`nats stream info {s}` shows no followers): before nats-server 2.14.0 scaling back too quickly can desync the stream again (nats-server PR 7774)."
-            ));
-            steps.push(format!("Restart {server} (rolling, one server at a time) to release the leaked reservations."));
-            steps.push(format!("Scale back up: `nats stream edit {s} --replicas 3`."));
-        }
-        steps.push(match self.known_leak {
-            Some(false) => "Stay on a fixed release (2.10.26+ or 2.11.0+): resets there no longer leak reservations (nats-server PR 6457).".to_string(),
-            _ => "Upgrade nats-server to 2.10.26 or 2.11.0 or later, where resets no longer leak reservations (nats-server issue 6455, PR 6457).".to_string(),
-        });
+        self.runbook_to(&mut |parts| steps.push(parts.concat()));
         steps
+    }
+
+    /// [`Alert::runbook`], each step in pieces (as [`Alert::summary_to`]).
+    fn runbook_to(&self, step: &mut dyn FnMut(&[&str])) {
+        let s = self.stream.as_str();
+        let acc = self.account.as_str();
+        let server = self.server_name.as_deref().unwrap_or(&self.source);
+        step(&[
+            "Confirm: `nats stream info ",
+            s,
+            "` (account ",
+            acc,
+            ") and the server's /jsz: reserved_storage well above the sum of its streams' max_bytes means reservations leaked.",
+        ]);
+        if self.no_leader() {
+            step(&["The stream has no leader, so nothing else can apply: restore its quorum first by bringing its missing peers back (`nats server report jetstream`, `nats stream report`); a scale-down cannot apply without a leader."]);
+            step(&[
+                "Once a leader is elected the loop stops; then restart ",
+                server,
+                " (rolling, one server at a time) to release the leaked reservations.",
+            ]);
+            step(&[
+                "If it keeps looping with a leader present, scale it down with `nats stream edit ",
+                s,
+                " --replicas 1`, restart ",
+                server,
+                ", and scale back up with `nats stream edit ",
+                s,
+                " --replicas 3` once the R1 change has applied on every server.",
+            ]);
+        } else {
+            step(&["Scale the stream down: `nats stream edit ", s, " --replicas 1`."]);
+            step(&[
+                "Wait until the R1 change has applied on every server (`nats stream info ",
+                s,
+                "` shows no followers): before nats-server 2.14.0 scaling back too quickly can desync the stream again (nats-server PR 7774).",
+            ]);
+            step(&["Restart ", server, " (rolling, one server at a time) to release the leaked reservations."]);
+            step(&["Scale back up: `nats stream edit ", s, " --replicas 3`."]);
+        }
+        step(&[match self.known_leak {
+            Some(false) => "Stay on a fixed release (2.10.26+ or 2.11.0+): resets there no longer leak reservations (nats-server PR 6457).",
+            _ => "Upgrade nats-server to 2.10.26 or 2.11.0 or later, where resets no longer leak reservations (nats-server issue 6455, PR 6457).",
+        }]);
     }
 
     /// Appends the alert as one JSON object.
@@ -243,10 +287,10 @@ impl Alert {
             .opt_str("last_cause", self.last_cause.as_deref())
             .opt_num("max_bytes", self.max_bytes)
             .opt_num("estimated_leaked_bytes", self.estimated_leaked_bytes.map(|n| n.min(i64::MAX as u64) as i64))
-            .str("first_seen", &rfc3339(self.first_seen, self.offset))
-            .str("last_seen", &rfc3339(self.last_seen, self.offset))
-            .str("summary", &self.summary())
-            .str_list("runbook", &self.runbook());
+            .time("first_seen", self.first_seen, self.offset)
+            .time("last_seen", self.last_seen, self.offset)
+            .str_parts("summary", |put| self.summary_to(put))
+            .list_parts("runbook", |step| self.runbook_to(step));
         w.finish();
     }
 
@@ -431,6 +475,155 @@ crate::text::carry::carry_struct!(Alert {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The definitions of `summary` and `runbook` before they were written
+    /// in pieces, with `format!`: what the pieces must add up to.
+    struct Old<'a>(&'a Alert);
+
+    impl std::ops::Deref for Old<'_> {
+        type Target = Alert;
+        fn deref(&self) -> &Alert {
+            self.0
+        }
+    }
+
+    impl Old<'_> {
+        /// What kind of cause drives the loop, for the runbook.
+        fn no_leader(&self) -> bool {
+            self.last_cause.as_deref().is_some_and(|c| c.starts_with("catchup aborted, no leader"))
+        }
+
+        fn where_(&self) -> String {
+            match &self.server_name {
+                Some(n) if *n != self.source => format!("{} ({})", n, self.source),
+                Some(n) => n.clone(),
+                None => self.source.clone(),
+            }
+        }
+
+        /// One sentence a person can act on.
+        pub fn summary(&self) -> String {
+            let stream = format!("'{} > {}'", self.account, self.stream);
+            let secs = self.window / SECOND;
+            if self.status == Status::Resolved {
+                return format!(
+                    "Stream {stream} on {} stopped its reset loop after {} reset pairs; restart that server to release reservations the loop leaked.",
+                    self.where_(),
+                    self.pairs_total
+                );
+            }
+            let leak = match self.known_leak {
+                Some(true) => format!(
+                    "on nats-server {} every reset reserves the stream's max_bytes again ({} so far), so reserved storage is climbing towards the disk limit",
+                    self.server_version.as_deref().unwrap_or("?"),
+                    self.leaking_resets_total
+                ),
+                Some(false) => "this release does not leak reservations, but the stream is not serving from this replica".to_string(),
+                None => "on nats-server 2.10.25 and earlier every reset reserves max_bytes again (version unknown here)".to_string(),
+            };
+            let cause = self.last_cause.as_deref().unwrap_or("unknown cause");
+            let action = if self.no_leader() {
+                "restore the stream's quorum first"
+            } else {
+                "scale the stream to R1, restart the server, then scale back"
+            };
+            if self.rule == Rule::Leak {
+                let leak = match self.known_leak {
+                    None => {
+                        "the nats-server version is unknown here, and on 2.10.25 and earlier every reset reserves max_bytes again"
+                            .to_string()
+                    }
+                    _ => leak,
+                };
+                return format!(
+                    "Stream {stream} on {} keeps resetting slowly ({} leaking resets this episode, each within the quiet period of the last, cause: {cause}); {leak}: {action}.",
+                    self.where_(),
+                    self.leaking_resets_total
+                );
+            }
+            format!(
+                "Stream {stream} on {} is in a reset loop ({} reset pairs in {}s, cause: {cause}); {leak}: {action}.",
+                self.where_(),
+                self.pairs_in_window,
+                secs
+            )
+        }
+
+        /// Steps chosen by cause; always ends with the upgrade to a fixed release.
+        pub fn runbook(&self) -> Vec<String> {
+            let s = &self.stream;
+            let acc = &self.account;
+            let server = self.server_name.as_deref().unwrap_or(&self.source);
+            let mut steps = Vec::new();
+            steps.push(format!(
+                "Confirm: `nats stream info {s}` (account {acc}) and the server's /jsz: reserved_storage well above the sum of its streams' max_bytes means reservations leaked."
+            ));
+            if self.no_leader() {
+                steps.push(
+                    "The stream has no leader, so nothing else can apply: restore its quorum first by bringing its missing peers back (`nats server report jetstream`, `nats stream report`); a scale-down cannot apply without a leader."
+                        .to_string(),
+                );
+                steps.push(format!(
+                    "Once a leader is elected the loop stops; then restart {server} (rolling, one server at a time) to release the leaked reservations."
+                ));
+                steps.push(format!(
+                    "If it keeps looping with a leader present, scale it down with `nats stream edit {s} --replicas 1`, restart {server}, and scale back up with `nats stream edit {s} --replicas 3` once the R1 change has applied on every server."
+                ));
+            } else {
+                steps.push(format!("Scale the stream down: `nats stream edit {s} --replicas 1`."));
+                steps.push(format!(
+                    "Wait until the R1 change has applied on every server (`nats stream info {s}` shows no followers): before nats-server 2.14.0 scaling back too quickly can desync the stream again (nats-server PR 7774)."
+                ));
+                steps.push(format!("Restart {server} (rolling, one server at a time) to release the leaked reservations."));
+                steps.push(format!("Scale back up: `nats stream edit {s} --replicas 3`."));
+            }
+            steps.push(match self.known_leak {
+                Some(false) => "Stay on a fixed release (2.10.26+ or 2.11.0+): resets there no longer leak reservations (nats-server PR 6457).".to_string(),
+                _ => "Upgrade nats-server to 2.10.26 or 2.11.0 or later, where resets no longer leak reservations (nats-server issue 6455, PR 6457).".to_string(),
+            });
+            steps
+        }
+    }
+
+    #[test]
+    fn summary_and_runbook_read_as_their_format_definitions() {
+        let mut n = 0;
+        for status in [Status::Firing, Status::Resolved] {
+            for rule in [Rule::Window, Rule::Leak] {
+                for known_leak in [Some(true), Some(false), None] {
+                    for cause in
+                        [None, Some("last sequence mismatch"), Some("catchup aborted, no leader for stream '$G > ORDERS'")]
+                    {
+                        for (server_name, version) in [(Some("n1"), Some("2.10.25")), (Some("nats.n1"), None), (None, None)] {
+                            for window in [300 * SECOND, 0, -7 * SECOND] {
+                                let a = Alert {
+                                    status,
+                                    rule,
+                                    known_leak,
+                                    last_cause: cause.map(String::from),
+                                    server_name: server_name.map(String::from),
+                                    server_version: version.map(String::from),
+                                    window,
+                                    stream: "KV_\"quoted\"\n".into(),
+                                    pairs_total: 40 + n,
+                                    pairs_in_window: n,
+                                    leaking_resets_total: u64::MAX - n,
+                                    ..example()
+                                };
+                                let old = Old(&a);
+                                assert_eq!(a.summary(), old.summary());
+                                assert_eq!(a.runbook(), old.runbook());
+                                let v: serde_json::Value = serde_json::from_str(&a.to_json()).unwrap();
+                                assert_eq!(v["summary"], old.summary());
+                                assert_eq!(v["runbook"], serde_json::json!(old.runbook()));
+                                n += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn json_has_every_field() {

@@ -4,7 +4,7 @@
 //! are a stable interface (docs/alerts.md).
 
 use crate::alert::{Severity, Status};
-use crate::text::clock::{rfc3339, Micros};
+use crate::text::clock::Micros;
 use crate::text::json::ObjectWriter;
 
 /// The name of the storage alert.
@@ -148,8 +148,8 @@ impl StorageAlert {
             .num("growth_bytes_per_minute", self.growth_bytes_per_minute)
             .opt_num("seconds_to_max_storage", self.seconds_to_max_storage.map(clamp))
             .str_list("looping_streams", &self.looping_streams)
-            .str("first_seen", &rfc3339(self.first_seen, self.offset))
-            .str("last_seen", &rfc3339(self.last_seen, self.offset))
+            .time("first_seen", self.first_seen, self.offset)
+            .time("last_seen", self.last_seen, self.offset)
             .str("summary", &self.summary())
             .str_list("runbook", &self.runbook());
         w.finish();

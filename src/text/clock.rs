@@ -7,6 +7,8 @@
 //! `line_utc_offset`; differences between two lines of one server are exact
 //! whatever the offset.
 
+use crate::text::decimal;
+
 /// Microseconds since 1970-01-01T00:00:00Z.
 pub type Micros = i64;
 
@@ -239,26 +241,100 @@ pub fn year_of(t: Micros) -> i64 {
 /// Formats a UTC instant as RFC 3339 in the given offset, with microseconds
 /// (`2026-11-26T14:17:08.682791Z`, `...+01:00`).
 pub fn rfc3339(t: Micros, offset: Micros) -> String {
+    let mut out = Vec::with_capacity(32);
+    write_rfc3339(&mut out, t, offset);
+    // Only ASCII is written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends [`rfc3339`]'s text to `out`, digit by digit (no `core::fmt`:
+/// an alert writes two times).
+pub fn write_rfc3339(out: &mut Vec<u8>, t: Micros, offset: Micros) {
     let local = t + offset;
     let days = local.div_euclid(86_400 * SECOND);
     let rem = local.rem_euclid(86_400 * SECOND);
     let (y, mo, d) = civil_from_days(days);
     let secs = rem / SECOND;
-    let micros = rem % SECOND;
-    let mut s = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}", y, mo, d, secs / 3600, secs / 60 % 60, secs % 60, micros);
-    if offset == 0 {
-        s.push('Z');
-    } else {
-        let sign = if offset < 0 { '-' } else { '+' };
-        let mins = offset.abs() / SECOND / 60;
-        s.push_str(&format!("{}{:02}:{:02}", sign, mins / 60, mins % 60));
+    for (n, width, then) in [
+        (y, 4, b'-'),
+        (mo as i64, 2, b'-'),
+        (d as i64, 2, b'T'),
+        (secs / 3600, 2, b':'),
+        (secs / 60 % 60, 2, b':'),
+        (secs % 60, 2, b'.'),
+    ] {
+        decimal::push(out, n, width);
+        out.push(then);
     }
-    s
+    decimal::push(out, rem % SECOND, 6);
+    if offset == 0 {
+        out.push(b'Z');
+    } else {
+        out.push(if offset < 0 { b'-' } else { b'+' });
+        let mins = offset.abs() / SECOND / 60;
+        decimal::push(out, mins / 60, 2);
+        out.push(b':');
+        decimal::push(out, mins % 60, 2);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The definition before `write_rfc3339`, with `format!`.
+    fn rfc3339_by_format(t: Micros, offset: Micros) -> String {
+        let local = t + offset;
+        let days = local.div_euclid(86_400 * SECOND);
+        let rem = local.rem_euclid(86_400 * SECOND);
+        let (y, mo, d) = civil_from_days(days);
+        let secs = rem / SECOND;
+        let micros = rem % SECOND;
+        let mut s =
+            format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}", y, mo, d, secs / 3600, secs / 60 % 60, secs % 60, micros);
+        if offset == 0 {
+            s.push('Z');
+        } else {
+            let sign = if offset < 0 { '-' } else { '+' };
+            let mins = offset.abs() / SECOND / 60;
+            s.push_str(&format!("{}{:02}:{:02}", sign, mins / 60, mins % 60));
+        }
+        s
+    }
+
+    #[test]
+    fn rfc3339_is_written_as_format_wrote_it() {
+        let day = 86_400 * SECOND;
+        let times = [
+            i64::MIN / 2,
+            -400 * 366 * day - 1,
+            -62_135_596_800 * SECOND - 1,
+            -day,
+            -1,
+            0,
+            1,
+            999_999,
+            day - 1,
+            1_795_687_200_000_000,
+            253_402_300_800 * SECOND,
+            i64::MAX / 2,
+        ];
+        let offsets = [
+            0,
+            60 * SECOND,
+            -60 * SECOND,
+            5 * 3600 * SECOND + 45 * 60 * SECOND,
+            -12 * 3600 * SECOND,
+            14 * 3600 * SECOND,
+            99 * 3600 * SECOND,
+            1,
+        ];
+        for t in times.into_iter().chain((0..2000).map(|k| k * 7_777_777_777_777 - 7_000_000_000_000_000)) {
+            for off in offsets {
+                assert_eq!(rfc3339(t, off), rfc3339_by_format(t, off), "{t} {off}");
+            }
+        }
+    }
 
     #[test]
     fn civil_round_trips() {

@@ -4,5 +4,6 @@
 
 pub mod carry;
 pub mod clock;
+pub mod decimal;
 pub mod json;
 pub(crate) mod word;
