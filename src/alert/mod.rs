@@ -170,22 +170,6 @@ impl Alert {
             return;
         }
         let leaking = Decimal::of(self.leaking_resets_total);
-        let leak = |put: &mut dyn FnMut(&str), rule: Rule| match (self.known_leak, rule) {
-            (Some(true), _) => {
-                put("on nats-server ");
-                put(self.server_version.as_deref().unwrap_or("?"));
-                put(" every reset reserves the stream's max_bytes again (");
-                put(leaking.as_str());
-                put(" so far), so reserved storage is climbing towards the disk limit");
-            }
-            (Some(false), _) => put("this release does not leak reservations, but the stream is not serving from this replica"),
-            (None, Rule::Leak) => {
-                put("the nats-server version is unknown here, and on 2.10.25 and earlier every reset reserves max_bytes again")
-            }
-            (None, Rule::Window) => {
-                put("on nats-server 2.10.25 and earlier every reset reserves max_bytes again (version unknown here)")
-            }
-        };
         head(put);
         if self.rule == Rule::Leak {
             put(" keeps resetting slowly (");
@@ -204,7 +188,22 @@ impl Alert {
         }
         put(self.last_cause.as_deref().unwrap_or("unknown cause"));
         put("); ");
-        leak(put, self.rule);
+        match (self.known_leak, self.rule) {
+            (Some(true), _) => {
+                put("on nats-server ");
+                put(self.server_version.as_deref().unwrap_or("?"));
+                put(" every reset reserves the stream's max_bytes again (");
+                put(leaking.as_str());
+                put(" so far), so reserved storage is climbing towards the disk limit");
+            }
+            (Some(false), _) => put("this release does not leak reservations, but the stream is not serving from this replica"),
+            (None, Rule::Leak) => {
+                put("the nats-server version is unknown here, and on 2.10.25 and earlier every reset reserves max_bytes again")
+            }
+            (None, Rule::Window) => {
+                put("on nats-server 2.10.25 and earlier every reset reserves max_bytes again (version unknown here)")
+            }
+        }
         put(": ");
         put(if self.no_leader() {
             "restore the stream's quorum first"
