@@ -626,16 +626,7 @@ impl<'a> ObjectWriter<'a> {
 
     /// An array of strings.
     pub fn str_list(&mut self, k: &str, items: &[String]) -> &mut Self {
-        let out = self.member(k);
-        out.push(b'[');
-        for (i, s) in items.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_str(out, s);
-        }
-        out.push(b']');
-        self
+        self.list_parts(k, |item| items.iter().for_each(|s| item(&[s])))
     }
 
     /// A member whose value is already JSON text.
