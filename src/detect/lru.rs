@@ -194,8 +194,23 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
     where
         K: Borrow<Q>,
     {
-        let i = *self.index.get(key)?;
+        let i = self.find(key)?;
         self.slots.get(i)?.as_ref().map(|s| &s.value)
+    }
+
+    /// The slot of `key`: the most recently used entry first, which an
+    /// event line's source and, on the line after its cause, its stream
+    /// almost always are. Comparing one key costs less than hashing it and
+    /// probing the index, which would give the same slot.
+    #[inline]
+    fn find<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<usize>
+    where
+        K: Borrow<Q>,
+    {
+        match self.slots.get(self.head) {
+            Some(Some(s)) if s.key.borrow() == key => Some(self.head),
+            _ => self.index.get(key).copied(),
+        }
     }
 
     /// The value for `key` without changing its place, mutably.
@@ -203,7 +218,7 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
     where
         K: Borrow<Q>,
     {
-        let i = *self.index.get(key)?;
+        let i = self.find(key)?;
         self.slot(i).map(|s| &mut s.value)
     }
 
@@ -230,7 +245,7 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         // One lookup for the usual case, a key already there.
-        if let Some(&i) = self.index.get(key) {
+        if let Some(i) = self.find(key) {
             if self.head != i {
                 self.unlink(i);
                 self.push_front(i);
@@ -301,6 +316,63 @@ mod tests {
         assert_eq!(m.pop_oldest(), Some((1, 10)));
         assert_eq!(m.len(), 1);
         assert_eq!(m.peek(&4), Some(&40));
+    }
+
+    /// Every lookup against a plain list kept in order of use, over
+    /// random operations on few keys, so that the most recently used
+    /// shortcut in `find` is hit, missed, and left stale by removals.
+    #[test]
+    fn answers_as_a_list_in_order_of_use() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for cap in [1usize, 2, 3, 5] {
+            let mut m: Lru<u64, u64> = Lru::new(cap);
+            // Most recently used last.
+            let mut model: Vec<(u64, u64)> = Vec::new();
+            for step in 0..20_000u64 {
+                let k = next(7);
+                match next(5) {
+                    0 => assert_eq!(m.peek(&k), model.iter().find(|e| e.0 == k).map(|e| &e.1), "{cap} {step}"),
+                    1 => {
+                        let want = model.iter_mut().find(|e| e.0 == k).map(|e| {
+                            e.1 += 1;
+                            e.1
+                        });
+                        let got = m.peek_mut(&k).map(|v| {
+                            *v += 1;
+                            *v
+                        });
+                        assert_eq!(got, want, "{cap} {step}");
+                    }
+                    2 => assert_eq!(m.pop_oldest(), (!model.is_empty()).then(|| model.remove(0)), "{cap} {step}"),
+                    _ => {
+                        let (v, ev) = m.get_or_insert_with(&k, || step);
+                        let got = *v;
+                        let (want, want_ev) = match model.iter().position(|e| e.0 == k) {
+                            Some(i) => {
+                                let e = model.remove(i);
+                                model.push(e);
+                                (e.1, None)
+                            }
+                            None => {
+                                let ev = (model.len() >= cap).then(|| model.remove(0));
+                                model.push((k, step));
+                                (step, ev)
+                            }
+                        };
+                        assert_eq!((got, ev), (want, want_ev), "{cap} {step}");
+                    }
+                }
+                assert_eq!(m.len(), model.len());
+                let order: Vec<(u64, u64)> = m.iter_oldest_first().map(|(k, v)| (*k, *v)).collect();
+                assert_eq!(order, model, "{cap} {step}");
+            }
+        }
     }
 
     #[test]
