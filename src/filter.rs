@@ -45,6 +45,8 @@ pub struct Filter {
     other_keys: u64,
     /// The key lengths that may name a record's source, for the config.
     source_keys: record::SourceKeys,
+    /// The minute of the last NATS stamp of an event line.
+    nats_minute: crate::text::clock::NatsMinute,
 }
 
 /// Event lines found behind a prefix resetwatch does not know
@@ -438,6 +440,7 @@ impl Filter {
             unknown: UnknownLayouts::default(),
             last_tag: (Vec::new(), String::new()),
             other_keys,
+            nats_minute: crate::text::clock::NatsMinute::EMPTY,
         }
     }
 
@@ -643,7 +646,7 @@ impl Filter {
         }
         // Only a stamp printed in the line to the microsecond names one
         // line; a record's or the host's time never makes a repeat.
-        let time = match l.time(cfg.line_utc_offset, at.micros) {
+        let time = match l.time_in(&mut self.nats_minute, cfg.line_utc_offset, at.micros) {
             Some(t) if l.stamp.is_some_and(tells_lines_apart) => LineTime::Own(t),
             Some(t) => LineTime::Shared(t),
             None => LineTime::Shared(at.micros),

@@ -124,8 +124,13 @@ impl Line<'_> {
     /// with `offset` (east of UTC); a syslog stamp takes its year from
     /// `now`.
     pub fn time(&self, offset: Micros, now: Micros) -> Option<Micros> {
+        self.time_in(&mut clock::NatsMinute::default(), offset, now)
+    }
+
+    /// [`Line::time`], a NATS stamp read with the minute of the last one.
+    pub fn time_in(&self, minute: &mut clock::NatsMinute, offset: Micros, now: Micros) -> Option<Micros> {
         match self.stamp? {
-            Stamp::Nats(t) => clock::parse_nats_time(t).map(|(c, _)| c.as_naive_micros() - offset),
+            Stamp::Nats(t) => minute.read(t).map(|(t, _)| t - offset),
             Stamp::Zoned(t) => clock::parse_rfc3339(t).map(|(t, _)| t),
             Stamp::Record(t) => Some(t),
             Stamp::Syslog(t) => {
