@@ -5,6 +5,8 @@
 //! message head, whatever the level, because the level of the same line
 //! changed between releases (WRN in 2.9-2.12, ERR in 2.14).
 
+use crate::text::word;
+
 /// A stream's identity as NATS prints it: `'<account> > <stream>'`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StreamRef {
@@ -283,18 +285,37 @@ impl StripTrimmed for str {
     }
 }
 
-/// `s.split_once(pat)` for a 3-byte ASCII pattern, by bytes: the general
-/// string searcher costs over a thousand wasm instructions to set up.
+/// `s.split_once(pat)` for a 3-byte ASCII pattern: the general string
+/// searcher costs over a thousand wasm instructions to set up, and a byte
+/// loop some forty a byte; here a word of eight is searched for the
+/// pattern's first byte at once.
 fn split_once_3<'a>(s: &'a str, pat: &[u8; 3]) -> Option<(&'a str, &'a str)> {
     let b = s.as_bytes();
+    let at = |j: usize| b.get(j) == Some(&pat[0]) && b.get(j + 1) == Some(&pat[1]) && b.get(j + 2) == Some(&pat[2]);
     let mut i = 0;
-    while i + 3 <= b.len() {
-        if b[i] == pat[0] && b[i + 1] == pat[1] && b[i + 2] == pat[2] {
-            return Some((s.get(..i)?, s.get(i + 3..)?));
+    let found = 'search: {
+        while let Some(w) = word::at(b, i) {
+            // Every byte equal to pat[0] is marked (and maybe some above
+            // one): each mark is checked.
+            let mut m = word::marks(w, pat[0], pat[0]);
+            while m != 0 {
+                let j = i + (m.trailing_zeros() / 8) as usize;
+                if at(j) {
+                    break 'search j;
+                }
+                m &= m - 1;
+            }
+            i += 8;
         }
-        i += 1;
-    }
-    None
+        while i + 3 <= b.len() {
+            if at(i) {
+                break 'search i;
+            }
+            i += 1;
+        }
+        return None;
+    };
+    Some((s.get(..found)?, s.get(found + 3..)?))
 }
 
 /// `s.rsplit_once(pat)` for a 3-byte ASCII pattern: the last occurrence.
@@ -314,14 +335,32 @@ fn quoted_to_end(rest: &str) -> Option<&str> {
     rest.trim_end().strip_suffix('\'')
 }
 
+/// The bytes a stream name cannot hold: ASCII whitespace, `.`, `*`, `>`
+/// and `'`.
+const NOT_IN_STREAM: [bool; 256] = {
+    let mut t = [false; 256];
+    let bad = [b'\t', b'\n', 0x0c, b'\r', b' ', b'.', b'*', b'>', b'\''];
+    let mut i = 0;
+    while i < bad.len() {
+        t[bad[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// Splits `<account> > <stream>` at the last ` > `: stream names cannot hold
-/// `>` or spaces, account names can hold almost anything.
+/// `>` or spaces, account names can hold almost anything. The last byte no
+/// stream name holds is then the space that ends that ` > `, or the names
+/// are none; the scan back to it reads the stream name only, once.
 pub fn stream_names(names: &str) -> Option<Names<'_>> {
-    let (account, stream) = rsplit_once_3(names, b" > ")?;
-    let valid_stream = !stream.is_empty()
-        && stream.len() <= MAX_NAME
-        && !stream.bytes().any(|c| c.is_ascii_whitespace() || matches!(c, b'.' | b'*' | b'>' | b'\''));
-    if !valid_stream || account.is_empty() || account.len() > MAX_NAME {
+    let b = names.as_bytes();
+    let end = b.iter().rposition(|&c| NOT_IN_STREAM[c as usize])?;
+    let gt = end.checked_sub(2)?;
+    if b[gt] != b' ' || b[gt + 1] != b'>' || b[end] != b' ' {
+        return None;
+    }
+    let (account, stream) = (names.get(..gt)?, names.get(end + 1..)?);
+    if stream.is_empty() || stream.len() > MAX_NAME || account.is_empty() || account.len() > MAX_NAME {
         return None;
     }
     Some(Names { account, stream })
@@ -354,6 +393,62 @@ crate::text::carry::carry_struct!(Cause { text, resets, leaks });
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The definitions the word search and the one scan back replaced.
+    fn split_once_3_by_bytes<'a>(s: &'a str, pat: &[u8; 3]) -> Option<(&'a str, &'a str)> {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i + 3 <= b.len() {
+            if b[i] == pat[0] && b[i + 1] == pat[1] && b[i + 2] == pat[2] {
+                return Some((s.get(..i)?, s.get(i + 3..)?));
+            }
+            i += 1;
+        }
+        None
+    }
+
+    fn stream_names_by_rsplit(names: &str) -> Option<Names<'_>> {
+        let (account, stream) = rsplit_once_3(names, b" > ")?;
+        let valid_stream = !stream.is_empty()
+            && stream.len() <= MAX_NAME
+            && !stream.bytes().any(|c| c.is_ascii_whitespace() || matches!(c, b'.' | b'*' | b'>' | b'\''));
+        if !valid_stream || account.is_empty() || account.len() > MAX_NAME {
+            return None;
+        }
+        Some(Names { account, stream })
+    }
+
+    #[test]
+    fn names_and_causes_split_as_the_byte_loops_did() {
+        let mut seed = 0xd1b5_4a32_d192_ed03u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n) as usize
+        };
+        // Pieces of real names and their neighbours (s05 n1.log:
+        // `Error applying entries to '$G > ORDERS': last sequence mismatch`).
+        let pieces =
+            ["'", ": ", "': ", " > ", ">", " ", "$G", "ORDERS", "a.b", "*", "\t", "\r", "\x0c", "é", "x", "'$G > ORDERS': "];
+        let long = "s".repeat(MAX_NAME - 3);
+        for round in 0..40_000 {
+            let mut s = String::new();
+            if round % 50 == 0 {
+                s.push_str(&long);
+            }
+            for _ in 0..next(12) {
+                s.push_str(pieces[next(pieces.len() as u64)]);
+            }
+            if round % 50 == 25 {
+                s.push_str(&long);
+            }
+            assert_eq!(stream_names(&s), stream_names_by_rsplit(&s), "{s:?}");
+            for pat in [b"': ", b"', ", b" > "] {
+                assert_eq!(split_once_3(&s, pat), split_once_3_by_bytes(&s, pat), "{s:?} {pat:?}");
+            }
+        }
+    }
 
     fn sref(a: &str, s: &str) -> StreamRef {
         StreamRef { account: a.into(), stream: s.into() }
