@@ -40,6 +40,8 @@ mod version;
 mod detection_tests;
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod test_sequence;
 
 pub use alert::alertmanager::from_alert_json;
 pub use alert::storage::{StorageAlert, RESERVED_STORAGE_INFLATED};

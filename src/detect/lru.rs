@@ -323,19 +323,13 @@ mod tests {
     /// shortcut in `find` is hit, missed, and left stale by removals.
     #[test]
     fn answers_as_a_list_in_order_of_use() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = crate::test_sequence::below(0x9e37_79b9_7f4a_7c15u64);
         for cap in [1usize, 2, 3, 5] {
             let mut m: Lru<u64, u64> = Lru::new(cap);
             // Most recently used last.
             let mut model: Vec<(u64, u64)> = Vec::new();
             for step in 0..20_000u64 {
-                let k = next(7);
+                let k = next(7) as u64;
                 match next(5) {
                     0 => assert_eq!(m.peek(&k), model.iter().find(|e| e.0 == k).map(|e| &e.1), "{cap} {step}"),
                     1 => {

@@ -420,13 +420,7 @@ mod tests {
 
     #[test]
     fn names_and_causes_split_as_the_byte_loops_did() {
-        let mut seed = 0xd1b5_4a32_d192_ed03u64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n) as usize
-        };
+        let mut next = crate::test_sequence::below(0xd1b5_4a32_d192_ed03u64);
         // Pieces of real names and their neighbours (s05 n1.log:
         // `Error applying entries to '$G > ORDERS': last sequence mismatch`).
         let pieces =

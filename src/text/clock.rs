@@ -411,13 +411,7 @@ mod tests {
     #[test]
     fn the_nats_minute_answers_as_the_long_way() {
         let long = |b: &[u8]| parse_nats_time(b).map(|(c, n)| (c.as_naive_micros(), n));
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n) as usize
-        };
+        let mut next = crate::test_sequence::below(0x2545_f491_4f6c_dd1du64);
         let stamps = [
             "2026/11/26 14:17:08.682791 [WRN]",
             "2026/11/26 14:17:59.999999",
