@@ -45,7 +45,7 @@ pub struct Filter {
     other_keys: u64,
     /// The key lengths that may name a record's source, for the config.
     source_keys: record::SourceKeys,
-    /// The minute of the last NATS stamp of an event line.
+    /// The minute of the last NATS stamp of an event line (not saved).
     nats_minute: crate::text::clock::NatsMinute,
 }
 
@@ -737,8 +737,9 @@ mod tests {
     #[test]
     fn a_stamp_to_the_micro_is_read_as_the_byte_loop_read_it() {
         let by_bytes = |t: &[u8]| t.get(19) == Some(&b'.') && t.get(20..26).is_some_and(|f| f.iter().all(u8::is_ascii_digit));
-        // s05 n1.log: `2026/11/26 14:17:08.682791`, then every byte made
-        // each of the bytes around a digit's range, and every length.
+        // s05 n1.log's `2026/11/26 14:17:08.682791` (with a zone), each
+        // byte in turn replaced by bytes at and beside the digits' range,
+        // each cut to every length.
         let stamp = b"2026/11/26 14:17:08.682791+01:00".to_vec();
         for at in 0..stamp.len() {
             for c in [b'.', b'0', b'9', b'/', b':', b'a', 0, 0x7f, 0x80, 0xb9, 0xff] {
