@@ -733,6 +733,8 @@ impl Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::{Alert, Severity, Status};
+    use crate::text::clock::{self, SECOND};
 
     #[test]
     fn a_stamp_to_the_micro_is_read_as_the_byte_loop_read_it() {
@@ -751,8 +753,6 @@ mod tests {
             }
         }
     }
-    use crate::alert::{Alert, Severity, Status};
-    use crate::text::clock::{self, SECOND};
 
     const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus");
 

@@ -124,7 +124,8 @@ impl Line<'_> {
     /// with `offset` (east of UTC); a syslog stamp takes its year from
     /// `now`.
     pub fn time(&self, offset: Micros, now: Micros) -> Option<Micros> {
-        self.time_in(&mut clock::NatsMinute::default(), offset, now)
+        let mut fresh = clock::NatsMinute::EMPTY;
+        self.time_in(&mut fresh, offset, now)
     }
 
     /// [`Line::time`], a NATS stamp read with the minute of the last one.

@@ -7,7 +7,7 @@
 //! `line_utc_offset`; differences between two lines of one server are exact
 //! whatever the offset.
 
-use crate::text::decimal;
+use crate::text::{decimal, word};
 
 /// Microseconds since 1970-01-01T00:00:00Z.
 pub type Micros = i64;
@@ -124,7 +124,7 @@ pub fn parse_nats_time(b: &[u8]) -> Option<(Civil, usize)> {
 /// (`yyyy/mm/dd hh:mm`) as the one before; the date's day count, which
 /// divides, and the hour and minute are then not read again. Transient:
 /// nothing of it is saved.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NatsMinute {
     /// The first 16 bytes of a stamp [`parse_nats_time`] accepted.
     head: [u64; 2],
@@ -141,10 +141,7 @@ impl NatsMinute {
     /// and the bytes read. In the known minute only what follows `hh:mm`
     /// is read: every check on the first 16 bytes passed for that stamp.
     pub fn read(&mut self, b: &[u8]) -> Option<(Micros, usize)> {
-        let head = b.get(..16).map(|h| {
-            let w = |i: usize| u64::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3], h[i + 4], h[i + 5], h[i + 6], h[i + 7]]);
-            [w(0), w(8)]
-        });
+        let head = word::at(b, 0).zip(word::at(b, 8)).map(|(a, c)| [a, c]);
         if self.known && head == Some(self.head) {
             if b.get(16) != Some(&b':') {
                 return None;
