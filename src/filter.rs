@@ -170,13 +170,13 @@ impl PassGate {
         if time_sec >= self.before_sec {
             return false;
         }
-        let Some(h) = rec.get(..56) else { return false };
-        let (key, line) = h.split_at(8);
-        let (Ok(key), Ok(line)) = (<[u8; 8]>::try_from(key), <&[u8; 48]>::try_from(line)) else { return false };
-        if u64::from_le_bytes(key) != self.prefix {
+        let Some(h) = rec.get(..8 + line::LINE_HEAD).and_then(|h| <&[u8; 8 + line::LINE_HEAD]>::try_from(h).ok()) else {
+            return false;
+        };
+        if word::of(h, 0) != self.prefix {
             return self.passes_later(rec);
         }
-        line::surely_irrelevant_at(line, rec, 8, &mut self.memo)
+        line::surely_irrelevant_at(h, 8, rec, 8, &mut self.memo)
     }
 
     /// [`PassGate::passes`] for a record whose message member is not the
@@ -207,8 +207,8 @@ impl PassGate {
     /// The gate's answer for the record's line, which starts at `s`.
     #[inline(always)]
     fn line_passes(&mut self, rec: &[u8], s: usize) -> bool {
-        match rec.get(s..s + 48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
-            Some(h) => line::surely_irrelevant_at(h, rec, s, &mut self.memo),
+        match rec.get(s..s + line::LINE_HEAD).and_then(|h| <&[u8; line::LINE_HEAD]>::try_from(h).ok()) {
+            Some(h) => line::surely_irrelevant_at(h, 0, rec, s, &mut self.memo),
             None => false,
         }
     }

@@ -204,17 +204,17 @@ fn check_memo(memo: line::WrapperMemo, b: &[u8]) {
 /// The record path's quicker check (`line::surely_irrelevant`, the Fluent
 /// Bit pass gate) only ever rules out what `split` rules out.
 fn check_quick(data: &[u8], matters: bool) {
-    if let Some(h) = data.get(..48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
+    if let Some(h) = data.get(..line::LINE_HEAD).and_then(|h| <&[u8; line::LINE_HEAD]>::try_from(h).ok()) {
         if line::surely_irrelevant(h, data) {
             assert!(!matters && data[0] != b'{', "quick check rules out a line that may matter");
         }
         // and after learning the usual lines, or this one (`LineMemo`)
         for learned in WRAPPERS.iter().map(|w| w.as_bytes()).chain([BARE.as_bytes(), data]) {
             let mut memo = line::LineMemo::EMPTY;
-            if let Some(l) = learned.get(..48).and_then(|l| <&[u8; 48]>::try_from(l).ok()) {
-                line::surely_irrelevant_at(l, learned, 0, &mut memo);
+            if let Some(l) = learned.get(..line::LINE_HEAD).and_then(|l| <&[u8; line::LINE_HEAD]>::try_from(l).ok()) {
+                line::surely_irrelevant_at(l, 0, learned, 0, &mut memo);
             }
-            if line::surely_irrelevant_at(h, data, 0, &mut memo) {
+            if line::surely_irrelevant_at(h, 0, data, 0, &mut memo) {
                 let (what, learned) = (String::from_utf8_lossy(data), String::from_utf8_lossy(learned));
                 assert!(
                     !matters && data[0] != b'{',

@@ -505,16 +505,22 @@ const FIRST: [u8; 256] = {
     t
 };
 
-/// 1 on every byte that cannot start nats-server's level label (which
-/// starts with `I`, `W`, `E`, `D`, `T` or `F`: `INF`, `WRN`, `ERR`, `DBG`,
-/// `TRC`, `FTL`). Set where the answer is "no", so that the gate's test is
-/// a load and a branch, not a load, a compare and a branch (LLVM turns a
-/// table with one run of ones back into a range test, but not this one).
-const NOT_LABEL_START: [u8; 256] = {
+/// 0 on the bytes that start a time or nats-server's level label, 1 on
+/// every other: `0x30..=0x3f` (a digit; `:` to `?` pass too) and `I`,
+/// `W`, `E`, `D`, `T`, `F` (`INF`, `WRN`, `ERR`, `DBG`, `TRC`, `FTL`).
+/// One table for both of the gate's tests ([`nats_irrelevant_after`]),
+/// each of which only has to refuse a few bytes: after `[pid] ` a `[`
+/// (a line without a time), before the label ESC and `\\` (colour).
+/// Any other byte that is neither time nor label makes no prefix at all
+/// (`nats_prefix`), and a line that starts with `[` and a digit is then
+/// never searched. Set where the answer is "no", so that a test is a load
+/// and a branch, not a load, a compare and a branch (LLVM turns a table
+/// with one run of ones back into a range test, but not this one).
+const NOT_TIME_OR_LABEL: [u8; 256] = {
     let mut t = [1; 256];
     let mut c = 0;
     while c < 256 {
-        if matches!(c as u8, b'I' | b'W' | b'E' | b'D' | b'T' | b'F') {
+        if matches!(c as u8, 0x30..=0x3f | b'I' | b'W' | b'E' | b'D' | b'T' | b'F') {
             t[c] = 0;
         }
         c += 1;
@@ -522,9 +528,17 @@ const NOT_LABEL_START: [u8; 256] = {
     t
 };
 
+/// How many of a line's first bytes the pass gate reads at fixed offsets
+/// ([`surely_irrelevant`]): nats-server's prefix with a pid of up to 7
+/// digits (`[pid] yyyy/mm/dd hh:mm:ss.uuuuuu [LVL] `, 44 bytes) and the
+/// message's first 8, so that no test on the usual path needs a bounds
+/// check. A record shorter than that (its line under about 50 bytes) is
+/// read the long way.
+pub const LINE_HEAD: usize = 52;
+
 /// A quicker, partial [`message_may_matter`] for the record path: `true`
-/// only when that answers `false` for any line `h` begins (the first 48
-/// bytes of `rest`, the record from the line's start to its end) and `h`
+/// only when that answers `false` for any line `h` begins (the first
+/// [`LINE_HEAD`] bytes of `rest`, the record from the line's start to its end) and `h`
 /// does not start a `/jsz` document (`{`); `false` means "ask the full
 /// check". It answers the common shapes: a line no wrapper starts and that
 /// holds no `'` or `W` anywhere in `rest` (so no event message sits behind
@@ -545,24 +559,33 @@ const NOT_LABEL_START: [u8; 256] = {
 /// colour before the label (ESC or `\u001b`, neither a label's first letter)
 /// or after it (then no `]` three bytes on).
 #[inline(always)]
-pub fn surely_irrelevant(h: &[u8; 48], rest: &[u8]) -> bool {
+pub fn surely_irrelevant(h: &[u8; LINE_HEAD], rest: &[u8]) -> bool {
     let mut nothing_learned = LineMemo::EMPTY;
-    surely_irrelevant_at(h, rest, 0, &mut nothing_learned)
+    surely_irrelevant_at(h, 0, rest, 0, &mut nothing_learned)
 }
 
 /// [`surely_irrelevant`] with `rest` given as `b[at..]`: the slice is then
 /// made only on the paths that read it, not for every record (its length
 /// was four wasm instructions on the pass gate's usual path). `memo` is
 /// what the gate learned of earlier lines ([`LineMemo`]); it changes where
-/// this line had to be read the long way.
+/// this line had to be read the long way. `h` holds the line from its
+/// byte `k` on, `LINE_HEAD` bytes of it (`b[at..]` is the line to the
+/// record's end): `k` is 8 for the Fluent Bit record whose first member is
+/// the line, `{"log":"` before it, which then reads its bytes at offsets
+/// from the record's address.
 #[inline(always)]
-pub fn surely_irrelevant_at(h: &[u8; 48], b: &[u8], at: usize, memo: &mut LineMemo) -> bool {
+pub fn surely_irrelevant_at<const N: usize>(h: &[u8; N], k: usize, b: &[u8], at: usize, memo: &mut LineMemo) -> bool {
+    if N < k + LINE_HEAD {
+        return false;
+    }
     // The pid the line before printed: nats-server's own line, and its
     // pid's length known without reading it.
-    if let Some(n) = memo.pid.recall(h) {
-        return nats_irrelevant_after(h, b, at, n);
+    if let Some(n) = memo.pid.recall(word::of(h, k)) {
+        return nats_irrelevant_after(h, k + n);
     }
-    unrecalled_irrelevant(h, b, at, memo)
+    // Not `h`: its address would be kept in a local of the caller's frame
+    // for this call, and the usual path reads the line at offsets from `b`.
+    unrecalled_irrelevant(b, at, memo)
 }
 
 /// [`surely_irrelevant_at`] for a line the pid memo does not know. Out of
@@ -573,7 +596,8 @@ pub fn surely_irrelevant_at(h: &[u8; 48], b: &[u8], at: usize, memo: &mut LineMe
 /// reads. Here: a wrapped line's (the wrapper memo's path); the rest is out
 /// of line again.
 #[inline(never)]
-fn unrecalled_irrelevant(h: &[u8; 48], b: &[u8], at: usize, memo: &mut LineMemo) -> bool {
+fn unrecalled_irrelevant(b: &[u8], at: usize, memo: &mut LineMemo) -> bool {
+    let Some(h) = b.get(at..at + LINE_HEAD).and_then(|h| <&[u8; LINE_HEAD]>::try_from(h).ok()) else { return false };
     // nats-server's own line first, by its byte (the one byte of class `NATS`).
     if h[0] == b'[' {
         return nats_irrelevant(h, b, at, &mut memo.pid);
@@ -606,42 +630,40 @@ impl LineMemo {
     pub const EMPTY: LineMemo = LineMemo { pid: PidMemo::EMPTY, wrapper: WrapperMemo::EMPTY };
 }
 
-/// The first bytes of the last nats-server line whose pid the gate read
-/// ([`pid_len`]): `[`, the pid's digits and the byte after them (`[8368]`).
-/// A line that starts with the same bytes has a pid as long: [`pid_len`]
-/// reads those bytes alone. One masked compare then replaces the `[` test
-/// and the digit scan (about 30 wasm instructions of an ordinary line's
-/// 96).
+/// The first 8 bytes of the last nats-server line whose pid the gate read
+/// ([`pid_len`]): `[`, the pid's 1 to 6 digits, the `]` (the pid's end)
+/// and what follows (`[8368] 2`). A line that starts with the same 8 bytes
+/// has a pid as long: [`pid_len`] reads those bytes alone. One compare then
+/// replaces the `[` test and the digit scan. The bytes after the `]` are
+/// the same from one line to the next too (`] 2`, a year's first digit;
+/// `[1] 2026` changes once a year), so no mask is needed to leave them out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct PidMemo {
-    /// The bytes, little-endian, zero past them.
+    /// The bytes, little-endian.
     word: u64,
-    /// Which bytes of the word are the memo's; 0 with `word` 1 matches no line.
-    mask: u64,
-    /// The pid's length, 1 to 6.
+    /// The pid's length, 1 to 6; 0 with `word` 0, which eight NULs match:
+    /// a line [`nats_irrelevant_after`] then never rules out (no time
+    /// starts at byte 3).
     len: u8,
 }
 
 impl PidMemo {
-    const EMPTY: PidMemo = PidMemo { word: 1, mask: 0, len: 0 };
+    const EMPTY: PidMemo = PidMemo { word: 0, len: 0 };
 
-    /// The pid's length when `h` starts with the memo's bytes.
+    /// The pid's length when a line's first 8 bytes, `w`, are the memo's.
     #[inline(always)]
-    fn recall(&self, h: &[u8; 48]) -> Option<usize> {
-        let Ok(w) = <[u8; 8]>::try_from(&h[..8]).map(u64::from_le_bytes) else { return None };
+    fn recall(&self, w: u64) -> Option<usize> {
         // `& 7` tells the compiler what `learn` keeps: no bounds checks after.
-        (w & self.mask == self.word).then_some((self.len & 7) as usize)
+        (w == self.word).then_some((self.len & 7) as usize)
     }
 
-    /// [`pid_len`], learning the line's first bytes when the pid is 1 to 6
-    /// digits (the memo's word holds 8 bytes: `[`, the digits, the byte after).
+    /// [`pid_len`], learning the line's first 8 bytes when the pid is 1 to 6
+    /// digits (8 bytes hold `[`, the digits and the `]`).
     #[inline(always)]
-    fn learn(&mut self, h: &[u8; 48]) -> usize {
+    fn learn(&mut self, h: &[u8; LINE_HEAD]) -> usize {
         let n = pid_len(h);
         if n.wrapping_sub(1) < 6 {
-            let Ok(w) = <[u8; 8]>::try_from(&h[..8]).map(u64::from_le_bytes) else { return n };
-            self.mask = u64::MAX >> (64 - 8 * (n + 2));
-            self.word = w & self.mask;
+            self.word = word::of(h, 0);
             self.len = n as u8;
         }
         n
@@ -652,16 +674,15 @@ impl PidMemo {
 /// bytes at a time ([`word::not_digits`]); 8 for eight or more. One load:
 /// the bytes assembled one by one became two in wasm.
 #[inline(always)]
-fn pid_len(h: &[u8; 48]) -> usize {
-    let Ok(w) = <[u8; 8]>::try_from(&h[1..9]).map(u64::from_le_bytes) else { return 0 };
-    (word::not_digits(w ^ (b'0' as u64 * LO)).trailing_zeros() / 8) as usize
+fn pid_len<const N: usize>(h: &[u8; N]) -> usize {
+    (word::not_digits(word::of(h, 1) ^ (b'0' as u64 * LO)).trailing_zeros() / 8) as usize
 }
 
 /// [`surely_irrelevant`] for a line that starts with `[` (`h[0]`), read as nats-server's own prefix at
 /// fixed offsets (also behind a wrapper, [`wrapped_irrelevant`]). Out of line: only a line the pid memo
 /// does not know comes here (the first, a new pid), and its pid scan's constants stay out of other frames.
 #[inline(never)]
-fn nats_irrelevant(h: &[u8; 48], b: &[u8], at: usize, pid: &mut PidMemo) -> bool {
+fn nats_irrelevant(h: &[u8; LINE_HEAD], b: &[u8], at: usize, pid: &mut PidMemo) -> bool {
     // `n` == 0 is no pid (a `[...]` prefix resetwatch does not know, or
     // kubectl's `[pod/`), 8 may be a longer pid.
     let n = pid.learn(h);
@@ -671,36 +692,41 @@ fn nats_irrelevant(h: &[u8; 48], b: &[u8], at: usize, pid: &mut PidMemo) -> bool
     if n >= 8 {
         return false;
     }
-    nats_irrelevant_after(h, b, at, n)
+    nats_irrelevant_after(h, n)
 }
 
-/// [`nats_irrelevant`] past the `[` and the `n` digits of the pid.
+/// [`nats_irrelevant`] past the `[` and the digits of the pid: `p` is the
+/// line's start in `h` plus the pid's length (at most 7), so that every
+/// byte read below is within the line's first [`LINE_HEAD`].
 #[inline(always)]
-fn nats_irrelevant_after(h: &[u8; 48], b: &[u8], at: usize, n: usize) -> bool {
-    // After `[pid] `: a digit starts the time (0x3a-0x3f pass too: then no
-    // prefix at all); `[` would be a line without time.
-    // The time's fraction's dot at n+22, and the label's first letter (no
-    // colour code) at n+31.
-    if (h[n + 3] as u32) >> 4 != 3 || h[n + 22] != b'.' || NOT_LABEL_START[h[n + 31] as usize] != 0 {
+fn nats_irrelevant_after<const N: usize>(h: &[u8; N], p: usize) -> bool {
+    // After `[pid] `: a time's first digit, not `[` (a line without time).
+    // The time's fraction's dot at p+22, and the label's first letter (no
+    // colour code) at p+31.
+    if NOT_TIME_OR_LABEL[h[p + 3] as usize] != 0 || h[p + 22] != b'.' || NOT_TIME_OR_LABEL[h[p + 31] as usize] != 0 {
         return false;
     }
-    // ` [LVL] ` at n+29, in one load from n+28 (the fraction's last digit,
+    // ` [LVL] ` at p+29, in one load from p+28 (the fraction's last digit,
     // not tested): the space after the fraction, the label's brackets, one
     // space after it (banner lines keep their own after that; a line with
-    // none is left to the full check). Not from n+29: the message's first
+    // none is left to the full check). Not from p+29: the message's first
     // byte below was then taken from the word, two instructions more.
-    let Some(w) = h.get(n + 28..n + 36).and_then(|s| <[u8; 8]>::try_from(s).ok()) else { return false };
+    let Some(w) = h.get(p + 28..p + 36).and_then(|s| <[u8; 8]>::try_from(s).ok()) else { return false };
     if u64::from_le_bytes(w) & 0xffff_0000_00ff_ff00 != 0x205d_0000_005b_2000 {
         return false;
     }
     // A head's first byte (`E`, ` `, `S`... start ordinary messages too):
     // then the message's first 8 bytes against the one head they can be.
-    let head = HEAD_BY_FIRST[h[n + 36] as usize];
-    if head == 0 {
+    let first = HEAD_BY_FIRST[h[p + 36] as usize] as u32;
+    if first == 0 {
         return true;
     }
-    let head = if head == BANNER { HEAD_BY_THIRD[h[n + 38] as usize] } else { head };
-    !starts_with_head(b, at + n + 36, head)
+    // The banner's (`first` is `BANNER`, 15) by the third byte, with no
+    // branch: LLVM turns `first == BANNER` into a test of the byte, which
+    // then takes a local of its own on every record.
+    let third = HEAD_BY_THIRD[h[p + 38] as usize] as u32;
+    let head = (first | (third & (first << 4))) & 0xf0;
+    !starts_with_head(word::of(h, p + 36), head as usize)
 }
 
 /// The first 8 bytes (fewer for a shorter head) of every message head
@@ -738,18 +764,40 @@ const fn prefix8(h: &[u8]) -> (u64, u64) {
     (p, m)
 }
 
-/// The [`HEAD8`] entry of the one head a message starting with this byte
-/// can be; 0 for none, [`BANNER`] for a space (the banner's four heads,
-/// told apart by their third byte, [`HEAD_BY_THIRD`]). No two other heads
-/// share a first byte, so one masked compare answers where a call with a
-/// search did (a call is a frame in WAMR's interpreter).
+/// [`HEAD8`] as bytes, entry `k` at `16 * k`: its word, then its mask.
+/// [`HEAD_BY_FIRST`] holds those offsets, so that an entry is read with
+/// its offset as the address (no multiply, and no bounds check: an offset
+/// masked with `0xf0` and the 16 bytes from it are within the table).
+const HEAD8_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut k = 0;
+    while k < HEAD8.len() {
+        let (p, m) = HEAD8[k];
+        let mut i = 0;
+        while i < 8 {
+            t[16 * k + i] = (p >> (8 * i)) as u8;
+            t[16 * k + 8 + i] = (m >> (8 * i)) as u8;
+            i += 1;
+        }
+        k += 1;
+    }
+    t
+};
+
+/// The [`HEAD8_BYTES`] offset of the one head a message starting with this
+/// byte can be (a multiple of 16); 0 for none, [`BANNER`] for a space (the
+/// banner's four heads, told apart by their third byte, [`HEAD_BY_THIRD`]).
+/// No two other heads share a first byte, so one masked compare answers
+/// where a call with a search did (a call is a frame in WAMR's interpreter).
 const HEAD_BY_FIRST: [u8; 256] = head_index(0);
 const HEAD_BY_THIRD: [u8; 256] = head_index(2);
+/// No multiple of 16: `nats_irrelevant_after` tells it apart with
+/// arithmetic alone (its low bits shifted up keep `HEAD_BY_THIRD`'s).
 const BANNER: u8 = 15;
 
-/// [`HEAD8`]'s entries by their byte `at`: the banner's heads (two spaces
-/// first) by their third byte, the others by their first, where every
-/// banner head has [`BANNER`].
+/// [`HEAD8`]'s entries (as [`HEAD8_BYTES`] offsets) by their byte `at`:
+/// the banner's heads (two spaces first) by their third byte, the others
+/// by their first, where every banner head has [`BANNER`].
 const fn head_index(at: usize) -> [u8; 256] {
     let mut t = [0u8; 256];
     let mut k = 1;
@@ -759,12 +807,13 @@ const fn head_index(at: usize) -> [u8; 256] {
         if m != 0 && banner == (at == 2) {
             let key = (p >> (8 * at)) as u8 as usize;
             assert!(t[key] == 0, "two heads share a key");
-            t[key] = k as u8;
+            t[key] = 16 * k as u8;
         } else if m != 0 && at == 0 {
             t[b' ' as usize] = BANNER;
         }
         k += 1;
     }
+    assert!(HEAD8.len() * 16 <= 256, "every offset is a byte, and below 256");
     // The bytes `FIRST` takes for heads' first are exactly these.
     let mut c = 0;
     while at == 0 && c < 256 {
@@ -774,14 +823,13 @@ const fn head_index(at: usize) -> [u8; 256] {
     t
 }
 
-/// Whether the message at `at` in `rest` may start with [`HEAD8`]'s head
-/// `k`: `false` only when its first 8 bytes are not that head's (so the
-/// head, at least that long or shorter and all there, does not start it).
+/// Whether a message whose first 8 bytes are `w` may start with the head
+/// at [`HEAD8_BYTES`]' offset `k` ([`HEAD_BY_FIRST`]): `false` only when
+/// those bytes are not that head's (so the head, at least that long or
+/// shorter, does not start it).
 #[inline(always)]
-fn starts_with_head(rest: &[u8], at: usize, k: u8) -> bool {
-    let Some(w) = word::at(rest, at) else { return true };
-    let (p, m) = HEAD8[k as usize & 15];
-    w & m == p
+fn starts_with_head(w: u64, k: usize) -> bool {
+    w & word::of(&HEAD8_BYTES, k + 8) == word::of(&HEAD8_BYTES, k)
 }
 
 /// [`surely_irrelevant`] for a line that starts with neither `[` nor a
@@ -809,9 +857,9 @@ fn unwrapped_irrelevant(class: u8, rest: &[u8]) -> bool {
 #[inline(always)]
 fn wrapped_irrelevant(zoned: bool, b: &[u8], memo: &mut LineMemo) -> bool {
     let Some(p) = memo.wrapper.wrapper_end(zoned, b) else { return false };
-    match b.get(p..p + 48).and_then(|h| <&[u8; 48]>::try_from(h).ok()) {
-        Some(h) => match memo.pid.recall(h) {
-            Some(n) => nats_irrelevant_after(h, b, p, n),
+    match b.get(p..p + LINE_HEAD).and_then(|h| <&[u8; LINE_HEAD]>::try_from(h).ok()) {
+        Some(h) => match memo.pid.recall(word::of(h, 0)) {
+            Some(n) => nats_irrelevant_after(h, n),
             None => h[0] == b'[' && nats_irrelevant(h, b, p, &mut memo.pid),
         },
         _ => false,
@@ -2064,15 +2112,15 @@ mod tests {
     }
 
     /// `surely_irrelevant` on the line as a record holds it (`"}` after
-    /// it, padded to 48 bytes): only ever where the full check says no.
+    /// it, padded to `LINE_HEAD` bytes): only ever where the full check says no.
     fn check_surely(line: &[u8]) -> bool {
         crate::fuzzing::check_wrapper(line);
         let mut b = line.to_vec();
         b.extend_from_slice(b"\"}");
-        b.resize(b.len().max(48), b'x');
-        let sure = surely_irrelevant(b[..48].try_into().unwrap(), &b);
+        b.resize(b.len().max(LINE_HEAD), b'x');
+        let sure = surely_irrelevant(b[..LINE_HEAD].try_into().unwrap(), &b);
         if sure {
-            for b in [&b[..], &b[..48]] {
+            for b in [&b[..], &b[..LINE_HEAD]] {
                 assert!(!message_may_matter(b) && b[0] != b'{', "{:?}", String::from_utf8_lossy(b));
             }
         }
@@ -2103,11 +2151,27 @@ mod tests {
         }
         // Only the changes that make another head (`s`/`S`, a space) are not quick.
         assert!(quick >= 150, "{quick}");
-        // A message shorter than a head's 8 bytes at the record's end: asked.
-        assert!(!surely_irrelevant(
-            &[prefix.as_bytes(), b"Errorxxx"].concat()[..48].try_into().unwrap(),
-            &[prefix.as_bytes(), b"Error"].concat()
-        ));
+        // A message shorter than a head's 8 bytes: the record's `"}` after
+        // it is read with it, and a `"` is in no head, so the answer is
+        // quick, where the full check agrees.
+        for cut in [&b"Error"[..], b"  ID", b"Stream"] {
+            assert!(check_surely(&[prefix.as_bytes(), cut].concat()), "{:?}", String::from_utf8_lossy(cut));
+        }
+    }
+
+    #[test]
+    fn nats_server_s_own_lines_are_split_at_fixed_offsets() {
+        // The quick split answers on these (and where `split` does).
+        for l in [
+            "[8368] 2026/11/26 14:17:08.682791 [WRN] Error applying entries to '$G > ORDERS': last sequence mismatch",
+            "[8368] 2026/11/26 14:17:08.683482 [WRN] Resetting stream cluster state for '$G > ORDERS'",
+            "[1] 2026/11/26 14:17:03.558849 [INF]   Version:  2.10.25",
+            "[123456] 2026/11/26 14:17:08.682791 [INF] Server is ready",
+        ] {
+            let b = l.as_bytes();
+            let at = b.len() - split(b).message.len();
+            assert_eq!(nats_message_start(b), Some(at), "{l}");
+        }
     }
 
     #[test]
@@ -2172,20 +2236,21 @@ mod tests {
         for (learn, learned, known, unknown) in rows {
             let l = line(learn);
             let mut memo = PidMemo::EMPTY;
-            assert_eq!(memo.learn(l.as_bytes()[..48].try_into().unwrap()), pid_len(l.as_bytes()[..48].try_into().unwrap()));
+            let h: &[u8; LINE_HEAD] = l.as_bytes()[..LINE_HEAD].try_into().unwrap();
+            assert_eq!(memo.learn(h), pid_len(h));
             assert_eq!(memo != PidMemo::EMPTY, learned, "{learn}");
             for p in known {
                 let l = line(p);
-                let h: &[u8; 48] = l.as_bytes()[..48].try_into().unwrap();
-                assert_eq!(memo.recall(h), Some(pid_len(h)), "learned {learn}, asked {p}");
+                let h: &[u8; LINE_HEAD] = l.as_bytes()[..LINE_HEAD].try_into().unwrap();
+                assert_eq!(memo.recall(word::of(h, 0)), Some(pid_len(h)), "learned {learn}, asked {p}");
             }
             for p in unknown {
-                assert_eq!(memo.recall(line(p).as_bytes()[..48].try_into().unwrap()), None, "learned {learn}, asked {p}");
+                assert_eq!(memo.recall(word::at(line(p).as_bytes(), 0).unwrap()), None, "learned {learn}, asked {p}");
             }
             // what it knows, it knows as `pid_len` does
             for l in &all {
-                let h: &[u8; 48] = l.as_bytes()[..48].try_into().unwrap();
-                if let Some(n) = memo.recall(h) {
+                let h: &[u8; LINE_HEAD] = l.as_bytes()[..LINE_HEAD].try_into().unwrap();
+                if let Some(n) = memo.recall(word::of(h, 0)) {
                     assert_eq!(n, pid_len(h), "learned {learn}, asked {l}");
                 }
             }

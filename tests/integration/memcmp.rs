@@ -1,13 +1,15 @@
 //! The Fluent Bit modules' own `memcmp` (`wasm/src/memcmp.rs`, eight bytes
 //! a step in place of wasi-libc's byte loop), called as the export it is
-//! as a side effect of being defined in a cdylib: every slice comparison
-//! and every ordered map of the core goes through it, so its sign must be
-//! C's (the first differing byte, unsigned) at every length and offset.
+//! as a side effect of being defined in a cdylib (in the modules as linked,
+//! which `cargo xtask dist` keeps in `target/linked/`: `dist/` has the
+//! export taken out): every slice comparison and every ordered map of the
+//! core goes through it, so its sign must be C's (the first differing
+//! byte, unsigned) at every length and offset.
 
 use crate::support::root;
 use wasmtime::{Engine, Linker, Module, Store};
 
-/// `memcmp(a, b, n)` of the module in `dist/` (the lean and the allocator
+/// `memcmp(a, b, n)` of the module as linked for `dist/` (the lean and the allocator
 /// build link the same one), on copies of `a` and `b` placed at `at_a` and
 /// `at_b` bytes past a word boundary.
 struct Guest {
@@ -20,7 +22,8 @@ struct Guest {
 impl Guest {
     fn new(module: &str) -> Guest {
         let engine = Engine::default();
-        let module = Module::from_file(&engine, root().join("dist").join(module)).expect("cargo xtask dist first");
+        let target = std::env::var_os("CARGO_TARGET_DIR").map(|d| root().join(d)).unwrap_or_else(|| root().join("target"));
+        let module = Module::from_file(&engine, target.join("linked").join(module)).expect("cargo xtask dist first");
         let mut linker = Linker::new(&engine);
         // memcmp touches no import; nothing here runs `_initialize` either.
         linker.define_unknown_imports_as_traps(&module).unwrap();

@@ -154,7 +154,62 @@ fn build_dist(with_mvp: bool) -> Result {
 /// copies every record through the guest allocator (no 8 KiB app-heap limit).
 fn wasip1_with_allocator(dist: &Path) -> Result<PathBuf> {
     build_wasip1_cdylib(&["-C", "link-arg=--export=malloc", "-C", "link-arg=--export=free"])?;
-    copy_artifact(&wasip1_output(), &dist.join("resetwatch.wasm"))
+    fluent_bit_module(&wasip1_output(), &dist.join("resetwatch.wasm"))
+}
+
+/// The functions the linker exports that no host calls: `memcmp`, the
+/// shells' word-wise one (`wasm/src/memcmp.rs`), which rustc exports as it
+/// does every `#[no_mangle]` function.
+const UNCALLED_EXPORTS: &[&str] = &["memcmp"];
+
+/// The export Fluent Bit calls (`Function_Name resetwatch_filter`).
+const FILTER_EXPORT: &str = "resetwatch_filter";
+
+/// The linked Fluent Bit module at `from` (a resetwatch module or a
+/// do-nothing floor, treated alike), written to `to` without
+/// [`UNCALLED_EXPORTS`] and with [`FILTER_EXPORT`] first among its
+/// exports; every other section is copied byte for byte. Fluent Bit 5.1.1
+/// (WAMR 2.4.1, `wasm_lookup_function`) looks the function up by name for
+/// every record, one `strcmp` an export function before it.
+fn fluent_bit_module(from: &Path, to: &Path) -> Result<PathBuf> {
+    let wasm = fs::read(from).map_err(|e| Failure::from(format!("cannot read {}: {e}", from.display())))?;
+    let out =
+        reexported(&wasm, UNCALLED_EXPORTS, FILTER_EXPORT).map_err(|e| Failure::from(format!("{}: {e}", from.display())))?;
+    fs::write(to, out).map_err(|e| Failure::from(format!("cannot write {}: {e}", to.display())))?;
+    // The module as linked, `memcmp` still exported: what
+    // tests/integration/memcmp.rs calls it through.
+    let linked = target_dir().join("linked");
+    fs::create_dir_all(&linked).map_err(|e| Failure::from(format!("cannot create {}: {e}", linked.display())))?;
+    copy_artifact(from, &linked.join(to.file_name().unwrap_or_default()))?;
+    Ok(to.to_path_buf())
+}
+
+/// `wasm` with the exports named in `drop` left out of its export section
+/// and the one named `first` (if any) moved to its start.
+fn reexported(wasm: &[u8], drop: &[&str], first: &str) -> std::result::Result<Vec<u8>, String> {
+    let mut module = wasm_encoder::Module::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(|e| e.to_string())?;
+        if let wasmparser::Payload::ExportSection(reader) = &payload {
+            let mut kept = Vec::new();
+            for export in reader.clone() {
+                let export = export.map_err(|e| e.to_string())?;
+                if !drop.contains(&export.name) {
+                    kept.push(export);
+                }
+            }
+            // A stable sort: the others keep their order.
+            kept.sort_by_key(|e| e.name != first);
+            let mut exports = wasm_encoder::ExportSection::new();
+            for e in kept {
+                exports.export(e.name, e.kind.into(), e.index);
+            }
+            module.section(&exports);
+        } else if let Some((id, range)) = payload.as_section() {
+            module.section(&wasm_encoder::RawSection { id, data: &wasm[range] });
+        }
+    }
+    Ok(module.finish())
 }
 
 /// `dist/resetwatch-mvp.wasm`: `dist/resetwatch.wasm` rewritten by binaryen
@@ -217,7 +272,7 @@ fn binaryen_wasm_opt() -> Result<PathBuf> {
 /// its app heap of `Wasm_Heap_Size` bytes.
 fn wasip1_lean(dist: &Path) -> Result<PathBuf> {
     build_wasip1_cdylib(&[])?;
-    copy_artifact(&wasip1_output(), &dist.join("resetwatch-lean.wasm"))
+    fluent_bit_module(&wasip1_output(), &dist.join("resetwatch-lean.wasm"))
 }
 
 fn build_wasip1_cdylib(rustc_args: &[&str]) -> Result {
@@ -385,10 +440,10 @@ fn floors() -> Result<PathBuf> {
         run(cmd)
     };
     build(&["-C", "link-arg=--export=malloc", "-C", "link-arg=--export=free"])?;
-    copy_artifact(&built, &out.join("floor.wasm"))?;
+    fluent_bit_module(&built, &out.join("floor.wasm"))?;
     lower_to_mvp(&out.join("floor.wasm"), &out.join("floor-mvp.wasm"))?;
     build(&[])?;
-    copy_artifact(&built, &out.join("floor-lean.wasm"))?;
+    fluent_bit_module(&built, &out.join("floor-lean.wasm"))?;
     match flb_wamrc() {
         Some(wamrc) => {
             for name in ["floor", "floor-lean"] {
@@ -694,4 +749,57 @@ fn cargo_test() -> Result {
     let mut cmd = cargo();
     cmd.args(["test", "--workspace", "--release"]);
     run(cmd)
+}
+
+#[cfg(test)]
+mod module_tests {
+    use wasm_encoder::{CodeSection, ExportKind, ExportSection, Function, FunctionSection, Instruction, Module, TypeSection};
+
+    /// A module of two functions, both exported, and a custom section.
+    fn two_exports() -> Vec<u8> {
+        let mut m = Module::new();
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        m.section(&types);
+        let mut funcs = FunctionSection::new();
+        funcs.function(0).function(0);
+        m.section(&funcs);
+        let mut exports = ExportSection::new();
+        exports.export("memcmp", ExportKind::Func, 0).export("resetwatch_filter", ExportKind::Func, 1);
+        m.section(&exports);
+        let mut code = CodeSection::new();
+        for _ in 0..2 {
+            let mut f = Function::new([]);
+            f.instruction(&Instruction::End);
+            code.function(&f);
+        }
+        m.section(&code);
+        m.section(&wasm_encoder::CustomSection { name: "producers".into(), data: b"x"[..].into() });
+        m.finish()
+    }
+
+    fn exports(wasm: &[u8]) -> Vec<(String, u32)> {
+        let mut v = Vec::new();
+        for p in wasmparser::Parser::new(0).parse_all(wasm) {
+            if let wasmparser::Payload::ExportSection(r) = p.unwrap() {
+                v.extend(r.into_iter().map(|e| e.unwrap()).map(|e| (e.name.to_string(), e.index)));
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn the_named_exports_are_left_out_and_the_filter_s_comes_first() {
+        let wasm = two_exports();
+        let out = super::reexported(&wasm, &["memcmp"], "resetwatch_filter").unwrap();
+        assert_eq!(exports(&out), [("resetwatch_filter".to_string(), 1)]);
+        // Everything else as it was: the module is shorter by the one entry.
+        assert_eq!(wasm.len() - out.len(), 1 + "memcmp".len() + 2);
+        assert!(out.ends_with(b"producersx"));
+        assert_eq!(super::reexported(&wasm, &[], "").unwrap(), wasm);
+        // The filter's export first, the others in their order.
+        let moved = super::reexported(&wasm, &[], "resetwatch_filter").unwrap();
+        assert_eq!(exports(&moved), [("resetwatch_filter".to_string(), 1), ("memcmp".to_string(), 0)]);
+        assert_eq!(moved.len(), wasm.len());
+    }
 }
