@@ -202,7 +202,7 @@ fn reexported(wasm: &[u8], drop: &[&str], first: &str) -> std::result::Result<Ve
             kept.sort_by_key(|e| e.name != first);
             let mut exports = wasm_encoder::ExportSection::new();
             for e in kept {
-                exports.export(e.name, e.kind.into(), e.index);
+                exports.export(e.name, export_kind(e.kind)?, e.index);
             }
             module.section(&exports);
         } else if let Some((id, range)) = payload.as_section() {
@@ -210,6 +210,24 @@ fn reexported(wasm: &[u8], drop: &[&str], first: &str) -> std::result::Result<Ve
         }
     }
     Ok(module.finish())
+}
+
+/// wasm-encoder's name for an export's kind. Written out rather than taken
+/// from wasm-encoder's `wasmparser` feature: turning that feature on here
+/// would change the crate wasmtime builds with, and `cargo install --path
+/// host` would then compile wasmtime a second time.
+fn export_kind(kind: wasmparser::ExternalKind) -> std::result::Result<wasm_encoder::ExportKind, String> {
+    use wasm_encoder::ExportKind as E;
+    use wasmparser::ExternalKind as K;
+    Ok(match kind {
+        K::Func => E::Func,
+        K::Table => E::Table,
+        K::Memory => E::Memory,
+        K::Global => E::Global,
+        K::Tag => E::Tag,
+        // Custom descriptors' exact-type export, which rustc does not emit.
+        K::FuncExact => return Err("an export of exact function type".into()),
+    })
 }
 
 /// `dist/resetwatch-mvp.wasm`: `dist/resetwatch.wasm` rewritten by binaryen
