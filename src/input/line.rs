@@ -644,27 +644,43 @@ struct PidMemo {
     /// The pid's length, 1 to 6; 0 with `word` 0, which eight NULs match:
     /// a line [`nats_irrelevant_after`] then never rules out (no time
     /// starts at byte 3).
-    len: u8,
+    len: PidLen,
+}
+
+/// A pid's length as [`PidMemo`] keeps it. An enum rather than a `u8`: the
+/// compiler knows a load of it is below 8, so the offsets from it need no
+/// bounds check and no mask (a mask was one more instruction a record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum PidLen {
+    L0,
+    L1,
+    L2,
+    L3,
+    L4,
+    L5,
+    L6,
+    L7,
 }
 
 impl PidMemo {
-    const EMPTY: PidMemo = PidMemo { word: 0, len: 0 };
+    const EMPTY: PidMemo = PidMemo { word: 0, len: PidLen::L0 };
 
     /// The pid's length when a line's first 8 bytes, `w`, are the memo's.
     #[inline(always)]
     fn recall(&self, w: u64) -> Option<usize> {
-        // `& 7` tells the compiler what `learn` keeps: no bounds checks after.
-        (w == self.word).then_some((self.len & 7) as usize)
+        (w == self.word).then_some(self.len as usize)
     }
 
     /// [`pid_len`], learning the line's first 8 bytes when the pid is 1 to 6
     /// digits (8 bytes hold `[`, the digits and the `]`).
     #[inline(always)]
     fn learn(&mut self, h: &[u8; LINE_HEAD]) -> usize {
+        use PidLen::*;
         let n = pid_len(h);
         if n.wrapping_sub(1) < 6 {
             self.word = word::of(h, 0);
-            self.len = n as u8;
+            self.len = [L0, L1, L2, L3, L4, L5, L6, L7][n & 7];
         }
         n
     }
@@ -711,44 +727,53 @@ fn nats_irrelevant_after<const N: usize>(h: &[u8; N], p: usize) -> bool {
     // space after it (banner lines keep their own after that; a line with
     // none is left to the full check). Not from p+29: the message's first
     // byte below was then taken from the word, two instructions more.
-    let Some(w) = h.get(p + 28..p + 36).and_then(|s| <[u8; 8]>::try_from(s).ok()) else { return false };
-    if u64::from_le_bytes(w) & 0xffff_0000_00ff_ff00 != 0x205d_0000_005b_2000 {
+    if word::of(h, p + 28) & 0xffff_0000_00ff_ff00 != 0x205d_0000_005b_2000 {
         return false;
     }
     // A head's first byte (`E`, ` `, `S`... start ordinary messages too):
     // then the message's first 8 bytes against the one head they can be.
-    let first = HEAD_BY_FIRST[h[p + 36] as usize] as u32;
+    let first = HEAD_BY_FIRST[h[p + 36] as usize];
     if first == 0 {
         return true;
     }
-    // The banner's (`first` is `BANNER`, 15) by the third byte, with no
-    // branch: LLVM turns `first == BANNER` into a test of the byte, which
-    // then takes a local of its own on every record.
-    let third = HEAD_BY_THIRD[h[p + 38] as usize] as u32;
-    let head = (first | (third & (first << 4))) & 0xf0;
+    // A banner head's entry by its third byte, with no branch and no
+    // constant: LLVM turned a test of `first` for the banner's into a test
+    // of the byte, which took a local of its own on every record.
+    let head = first & HEAD_BY_THIRD[h[p + 38] as usize];
     !starts_with_head(word::of(h, p + 36), head as usize)
 }
 
 /// The first 8 bytes (fewer for a shorter head) of every message head
-/// `event::may_matter` looks for, as a little-endian word and its mask,
-/// after a first entry no word matches ([`HEAD_BY_FIRST`] indexes it).
+/// `event::may_matter` looks for, with where its entry is in [`HEAD8`].
+/// The banner's four (two spaces first) are at [`BANNER`] with one bit
+/// taken off each, which their third byte names ([`HEAD_BY_THIRD`]).
+const HEADS: [(&[u8], usize); 10] = [
+    (b"Error applying entries to '", 1), // also `Error applying stream/consumer entries`
+    (b"Resetting stream cluster state for '", 2),
+    (b"Detected bad stream state, resetting '", 3),
+    (b"Will not reset stream", 4),
+    (b"stream '", 5),
+    (b"Stream '", 6),
+    (b"  Version:", 0x7),
+    (b"  Name:", 0xb),
+    (b"  ID:", 0xd),
+    (b"  Max Storage:", 0xe),
+];
+
+/// The offset [`HEAD_BY_FIRST`] gives a space: [`HEAD8`]'s last entry,
+/// which no word matches. A banner head's third byte takes one bit off it
+/// ([`HEAD_BY_THIRD`]), leaving that head's entry.
+const BANNER: u8 = 0xf0;
+
+/// [`HEADS`]' first 8 bytes as a little-endian word and its mask, at their
+/// entries; every other entry is one no word matches (its mask 0).
 const HEAD8: [(u64, u64); 16] = {
-    let heads: [&[u8]; 10] = [
-        b"Error applying entries to '", // also `Error applying stream/consumer entries`
-        b"Resetting stream cluster state for '",
-        b"Detected bad stream state, resetting '",
-        b"Will not reset stream",
-        b"stream '",
-        b"Stream '",
-        b"  Version:",
-        b"  Name:",
-        b"  ID:",
-        b"  Max Storage:",
-    ];
     let mut t = [(1, 0); 16];
     let mut k = 0;
-    while k < heads.len() {
-        t[k + 1] = prefix8(heads[k]);
+    while k < HEADS.len() {
+        let (head, at) = HEADS[k];
+        assert!(t[at].1 == 0, "two heads share an entry");
+        t[at] = prefix8(head);
         k += 1;
     }
     t
@@ -766,10 +791,11 @@ const fn prefix8(h: &[u8]) -> (u64, u64) {
 
 /// [`HEAD8`] as bytes, entry `k` at `16 * k`: its word, then its mask.
 /// [`HEAD_BY_FIRST`] holds those offsets, so that an entry is read with
-/// its offset as the address (no multiply, and no bounds check: an offset
-/// masked with `0xf0` and the 16 bytes from it are within the table).
-const HEAD8_BYTES: [u8; 256] = {
-    let mut t = [0u8; 256];
+/// its offset as the address (no multiply). 16 bytes more than the
+/// entries: an offset is a byte, so the 16 from any are within the table
+/// with no bounds check.
+const HEAD8_BYTES: [u8; 256 + 16] = {
+    let mut t = [0u8; 256 + 16];
     let mut k = 0;
     while k < HEAD8.len() {
         let (p, m) = HEAD8[k];
@@ -785,43 +811,57 @@ const HEAD8_BYTES: [u8; 256] = {
 };
 
 /// The [`HEAD8_BYTES`] offset of the one head a message starting with this
-/// byte can be (a multiple of 16); 0 for none, [`BANNER`] for a space (the
-/// banner's four heads, told apart by their third byte, [`HEAD_BY_THIRD`]).
+/// byte can be (a multiple of 16); 0 for none, [`BANNER`] for a space.
 /// No two other heads share a first byte, so one masked compare answers
 /// where a call with a search did (a call is a frame in WAMR's interpreter).
-const HEAD_BY_FIRST: [u8; 256] = head_index(0);
-const HEAD_BY_THIRD: [u8; 256] = head_index(2);
-/// No multiple of 16: `nats_irrelevant_after` tells it apart with
-/// arithmetic alone (its low bits shifted up keep `HEAD_BY_THIRD`'s).
-const BANNER: u8 = 15;
-
-/// [`HEAD8`]'s entries (as [`HEAD8_BYTES`] offsets) by their byte `at`:
-/// the banner's heads (two spaces first) by their third byte, the others
-/// by their first, where every banner head has [`BANNER`].
-const fn head_index(at: usize) -> [u8; 256] {
+const HEAD_BY_FIRST: [u8; 256] = {
     let mut t = [0u8; 256];
-    let mut k = 1;
-    while k < HEAD8.len() {
-        let (p, m) = HEAD8[k];
-        let banner = p as u8 == b' ';
-        if m != 0 && banner == (at == 2) {
-            let key = (p >> (8 * at)) as u8 as usize;
-            assert!(t[key] == 0, "two heads share a key");
-            t[key] = 16 * k as u8;
-        } else if m != 0 && at == 0 {
-            t[b' ' as usize] = BANNER;
+    let mut k = 0;
+    while k < HEADS.len() {
+        let (head, at) = HEADS[k];
+        let key = head[0] as usize;
+        if head[0] == b' ' {
+            assert!(BANNER as usize & (16 * at) == 16 * at, "a banner head's entry is BANNER with bits off");
+            t[key] = BANNER;
+        } else {
+            assert!(t[key] == 0, "two heads share a first byte");
+            t[key] = 16 * at as u8;
         }
         k += 1;
     }
-    assert!(HEAD8.len() * 16 <= 256, "every offset is a byte, and below 256");
     // The bytes `FIRST` takes for heads' first are exactly these.
     let mut c = 0;
-    while at == 0 && c < 256 {
-        assert!(starts_head(c as u8) == (t[c] != 0), "starts_head and HEAD8 differ");
+    while c < 256 {
+        assert!(starts_head(c as u8) == (t[c] != 0), "starts_head and HEADS differ");
         c += 1;
     }
     t
-}
+};
+
+/// What a message's third byte leaves of its [`HEAD_BY_FIRST`] offset:
+/// all of it (`0xff`) but for a banner head's third byte, which leaves
+/// [`BANNER`] that head's entry. No other head has such a third byte, so a
+/// message with a head's first and third bytes gets that head's entry;
+/// any other pair gets no head's entry or one it cannot start with.
+const HEAD_BY_THIRD: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut k = 0;
+    while k < HEADS.len() {
+        let (head, at) = HEADS[k];
+        if head[0] == b' ' {
+            assert!(t[head[2] as usize] == 0xff, "two banner heads share a third byte");
+            t[head[2] as usize] = (16 * at as u8) | 0x0f;
+        }
+        k += 1;
+    }
+    let mut k = 0;
+    while k < HEADS.len() {
+        let (head, _) = HEADS[k];
+        assert!(head[0] == b' ' || t[head[2] as usize] == 0xff, "a head's third byte is a banner head's");
+        k += 1;
+    }
+    t
+};
 
 /// Whether a message whose first 8 bytes are `w` may start with the head
 /// at [`HEAD8_BYTES`]' offset `k` ([`HEAD_BY_FIRST`]): `false` only when
@@ -2136,7 +2176,7 @@ mod tests {
         // full check agrees with.
         let prefix = "[8368] 2026/11/26 14:17:08.682791 [WRN] ";
         let mut quick = 0;
-        for &(p, m) in &HEAD8[1..11] {
+        for &(p, m) in HEAD8.iter().filter(|e| e.1 != 0) {
             let len = (64 - m.leading_zeros()) as usize / 8;
             let head: Vec<u8> = p.to_le_bytes()[..len].to_vec();
             let line = |head: &[u8]| [prefix.as_bytes(), head, b"A > B' xxxxxxxxxxxxxxxx"].concat();
@@ -2156,6 +2196,25 @@ mod tests {
         // quick, where the full check agrees.
         for cut in [&b"Error"[..], b"  ID", b"Stream"] {
             assert!(check_surely(&[prefix.as_bytes(), cut].concat()), "{:?}", String::from_utf8_lossy(cut));
+        }
+    }
+
+    #[test]
+    fn a_message_s_first_and_third_bytes_find_its_head_s_entry() {
+        // Every pair of bytes: a message that starts with a head's first
+        // and third bytes gets that head's entry; any pair gets an entry
+        // of the table.
+        for c1 in 0..=255u8 {
+            for c3 in 0..=255u8 {
+                let at = (HEAD_BY_FIRST[c1 as usize] & HEAD_BY_THIRD[c3 as usize]) as usize;
+                assert!(at % 16 == 0 && at < 256, "{c1} {c3}: {at}");
+                for (head, slot) in HEADS {
+                    if head[0] == c1 && head[2] == c3 {
+                        assert_eq!(at, 16 * slot, "{:?}", String::from_utf8_lossy(head));
+                        assert_eq!(HEAD8[slot], prefix8(head));
+                    }
+                }
+            }
         }
     }
 

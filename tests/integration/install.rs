@@ -5,14 +5,8 @@
 //! directory, so nothing is compiled a second time. And `cargo xtask demo`'s
 //! first screen, `resetwatch fluent-bit --summary`.
 
-use crate::support::root;
-use std::path::{Path, PathBuf};
+use crate::support::{root, target_dir};
 use std::process::Command;
-
-/// This test binary's target directory: `<target>/release/resetwatch`.
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_resetwatch")).ancestors().nth(2).unwrap().to_path_buf()
-}
 
 #[test]
 fn the_installed_binary_replays_a_corpus_file_from_another_directory() {

@@ -6,7 +6,7 @@
 //! core goes through it, so its sign must be C's (the first differing
 //! byte, unsigned) at every length and offset.
 
-use crate::support::root;
+use crate::support::target_dir;
 use wasmtime::{Engine, Linker, Module, Store};
 
 /// `memcmp(a, b, n)` of the module as linked for `dist/` (the lean and the allocator
@@ -22,8 +22,7 @@ struct Guest {
 impl Guest {
     fn new(module: &str) -> Guest {
         let engine = Engine::default();
-        let target = std::env::var_os("CARGO_TARGET_DIR").map(|d| root().join(d)).unwrap_or_else(|| root().join("target"));
-        let module = Module::from_file(&engine, target.join("linked").join(module)).expect("cargo xtask dist first");
+        let module = Module::from_file(&engine, target_dir().join("linked").join(module)).expect("cargo xtask dist first");
         let mut linker = Linker::new(&engine);
         // memcmp touches no import; nothing here runs `_initialize` either.
         linker.define_unknown_imports_as_traps(&module).unwrap();

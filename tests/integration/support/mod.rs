@@ -15,3 +15,10 @@ pub mod serve_process;
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ lives in the repository root").to_path_buf()
 }
+
+/// The target directory these tests were built in (`<target>/release/resetwatch`
+/// is the binary under test), where `cargo xtask dist` also writes, since both
+/// follow `CARGO_TARGET_DIR`.
+pub fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_resetwatch")).ancestors().nth(2).expect("<target>/<profile>/resetwatch").to_path_buf()
+}
